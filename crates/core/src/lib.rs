@@ -1,0 +1,26 @@
+//! `dukkan-core`: Dukkan's pure domain, shared by the device and the tenant server.
+//!
+//! No I/O lives here. Every value a person types is parsed into a newtype through a fallible
+//! constructor (`PersonName::parse`, `Phone::parse`, ...); once you hold one, it is valid.
+//! Errors that reach a person carry a stable code and a Fluent message id (see [`error`]).
+#![forbid(unsafe_code)]
+
+pub mod address;
+pub mod customer;
+pub mod email;
+pub mod error;
+pub mod i18n;
+pub mod ids;
+pub mod phone;
+pub mod search;
+pub mod text;
+
+pub use address::{Address, AddressInput, AddressType, CountryCode, GeoPoint};
+pub use customer::{
+    CustomerKind, CustomerNumber, Folding, NotificationChannel, Preferences, StubInput, ValidStub,
+};
+pub use email::Email;
+pub use error::{Field, LocalizedMessage, MessageArg, ValidationError};
+pub use ids::{AddressId, CustomerId, DeviceId, OpId};
+pub use phone::Phone;
+pub use text::{FreeText, PersonName};

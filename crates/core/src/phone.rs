@@ -1,0 +1,242 @@
+//! Phone numbers: parsed with the `phonenumber` crate (libphonenumber's metadata), stored as
+//! E.164, shown masked in logs and on screens that do not need the whole number.
+
+use crate::error::ValidationError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Region assumed for numbers typed without a country code: Oman (+968).
+pub const DEFAULT_REGION: phonenumber::country::Id = phonenumber::country::Id::OM;
+
+/// Longest raw input considered; anything longer cannot be a phone number.
+const MAX_INPUT_CHARS: usize = 40;
+
+/// A valid phone number in E.164 form (`+96892123456`).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Phone {
+    e164: String,
+    country_code: u16,
+}
+
+/// Maps Arabic-Indic (٠-٩) and Persian (۰-۹) digits to ASCII; other characters are unchanged.
+pub fn ascii_digit(c: char) -> char {
+    match c {
+        '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+        '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+        _ => c,
+    }
+}
+
+impl Phone {
+    /// Parses a number typed at the counter, assuming Oman when no country code is given.
+    pub fn parse(input: &str) -> Result<Self, ValidationError> {
+        Self::parse_with_region(input, DEFAULT_REGION)
+    }
+
+    /// Parses with an explicit default region (the country selector of the form).
+    pub fn parse_with_region(
+        input: &str,
+        region: phonenumber::country::Id,
+    ) -> Result<Self, ValidationError> {
+        if input.chars().count() > MAX_INPUT_CHARS {
+            return Err(ValidationError::InvalidPhone);
+        }
+        // Accept only digits (any of the three scripts), one leading '+', and the separators
+        // people type; refuse letters so vanity numbers and typos are not silently "parsed".
+        let mut cleaned = String::with_capacity(input.len());
+        for c in input.trim().chars().map(ascii_digit) {
+            match c {
+                '0'..='9' => cleaned.push(c),
+                '+' if cleaned.is_empty() => cleaned.push(c),
+                ' ' | '-' | '(' | ')' | '.' | '\u{00A0}' => {}
+                _ => return Err(ValidationError::InvalidPhone),
+            }
+        }
+        if let Some(rest) = cleaned.strip_prefix("00") {
+            cleaned = format!("+{rest}");
+        }
+        if cleaned.trim_start_matches('+').is_empty() {
+            return Err(ValidationError::Required(crate::Field::Phone));
+        }
+        let parsed = phonenumber::parse(Some(region), &cleaned)
+            .map_err(|_| ValidationError::InvalidPhone)?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(ValidationError::InvalidPhone);
+        }
+        let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        Ok(Phone {
+            e164,
+            country_code: parsed.code().value(),
+        })
+    }
+
+    /// The E.164 form, e.g. `+96892123456`.
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+
+    /// The E.164 digits without the plus, e.g. `96892123456`.
+    pub fn digits(&self) -> &str {
+        &self.e164[1..]
+    }
+
+    /// The national significant number, e.g. `92123456`.
+    pub fn national(&self) -> &str {
+        &self.e164[1 + self.country_code.to_string().len()..]
+    }
+
+    pub fn country_code(&self) -> u16 {
+        self.country_code
+    }
+
+    /// Masked for logs and lists: `+968****3456`.
+    pub fn masked(&self) -> String {
+        mask_e164(&self.e164)
+    }
+}
+
+/// Masks an E.164 string: keeps the country code and the last 4 digits.
+pub fn mask_e164(e164: &str) -> String {
+    let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
+    let cc_len = phonenumber::parse(None, e164)
+        .map(|p| p.code().value().to_string().len())
+        .unwrap_or(0);
+    if digits.len() <= 4 + cc_len {
+        return "****".to_owned();
+    }
+    let cc: String = digits[..cc_len].iter().collect();
+    let last: String = digits[digits.len() - 4..].iter().collect();
+    format!("+{cc}****{last}")
+}
+
+impl TryFrom<String> for Phone {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Phone::parse(&value)
+    }
+}
+
+impl From<Phone> for String {
+    fn from(value: Phone) -> Self {
+        value.e164
+    }
+}
+
+/// Debug output is masked too, so a phone never leaks through `{:?}` in a log line.
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phone({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn e164(s: &str) -> Result<String, ValidationError> {
+        Phone::parse(s).map(|p| p.e164().to_owned())
+    }
+
+    #[test]
+    fn omani_numbers_in_every_accepted_notation_give_the_same_e164() {
+        for input in [
+            "92123456",
+            "9212 3456",
+            "9212-3456",
+            "(9212) 3456",
+            "+968 9212 3456",
+            "+968-9212-3456",
+            "00968 92123456",
+            "0096892123456",
+            "٩٢١٢٣٤٥٦",
+            "+٩٦٨ ٩٢١٢ ٣٤٥٦",
+            "۹۲۱۲۳۴۵۶",
+            " 92123456 ",
+        ] {
+            assert_eq!(e164(input).as_deref(), Ok("+96892123456"), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn fixed_lines_and_foreign_numbers_are_accepted() {
+        assert_eq!(e164("+968 2312 3456").as_deref(), Ok("+96823123456"));
+        assert_eq!(e164("+971 50 123 4567").as_deref(), Ok("+971501234567"));
+    }
+
+    #[test]
+    fn invalid_numbers_are_refused() {
+        for input in [
+            "+968 1234 5678",
+            "123",
+            "92123456789012",
+            "abc",
+            "9212345x",
+            "+968 9212 3456 ext 1",
+            "++96892123456",
+        ] {
+            assert_eq!(e164(input), Err(ValidationError::InvalidPhone), "{input:?}");
+        }
+        assert_eq!(
+            e164(&"9".repeat(10_000)),
+            Err(ValidationError::InvalidPhone)
+        );
+        assert_eq!(e164("9212\u{202E}3456"), Err(ValidationError::InvalidPhone));
+        assert_eq!(e164("9212\u{0000}3456"), Err(ValidationError::InvalidPhone));
+    }
+
+    #[test]
+    fn empty_phone_is_a_required_error() {
+        assert_eq!(
+            e164(""),
+            Err(ValidationError::Required(crate::Field::Phone))
+        );
+        assert_eq!(
+            e164(" - "),
+            Err(ValidationError::Required(crate::Field::Phone))
+        );
+    }
+
+    #[test]
+    fn phones_are_masked_for_display_and_debug() {
+        let p = Phone::parse("92123456").unwrap();
+        assert_eq!(p.masked(), "+968****3456");
+        assert_eq!(format!("{p:?}"), "Phone(+968****3456)");
+        assert_eq!(p.national(), "92123456");
+        assert_eq!(p.digits(), "96892123456");
+    }
+
+    fn arabic(s: &str) -> String {
+        s.chars()
+            .map(|c| char::from_u32(0x0660 + c.to_digit(10).unwrap()).unwrap())
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn any_omani_mobile_in_any_notation_normalises_to_one_e164(
+            second in 1u8..=9, rest in 0u32..1_000_000,
+            notation in 0usize..6,
+        ) {
+            let national = format!("9{second}{rest:06}");
+            let expected = format!("+968{national}");
+            let typed = match notation {
+                0 => national.clone(),
+                1 => format!("+968 {} {}", &national[..4], &national[4..]),
+                2 => format!("00968-{national}"),
+                3 => format!("({}) {}-{}", &national[..2], &national[2..5], &national[5..]),
+                4 => arabic(&national),
+                _ => format!("+{}", arabic(&format!("968{national}"))),
+            };
+            prop_assert_eq!(e164(&typed), Ok(expected));
+        }
+
+        #[test]
+        fn parsing_never_panics_and_valid_results_reparse_to_themselves(s in "\\PC{0,30}") {
+            if let Ok(p) = Phone::parse(&s) {
+                prop_assert_eq!(Phone::parse(p.e164()).ok(), Some(p));
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+## العملاء: الأنواع والقيم الافتراضية وتصدير CSV.
+
+customer-guest-name = عميل عابر
+customer-kind-guest = زائر
+customer-kind-stub = مبدئي
+customer-kind-full = كامل
+customer-number-pending = رقم قيد الانتظار
+
+export-column-number = رقم العميل
+export-column-name = الاسم
+export-column-phone = الهاتف
+export-column-email = البريد الإلكتروني
+export-column-type = النوع
+export-column-orders = إجمالي الطلبات
+export-column-points = نقاط الولاء
+export-column-joined = تاريخ الانضمام

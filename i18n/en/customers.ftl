@@ -1,0 +1,16 @@
+## Customers: kinds, defaults, and the CSV export.
+
+customer-guest-name = Walk-in customer
+customer-kind-guest = Guest
+customer-kind-stub = Stub
+customer-kind-full = Full
+customer-number-pending = Pending number
+
+export-column-number = Customer Number
+export-column-name = Name
+export-column-phone = Phone
+export-column-email = Email
+export-column-type = Type
+export-column-orders = Total Orders
+export-column-points = Loyalty Points
+export-column-joined = Joined Date
