@@ -11,6 +11,7 @@ pub mod email;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod ops;
 pub mod phone;
 pub mod search;
 pub mod text;

@@ -59,11 +59,22 @@ impl Phone {
         if cleaned.trim_start_matches('+').is_empty() {
             return Err(ValidationError::Required(crate::Field::Phone));
         }
-        let parsed = phonenumber::parse(Some(region), &cleaned)
-            .map_err(|_| ValidationError::InvalidPhone)?;
-        if !phonenumber::is_valid(&parsed) {
-            return Err(ValidationError::InvalidPhone);
+        // Without a '+', the digits are first read as a national number of the region: an Omani
+        // mobile such as 9680 0000 begins with 968, and libphonenumber alone would take that for
+        // the country code. Digits that include the country code still parse on the second try.
+        let mut candidates = Vec::with_capacity(2);
+        if !cleaned.starts_with('+') {
+            let region_code: &str = region.as_ref();
+            if let Some(meta) = phonenumber::metadata::DATABASE.by_id(region_code) {
+                candidates.push(format!("+{}{}", meta.country_code(), cleaned));
+            }
         }
+        candidates.push(cleaned);
+        let parsed = candidates
+            .iter()
+            .filter_map(|c| phonenumber::parse(Some(region), c).ok())
+            .find(phonenumber::is_valid)
+            .ok_or(ValidationError::InvalidPhone)?;
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
         Ok(Phone {
             e164,
@@ -143,6 +154,7 @@ mod tests {
     fn omani_numbers_in_every_accepted_notation_give_the_same_e164() {
         for input in [
             "92123456",
+            "96892123456",
             "9212 3456",
             "9212-3456",
             "(9212) 3456",
@@ -157,6 +169,12 @@ mod tests {
         ] {
             assert_eq!(e164(input).as_deref(), Ok("+96892123456"), "{input:?}");
         }
+    }
+
+    #[test]
+    fn local_numbers_that_begin_with_968_are_read_as_national() {
+        assert_eq!(e164("9680 0000").as_deref(), Ok("+96896800000"));
+        assert_eq!(e164("+968 9680 0000").as_deref(), Ok("+96896800000"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ fn clean(
     max: usize,
     multiline: bool,
 ) -> Result<Option<String>, ValidationError> {
-    let mut out = String::with_capacity(input.len().min(4 * max + 4));
+    let mut out = String::with_capacity(input.len().min(max.saturating_mul(4).saturating_add(4)));
     let mut chars = 0usize;
     let mut pending_space = false;
     let mut pending_newline = false;

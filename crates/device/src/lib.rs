@@ -1,1 +1,149 @@
-pub fn placeholder() {}
+//! `dukkan-device`: Dukkan on one till — the local SQLite store and the use cases the desktop
+//! shell and the tests call.
+//!
+//! Every write commits its rows, its outbox operation and its audit entry in ONE transaction, so
+//! a customer the cashier saw saved is durable and will reach the server exactly as recorded.
+#![forbid(unsafe_code)]
+
+pub mod addresses;
+pub mod customers;
+pub mod error;
+pub mod export;
+mod journal;
+pub mod search;
+pub mod store;
+
+pub use addresses::AddressRecord;
+pub use customers::{
+    Customer, CustomerChanges, CustomerDetails, StubOutcome, SyncState, UpgradeRequest,
+};
+pub use error::{DeviceError, Entity, Result};
+pub use search::{ListQuery, MatchKind, Page, SearchHit};
+
+use dukkan_core::DeviceId;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// One device's customer desk over its SQLite file.
+pub struct Device {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    device_id: DeviceId,
+    staff_id: Mutex<Option<String>>,
+}
+
+/// Who and when, for the journal of a write.
+pub(crate) struct WriteContext {
+    pub device_id: DeviceId,
+    pub staff_id: Option<String>,
+    pub now: String,
+}
+
+/// The current time as stored: RFC 3339, UTC, milliseconds.
+pub(crate) fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl Device {
+    /// Opens (creating and migrating if needed) the store at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let conn = store::open(&path)?;
+        let device_id = match conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'device_id'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|s| s.parse().ok())
+        {
+            Some(id) => id,
+            None => {
+                let id = DeviceId::new();
+                conn.execute(
+                    "INSERT OR REPLACE INTO settings (key, value) VALUES ('device_id', ?1)",
+                    [id.to_string()],
+                )?;
+                id
+            }
+        };
+        tracing::info!(%device_id, "device store opened");
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path,
+            device_id,
+            staff_id: Mutex::new(None),
+        })
+    }
+
+    /// This installation's id (stable across restarts).
+    pub fn device_id(&self) -> DeviceId {
+        self.device_id
+    }
+
+    /// The SQLite file this device uses.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sets the staff member whose actions are recorded from now on (`None` = nobody signed in).
+    pub fn set_staff(&self, staff_id: Option<String>) {
+        *self.staff_id.lock().unwrap_or_else(|e| e.into_inner()) = staff_id;
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic inside a transaction rolled it back when the guard dropped; the connection is
+        // still consistent, so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction and commits it; on any error nothing is written.
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &WriteContext) -> Result<T>,
+    ) -> Result<T> {
+        let ctx = WriteContext {
+            device_id: self.device_id,
+            staff_id: self
+                .staff_id
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            now: now_text(),
+        };
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx, &ctx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs a read against the store.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.conn())
+    }
+
+    /// Number of operations still waiting to be pushed (parked ones excluded).
+    pub fn pending_ops(&self) -> Result<u64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+    }
+
+    /// The outbox in device order: `(device_seq, kind, entity_id, payload JSON)`.
+    pub fn outbox(&self) -> Result<Vec<(i64, String, String, String)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT device_seq, kind, entity_id, payload FROM outbox ORDER BY device_seq",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}

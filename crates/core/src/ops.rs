@@ -1,0 +1,169 @@
+//! Operations a device records in its outbox and pushes to the tenant server.
+//!
+//! These are wire types: the device writes them, the server applies them. Updates carry only the
+//! fields that changed, so the server can apply the field-level conflict policy (a field changed
+//! by a later-applied op wins; fields an op did not touch are kept).
+
+use crate::address::Address;
+use crate::customer::{CustomerKind, Preferences};
+use crate::ids::{AddressId, CustomerId};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Version of the push/pull protocol these types describe.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What an operation does. The tag is stored in the outbox's `kind` column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum Op {
+    CustomerCreated(CustomerCreated),
+    CustomerUpdated(CustomerUpdated),
+    CustomerDeactivated {
+        customer_id: CustomerId,
+    },
+    AddressAdded {
+        customer_id: CustomerId,
+        address_id: AddressId,
+        address: Address,
+    },
+    AddressUpdated {
+        customer_id: CustomerId,
+        address_id: AddressId,
+        address: Address,
+    },
+    AddressDeleted {
+        customer_id: CustomerId,
+        address_id: AddressId,
+    },
+    DefaultAddressSet {
+        customer_id: CustomerId,
+        address_id: AddressId,
+    },
+    UpgradeRequested {
+        customer_id: CustomerId,
+        email: String,
+        preferences: Preferences,
+    },
+}
+
+impl Op {
+    /// The outbox `kind` tag of this op.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::CustomerCreated(_) => "customer_created",
+            Op::CustomerUpdated(_) => "customer_updated",
+            Op::CustomerDeactivated { .. } => "customer_deactivated",
+            Op::AddressAdded { .. } => "address_added",
+            Op::AddressUpdated { .. } => "address_updated",
+            Op::AddressDeleted { .. } => "address_deleted",
+            Op::DefaultAddressSet { .. } => "default_address_set",
+            Op::UpgradeRequested { .. } => "upgrade_requested",
+        }
+    }
+}
+
+/// A customer created on a device (guest or stub).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerCreated {
+    pub id: CustomerId,
+    pub kind: CustomerKind,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub name2: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The fields an edit changed. `None` = untouched; `Some(None)` = cleared.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerUpdated {
+    pub id: CustomerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub last_name: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub name2: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub email: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferences: Option<Preferences>,
+}
+
+impl CustomerUpdated {
+    /// Names of the fields this update touches (for the audit log).
+    pub fn changed_fields(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let pairs = [
+            (self.first_name.is_some(), "firstName"),
+            (self.last_name.is_some(), "lastName"),
+            (self.name2.is_some(), "name2"),
+            (self.phone.is_some(), "phone"),
+            (self.email.is_some(), "email"),
+            (self.preferences.is_some(), "preferences"),
+        ];
+        for (changed, name) in pairs {
+            if changed {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changed_fields().is_empty()
+    }
+}
+
+/// A field that is present in JSON is `Some(value)`, even when the value is `null`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_distinguish_untouched_from_cleared_fields() {
+        let id = CustomerId::new();
+        let json = format!(r#"{{"id":"{id}","lastName":null,"firstName":"Ali"}}"#);
+        let u: CustomerUpdated = serde_json::from_str(&json).unwrap();
+        assert_eq!(u.last_name, Some(None));
+        assert_eq!(u.name2, None);
+        assert_eq!(u.changed_fields(), vec!["firstName", "lastName"]);
+        let back = serde_json::to_value(&u).unwrap();
+        assert!(back.get("name2").is_none(), "untouched fields are not sent");
+        assert!(back["lastName"].is_null());
+    }
+
+    #[test]
+    fn ops_serialise_with_their_kind_tag() {
+        let op = Op::CustomerDeactivated {
+            customer_id: CustomerId::new(),
+        };
+        let v = serde_json::to_value(&op).unwrap();
+        assert_eq!(v["kind"], op.kind());
+        let back: Op = serde_json::from_value(v).unwrap();
+        assert_eq!(back, op);
+    }
+}

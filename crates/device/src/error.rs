@@ -1,0 +1,73 @@
+//! What can go wrong in a use case, with a stable code and a Fluent message for the person.
+
+use dukkan_core::{CustomerId, LocalizedMessage, MessageArg, ValidationError};
+
+/// The kind of record an id pointed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Customer,
+    Address,
+}
+
+/// An error of a device use case. On every error, nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("{0:?} not found")]
+    NotFound(Entity),
+    #[error("customer is deactivated")]
+    CustomerInactive,
+    #[error("a guest must become a stub before upgrading")]
+    GuestCannotUpgrade,
+    #[error("customer already has a full profile")]
+    AlreadyFull,
+    #[error("a verified phone cannot be changed on the device")]
+    VerifiedPhoneLocked,
+    #[error("another active customer has this phone")]
+    PhoneTaken { existing: CustomerId },
+    #[error("an upgrade is already queued for this customer")]
+    UpgradeAlreadyRequested,
+    #[error("database schema version {found} is newer than this app supports ({supported})")]
+    DatabaseTooNew { found: i64, supported: i64 },
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+    #[error("export failed: {0}")]
+    Export(String),
+}
+
+impl DeviceError {
+    /// Stable machine code (the UI decides on it; nobody matches on text).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeviceError::Validation(v) => v.code(),
+            DeviceError::NotFound(_) => "not-found",
+            DeviceError::CustomerInactive => "customer-inactive",
+            DeviceError::GuestCannotUpgrade => "guest-cannot-upgrade",
+            DeviceError::AlreadyFull => "already-full",
+            DeviceError::VerifiedPhoneLocked => "verified-phone-locked",
+            DeviceError::PhoneTaken { .. } => "phone-taken",
+            DeviceError::UpgradeAlreadyRequested => "upgrade-already-requested",
+            DeviceError::DatabaseTooNew { .. } => "database-too-new",
+            DeviceError::Migration(_) | DeviceError::Storage(_) | DeviceError::Export(_) => {
+                "storage"
+            }
+        }
+    }
+
+    /// The message to show, as a Fluent id with arguments.
+    pub fn message(&self) -> LocalizedMessage {
+        match self {
+            DeviceError::Validation(v) => v.message(),
+            DeviceError::DatabaseTooNew { found, .. } => {
+                LocalizedMessage::new("error-database-too-new")
+                    .with("found", MessageArg::Number(*found as f64))
+            }
+            other => LocalizedMessage::new(format!("error-{}", other.code())),
+        }
+    }
+}
+
+pub type Result<T, E = DeviceError> = std::result::Result<T, E>;

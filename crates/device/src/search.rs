@@ -1,0 +1,196 @@
+//! The manager's list (keyset pages with filters) and the counter's search box.
+//!
+//! Search classifies the query once and runs only index lookups, each with a LIMIT, so the cost
+//! does not grow with the number of customers: phone digits use B-tree indexes on the E.164
+//! number, the national number and its last 4 digits; names use the FTS5 index of normalised
+//! name tokens (exact tokens first, then prefixes); customer numbers and emails use their indexes.
+
+use crate::customers::{customer_from_row, Customer, SyncState, CUSTOMER_COLUMNS};
+use crate::error::Result;
+use crate::Device;
+use dukkan_core::search::{digits_only, looks_like_phone_digits, search_tokens};
+use dukkan_core::{CustomerKind, CustomerNumber, Phone};
+use rusqlite::{params_from_iter, types::Value, Connection};
+use serde::{Deserialize, Serialize};
+
+/// Largest page the list returns.
+pub const MAX_PAGE: u32 = 500;
+/// Longest search query considered, in characters; longer input is cut, not refused, because
+/// the search box must never fail on a paste.
+pub const MAX_QUERY_CHARS: usize = 100;
+
+/// Filters and position of one list page. Newest customers first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub kind: Option<CustomerKind>,
+    pub active: Option<bool>,
+    pub sync_state: Option<SyncState>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Rows per page (1..=500; 50 when absent).
+    pub limit: Option<u32>,
+}
+
+/// One page of customers and the cursor of the next one (`None` on the last page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub items: Vec<Customer>,
+    pub next: Option<String>,
+}
+
+/// Why a search result matched, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MatchKind {
+    PhoneExact,
+    CustomerNumber,
+    PhoneLast4,
+    PhonePrefix,
+    Email,
+    NameExact,
+    NamePrefix,
+}
+
+/// A search result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    pub matched: MatchKind,
+    pub customer: Customer,
+}
+
+/// The smallest string greater than every string starting with `prefix` (for range scans).
+fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.to_owned();
+    if let Some(last) = end.pop() {
+        end.push(char::from_u32(last as u32 + 1).unwrap_or(char::MAX));
+    }
+    end
+}
+
+fn query_customers(conn: &Connection, sql_tail: &str, params: Vec<Value>) -> Result<Vec<Customer>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CUSTOMER_COLUMNS} FROM customers c {sql_tail}"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(params), customer_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+impl Device {
+    /// One page of the local list, newest first, filtered.
+    pub fn list_customers(&self, q: &ListQuery) -> Result<Page> {
+        let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+        let mut clauses = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        if let Some(kind) = q.kind {
+            clauses.push("c.kind = ?");
+            params.push(Value::Text(kind.as_str().into()));
+        }
+        if let Some(active) = q.active {
+            clauses.push("c.active = ?");
+            params.push(Value::Integer(active.into()));
+        }
+        if let Some(state) = q.sync_state {
+            clauses.push("c.sync_state = ?");
+            params.push(Value::Text(state.as_str().into()));
+        }
+        if let Some(after) = &q.after {
+            clauses.push("c.id < ?");
+            params.push(Value::Text(after.clone()));
+        }
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        params.push(Value::Integer(i64::from(limit) + 1));
+        let mut items = self.read(|c| {
+            query_customers(c, &format!("{filter} ORDER BY c.id DESC LIMIT ?"), params)
+        })?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|c| c.id.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    /// Searches active customers by phone digits (whole, national, prefix or last 4), customer
+    /// number, email prefix, or name prefix in Latin or Arabic script. Best matches first.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
+        let limit = limit.clamp(1, 100);
+        let mut hits: Vec<SearchHit> = Vec::new();
+        self.read(|conn| {
+            let mut run = |kind: MatchKind, tail: &str, params: Vec<Value>| -> Result<()> {
+                let mut params = params;
+                params.push(Value::Integer(limit as i64));
+                for customer in query_customers(conn, &format!("{tail} LIMIT ?"), params)? {
+                    if !hits.iter().any(|h| h.customer.id == customer.id) {
+                        hits.push(SearchHit { matched: kind, customer });
+                    }
+                }
+                Ok(())
+            };
+            let text = |s: &str| Value::Text(s.to_owned());
+
+            if let Ok(number) = CustomerNumber::parse(&query) {
+                run(MatchKind::CustomerNumber, "WHERE c.customer_number = ? AND c.active = 1", vec![Value::Integer(number.value().into())])?;
+            } else if looks_like_phone_digits(&query) {
+                let mut digits = digits_only(&query);
+                if let Some(rest) = digits.strip_prefix("00") {
+                    digits = rest.to_owned();
+                }
+                let full = format!("+{digits}");
+                // A complete number, in whatever notation, is looked up by its E.164 form.
+                if let Ok(phone) = Phone::parse(&query) {
+                    run(MatchKind::PhoneExact, "WHERE c.phone = ? AND c.active = 1", vec![text(phone.e164())])?;
+                }
+                if digits.len() <= 9 {
+                    if let Ok(number) = digits.parse::<u32>().map_err(|_| ()).and_then(|n| CustomerNumber::new(n).map_err(|_| ())) {
+                        run(MatchKind::CustomerNumber, "WHERE c.customer_number = ? AND c.active = 1", vec![Value::Integer(number.value().into())])?;
+                    }
+                }
+                if digits.len() == 4 {
+                    run(MatchKind::PhoneLast4, "WHERE c.phone_last4 = ? AND c.active = 1 ORDER BY c.id DESC", vec![text(&digits)])?;
+                }
+                run(
+                    MatchKind::PhonePrefix,
+                    "WHERE c.phone_national >= ? AND c.phone_national < ? AND c.active = 1 ORDER BY c.phone_national",
+                    vec![text(&digits), text(&prefix_end(&digits))],
+                )?;
+                run(
+                    MatchKind::PhonePrefix,
+                    "WHERE c.phone >= ? AND c.phone < ? AND c.active = 1 ORDER BY c.phone",
+                    vec![text(&full), text(&prefix_end(&full))],
+                )?;
+            } else {
+                let trimmed = query.trim().to_lowercase();
+                if trimmed.contains('@') || (!trimmed.contains(' ') && !trimmed.is_empty()) {
+                    run(
+                        MatchKind::Email,
+                        "WHERE lower(c.email) >= ? AND lower(c.email) < ? AND c.active = 1 ORDER BY lower(c.email)",
+                        vec![text(&trimmed), text(&prefix_end(&trimmed))],
+                    )?;
+                }
+                let tokens = search_tokens(&query);
+                if !tokens.is_empty() {
+                    // Tokens hold only letters and digits, so quoting them is enough to keep
+                    // FTS5 query syntax out of the user's input.
+                    let exact = tokens.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" AND ");
+                    let prefix = tokens.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
+                    let tail = "JOIN customers_fts f ON f.rowid = c.seq WHERE customers_fts MATCH ? AND c.active = 1 ORDER BY f.rowid DESC";
+                    run(MatchKind::NameExact, tail, vec![text(&exact)])?;
+                    run(MatchKind::NamePrefix, tail, vec![text(&prefix)])?;
+                }
+            }
+            Ok(())
+        })?;
+        hits.sort_by_key(|h| h.matched);
+        hits.truncate(limit);
+        Ok(hits)
+    }
+}

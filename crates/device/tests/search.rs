@@ -1,0 +1,325 @@
+//! The counter's search box, the manager's list and the CSV export, on real SQLite files.
+
+#![allow(clippy::unwrap_used)]
+
+use dukkan_core::i18n::Locale;
+use dukkan_core::{CustomerKind, StubInput};
+use dukkan_device::{Customer, Device, ListQuery, MatchKind, StubOutcome, SyncState};
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+fn device() -> (TempDir, Device) {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::open(dir.path().join("dukkan.sqlite3")).unwrap();
+    (dir, device)
+}
+
+fn add(
+    device: &Device,
+    first: &str,
+    last: Option<&str>,
+    name2: Option<&str>,
+    phone: &str,
+) -> Customer {
+    let input = StubInput {
+        first_name: first.into(),
+        last_name: last.map(Into::into),
+        name2: name2.map(Into::into),
+        phone: phone.into(),
+    };
+    match device.create_stub(&input).unwrap() {
+        StubOutcome::Created(c) => c,
+        StubOutcome::Existing(c) => panic!("phone {phone} already used by {}", c.id),
+    }
+}
+
+/// The server assigns numbers; tests stand in for it with a direct write.
+fn assign_number(device: &Device, c: &Customer, n: u32) {
+    let conn = Connection::open(device.path()).unwrap();
+    conn.execute(
+        "UPDATE customers SET customer_number = ?1 WHERE id = ?2",
+        rusqlite::params![n, c.id.to_string()],
+    )
+    .unwrap();
+}
+
+fn ids(hits: &[dukkan_device::SearchHit]) -> Vec<dukkan_core::CustomerId> {
+    hits.iter().map(|h| h.customer.id).collect()
+}
+
+#[test]
+fn phone_search_finds_the_last_4_digits_the_national_number_and_every_notation() {
+    let (_dir, d) = device();
+    let ahmed = add(&d, "Ahmed", None, None, "92123456");
+    let salim = add(&d, "Salim", None, None, "99773456");
+    let other = add(&d, "Other", None, None, "71234567");
+    let last4 = d.search("3456", 10).unwrap();
+    assert_eq!(ids(&last4).len(), 2);
+    assert!(last4.iter().all(|h| h.matched == MatchKind::PhoneLast4));
+    for q in [
+        "92123456",
+        "+968 9212 3456",
+        "0096892123456",
+        "٩٢١٢٣٤٥٦",
+        "96892123456",
+    ] {
+        let hits = d.search(q, 10).unwrap();
+        assert_eq!(ids(&hits), vec![ahmed.id], "{q}");
+        assert_eq!(hits[0].matched, MatchKind::PhoneExact, "{q}");
+    }
+    let prefix = d.search("9977", 10).unwrap();
+    assert_eq!(ids(&prefix), vec![salim.id]);
+    assert_eq!(prefix[0].matched, MatchKind::PhonePrefix);
+    assert_eq!(ids(&d.search("7123", 10).unwrap()), vec![other.id]);
+}
+
+#[test]
+fn name_search_matches_latin_prefixes_case_and_accent_insensitively() {
+    let (_dir, d) = device();
+    let ahmed = add(&d, "Ahmed", Some("Al-Said"), None, "92123456");
+    let zoe = add(&d, "Zoë", Some("Núñez"), None, "92123457");
+    add(&d, "Salim", None, None, "92123458");
+    assert_eq!(ids(&d.search("ahm", 10).unwrap()), vec![ahmed.id]);
+    assert_eq!(ids(&d.search("AHMED said", 10).unwrap()), vec![ahmed.id]);
+    assert_eq!(ids(&d.search("al-sa", 10).unwrap()), vec![ahmed.id]);
+    assert_eq!(ids(&d.search("zoe nun", 10).unwrap()), vec![zoe.id]);
+    assert!(d.search("ahmedx", 10).unwrap().is_empty());
+}
+
+#[test]
+fn arabic_name_search_ignores_hamza_forms_tashkeel_tatweel_and_ta_marbuta() {
+    let (_dir, d) = device();
+    let ahmed = add(&d, "Ahmed", None, Some("أحمد"), "92123456");
+    let fatima = add(&d, "Fatima", None, Some("فاطمة الزهراء"), "92123457");
+    let mustafa = add(&d, "Mustafa", None, Some("مُصْطَفَى"), "92123458");
+    assert_eq!(ids(&d.search("احمد", 10).unwrap()), vec![ahmed.id]);
+    assert_eq!(ids(&d.search("أح", 10).unwrap()), vec![ahmed.id]);
+    assert_eq!(ids(&d.search("فاطمه", 10).unwrap()), vec![fatima.id]);
+    assert_eq!(ids(&d.search("فاطـمة الزه", 10).unwrap()), vec![fatima.id]);
+    assert_eq!(ids(&d.search("مصطفي", 10).unwrap()), vec![mustafa.id]);
+}
+
+#[test]
+fn exact_name_matches_rank_before_prefix_matches() {
+    let (_dir, d) = device();
+    let ali = add(&d, "Ali", None, None, "92123456");
+    let alia = add(&d, "Alia", None, None, "92123457");
+    let alim = add(&d, "Alim", None, None, "92123458");
+    let hits = d.search("ali", 10).unwrap();
+    assert_eq!(hits[0].customer.id, ali.id);
+    assert_eq!(hits[0].matched, MatchKind::NameExact);
+    assert_eq!(hits.len(), 3);
+    assert!(ids(&hits[1..]).contains(&alia.id) && ids(&hits[1..]).contains(&alim.id));
+}
+
+#[test]
+fn customer_numbers_and_emails_are_searchable() {
+    let (_dir, d) = device();
+    let a = add(&d, "Ahmed", None, None, "92123456");
+    let b = add(&d, "Salim", None, None, "92123457");
+    assign_number(&d, &a, 12);
+    d.update_customer(
+        b.id,
+        &dukkan_device::CustomerChanges {
+            email: Some("salim@example.om".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for q in ["CUST-00012", "cust-12", "cust12"] {
+        let hits = d.search(q, 10).unwrap();
+        assert_eq!(ids(&hits), vec![a.id], "{q}");
+        assert_eq!(hits[0].matched, MatchKind::CustomerNumber);
+    }
+    assert_eq!(
+        d.search("12", 10).unwrap()[0].customer.id,
+        a.id,
+        "bare digits also look up the number"
+    );
+    let email = d.search("salim@ex", 10).unwrap();
+    assert_eq!(ids(&email), vec![b.id]);
+    assert_eq!(email[0].matched, MatchKind::Email);
+}
+
+#[test]
+fn hostile_search_queries_return_results_or_nothing_but_never_fail() {
+    let (_dir, d) = device();
+    add(&d, "Ahmed", None, None, "92123456");
+    for q in [
+        "",
+        " ",
+        "\"",
+        "*",
+        "ahmed\"*",
+        "NEAR(a b)",
+        "a OR b",
+        "a AND",
+        "-",
+        "'; DROP TABLE customers; --",
+        "\u{202E}",
+        "\u{0000}",
+        "+",
+        "00",
+        "CUST-",
+        "@",
+        &"x".repeat(10_000),
+        &"9".repeat(10_000),
+    ] {
+        d.search(q, 10).unwrap_or_else(|e| panic!("{q:?}: {e}"));
+    }
+    assert_eq!(
+        d.search("\u{202E}ahmed", 10).unwrap().len(),
+        1,
+        "format characters are ignored by search"
+    );
+}
+
+#[test]
+fn the_list_pages_through_every_customer_once_newest_first() {
+    let (_dir, d) = device();
+    let mut created = Vec::new();
+    for i in 0..23 {
+        created.push(add(&d, &format!("C{i}"), None, None, &format!("921234{i:02}")).id);
+    }
+    let mut seen = Vec::new();
+    let mut q = ListQuery {
+        limit: Some(5),
+        ..Default::default()
+    };
+    loop {
+        let page = d.list_customers(&q).unwrap();
+        assert!(page.items.len() <= 5);
+        seen.extend(page.items.iter().map(|c| c.id));
+        match page.next {
+            Some(next) => q.after = Some(next),
+            None => break,
+        }
+    }
+    created.reverse();
+    assert_eq!(seen, created);
+}
+
+#[test]
+fn the_list_filters_by_kind_active_and_sync_state() {
+    let (_dir, d) = device();
+    let g = d.create_guest().unwrap();
+    let s = add(&d, "Ahmed", None, None, "92123456");
+    let gone = add(&d, "Gone", None, None, "92123457");
+    d.deactivate_customer(gone.id).unwrap();
+    let q = |q: ListQuery| {
+        d.list_customers(&q)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        q(ListQuery {
+            kind: Some(CustomerKind::Guest),
+            ..Default::default()
+        }),
+        vec![g.id]
+    );
+    assert_eq!(
+        q(ListQuery {
+            active: Some(false),
+            ..Default::default()
+        }),
+        vec![gone.id]
+    );
+    assert_eq!(
+        q(ListQuery {
+            kind: Some(CustomerKind::Stub),
+            active: Some(true),
+            ..Default::default()
+        }),
+        vec![s.id]
+    );
+    assert_eq!(
+        q(ListQuery {
+            sync_state: Some(SyncState::Pending),
+            ..Default::default()
+        })
+        .len(),
+        3
+    );
+    assert!(q(ListQuery {
+        sync_state: Some(SyncState::Synced),
+        ..Default::default()
+    })
+    .is_empty());
+    assert_eq!(
+        q(ListQuery {
+            limit: Some(0),
+            ..Default::default()
+        })
+        .len(),
+        1,
+        "limit is clamped to at least 1"
+    );
+}
+
+#[test]
+fn the_csv_export_has_a_bom_localised_headers_and_escapes_formulas() {
+    let (_dir, d) = device();
+    let a = add(&d, "Ahmed", Some("Al-Said"), Some("أحمد"), "92123456");
+    add(&d, "=HYPERLINK(\"http://x\")", None, None, "92123457");
+    d.create_guest().unwrap();
+    assign_number(&d, &a, 7);
+
+    let mut en = Vec::new();
+    assert_eq!(
+        d.export_csv(&ListQuery::default(), Locale::En, &mut en)
+            .unwrap(),
+        3
+    );
+    assert!(en.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8(en[3..].to_vec()).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        headers,
+        [
+            "Customer Number",
+            "Name",
+            "Phone",
+            "Email",
+            "Type",
+            "Total Orders",
+            "Loyalty Points",
+            "Joined Date"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(&rows[0][0], "CUST-00007");
+    assert_eq!(&rows[0][1], "Ahmed Al-Said / أحمد");
+    assert_eq!(&rows[0][2], "+96892123456");
+    assert_eq!(&rows[0][4], "Stub");
+    assert!(
+        rows[1][1].starts_with("'="),
+        "formula neutralised: {}",
+        &rows[1][1]
+    );
+    assert_eq!(&rows[1][0], "Pending number");
+    assert_eq!(&rows[2][1], "Walk-in customer");
+
+    let mut ar = Vec::new();
+    d.export_csv(
+        &ListQuery {
+            kind: Some(CustomerKind::Guest),
+            ..Default::default()
+        },
+        Locale::Ar,
+        &mut ar,
+    )
+    .unwrap();
+    let text = String::from_utf8(ar[3..].to_vec()).unwrap();
+    assert!(text.starts_with("رقم العميل,"));
+    assert!(text.contains("عميل عابر"));
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "filter applied: header + the guest"
+    );
+}
