@@ -2,14 +2,14 @@
 
 use crate::addresses::{self, AddressRecord};
 use crate::error::{DeviceError, Entity, Result};
-use crate::{journal, Device};
+use crate::{journal, Device, WriteContext};
 use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op};
 use dukkan_core::search::search_key;
 use dukkan_core::{
     CustomerId, CustomerKind, CustomerNumber, Email, Field, PersonName, Phone, Preferences,
-    StubInput,
+    StubInput, ValidStub,
 };
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
 /// Whether a customer's latest local changes have reached the server.
@@ -211,6 +211,46 @@ fn last4(phone: &Phone) -> String {
     n[n.len().saturating_sub(4)..].to_owned()
 }
 
+/// Inserts a validated stub with its name index entry, outbox op and audit entry.
+fn insert_stub(tx: &Transaction<'_>, ctx: &WriteContext, stub: &ValidStub) -> Result<CustomerId> {
+    let id = CustomerId::new();
+    tx.execute(
+        "INSERT INTO customers (id, kind, first_name, last_name, name2, phone, phone_national,
+            phone_last4, created_at, created_by, created_device, updated_at, updated_by)
+         VALUES (?1, 'stub', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, ?9)",
+        params![
+            id.to_string(),
+            stub.first_name.as_str(),
+            stub.last_name.as_ref().map(PersonName::as_str),
+            stub.name2.as_ref().map(PersonName::as_str),
+            stub.phone.e164(),
+            stub.phone.national(),
+            last4(&stub.phone),
+            ctx.now,
+            ctx.staff_id,
+            ctx.device_id.to_string(),
+        ],
+    )?;
+    index_names(tx, id)?;
+    let op = Op::CustomerCreated(CustomerCreated {
+        id,
+        kind: CustomerKind::Stub,
+        first_name: Some(stub.first_name.to_string()),
+        last_name: stub.last_name.as_ref().map(ToString::to_string),
+        name2: stub.name2.as_ref().map(ToString::to_string),
+        phone: Some(stub.phone.e164().to_owned()),
+    });
+    let mut fields = vec!["kind", "firstName", "phone"];
+    if stub.last_name.is_some() {
+        fields.push("lastName");
+    }
+    if stub.name2.is_some() {
+        fields.push("name2");
+    }
+    journal::record(tx, ctx, &op, id, &id.to_string(), &fields)?;
+    Ok(id)
+}
+
 impl Device {
     /// Creates a walk-in customer: no input, instant.
     pub fn create_guest(&self) -> Result<Customer> {
@@ -238,48 +278,42 @@ impl Device {
     /// the phone, that customer is returned as [`StubOutcome::Existing`] and nothing is written.
     pub fn create_stub(&self, input: &StubInput) -> Result<StubOutcome> {
         let stub = input.validate()?;
-        let id = CustomerId::new();
         self.write(|tx, ctx| {
             if let Some(existing) = active_with_phone(tx, &stub.phone)? {
                 return Ok(StubOutcome::Existing(existing));
             }
-            tx.execute(
-                "INSERT INTO customers (id, kind, first_name, last_name, name2, phone, phone_national,
-                    phone_last4, created_at, created_by, created_device, updated_at, updated_by)
-                 VALUES (?1, 'stub', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, ?9)",
-                params![
-                    id.to_string(),
-                    stub.first_name.as_str(),
-                    stub.last_name.as_ref().map(PersonName::as_str),
-                    stub.name2.as_ref().map(PersonName::as_str),
-                    stub.phone.e164(),
-                    stub.phone.national(),
-                    last4(&stub.phone),
-                    ctx.now,
-                    ctx.staff_id,
-                    ctx.device_id.to_string(),
-                ],
-            )?;
-            index_names(tx, id)?;
-            let op = Op::CustomerCreated(CustomerCreated {
-                id,
-                kind: CustomerKind::Stub,
-                first_name: Some(stub.first_name.to_string()),
-                last_name: stub.last_name.as_ref().map(ToString::to_string),
-                name2: stub.name2.as_ref().map(ToString::to_string),
-                phone: Some(stub.phone.e164().to_owned()),
-            });
-            let mut fields = vec!["kind", "firstName", "phone"];
-            if stub.last_name.is_some() {
-                fields.push("lastName");
-            }
-            if stub.name2.is_some() {
-                fields.push("name2");
-            }
-            journal::record(tx, ctx, &op, id, &id.to_string(), &fields)?;
+            let id = insert_stub(tx, ctx, &stub)?;
             tracing::info!(customer = %id, phone = %stub.phone.masked(), "stub created");
             Ok(StubOutcome::Created(load(tx, id)?))
         })
+    }
+
+    /// Imports a customer list (e.g. from the shop's previous system) in one transaction: every
+    /// row is validated first and nothing is written if any row is invalid (its index is
+    /// returned with the error). Phones already held by an active customer — on the device or
+    /// earlier in the list — are skipped, not duplicated. Returns the number created.
+    pub fn import_stubs(&self, inputs: &[StubInput]) -> Result<usize, (usize, DeviceError)> {
+        let stubs = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| s.validate().map_err(|e| (i, e.into())))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write(|tx, ctx| {
+            let mut created = 0;
+            for stub in &stubs {
+                if active_with_phone(tx, &stub.phone)?.is_none() {
+                    insert_stub(tx, ctx, stub)?;
+                    created += 1;
+                }
+            }
+            tracing::info!(
+                created,
+                skipped = stubs.len() - created,
+                "customers imported"
+            );
+            Ok(created)
+        })
+        .map_err(|e| (0, e))
     }
 
     /// One customer with its addresses and upgrade request.

@@ -634,3 +634,26 @@ fn an_acknowledged_create_survives_the_app_being_killed() {
     );
     assert_eq!(device.pending_ops().unwrap(), 1);
 }
+
+#[test]
+fn an_import_skips_phones_already_in_use_and_writes_nothing_when_a_row_is_invalid() {
+    let (_dir, device) = device();
+    created(device.create_stub(&stub("Ahmed", "92123456")).unwrap());
+    let rows = vec![
+        stub("A", "92123457"),
+        stub("Dup", "+968 9212 3456"),
+        stub("B", "92123458"),
+        stub("Again", "92123457"),
+    ];
+    assert_eq!(device.import_stubs(&rows).unwrap(), 2);
+    assert_eq!(count(&device, "customers"), 3);
+    assert_eq!(count(&device, "outbox"), 3);
+    let bad = vec![stub("C", "92123459"), stub("", "92123460")];
+    let (index, err) = device.import_stubs(&bad).unwrap_err();
+    assert_eq!((index, err.code()), (1, "validation.required"));
+    assert_eq!(
+        count(&device, "customers"),
+        3,
+        "an invalid row writes nothing"
+    );
+}
