@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds and starts the Dukkan desktop app on its embedded SQLite store (no server needed).
+# Installs what a fresh Debian/Ubuntu machine lacks first.
+#   scripts/run.sh            (data in the platform app-data dir, ~/.local/share/om.dukkan.desk)
+#   DUKKAN_DATA_DIR=/tmp/shop scripts/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-system.sh
+# No devUrl is configured, so the debug binary serves the bundled UI (tauri.conf.json: frontendDist).
+cargo build --locked -p dukkan
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "run: no display found; starting the app inside a virtual X server (xvfb-run)"
+  exec xvfb-run -a target/debug/dukkan "$@"
+fi
+exec target/debug/dukkan "$@"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every check and test of Dukkan. Installs what a fresh Debian/Ubuntu machine lacks first.
+#   scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+bash scripts/setup-system.sh
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# One profile and no incremental artefacts: CI builds from scratch once.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+step "format"
+cargo fmt --all --check
+
+step "lints (clippy -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests (unit, property, store, server against real Postgres)"
+cargo test --workspace --locked
+
+step "all checks passed"
