@@ -14,6 +14,7 @@ pub mod ids;
 pub mod ops;
 pub mod phone;
 pub mod search;
+pub mod sync;
 pub mod text;
 
 pub use address::{Address, AddressInput, AddressType, CountryCode, GeoPoint};

@@ -14,7 +14,12 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// What an operation does. The tag is stored in the outbox's `kind` column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+#[serde(
+    tag = "kind",
+    content = "payload",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum Op {
     CustomerCreated(CustomerCreated),
     CustomerUpdated(CustomerUpdated),

@@ -1,0 +1,177 @@
+//! The push/pull sync protocol between a device and the tenant server (wire types only).
+//!
+//! Push: a device sends its outbox in device order. The server applies op `n` only when `n` is
+//! the device's next sequence number, advancing that counter in the same transaction as the op's
+//! effect, so a replayed op answers [`OpOutcome::Duplicate`] and never applies twice.
+//! Pull: the device asks for the tenant's changes after its cursor; every change carries the
+//! whole customer as the server now holds it, so applying a page is an idempotent upsert.
+
+use crate::customer::{CustomerKind, CustomerNumber, Preferences};
+use crate::ids::{CustomerId, OpId};
+use crate::ops::Op;
+use serde::{Deserialize, Serialize};
+
+pub use crate::ops::PROTOCOL_VERSION;
+
+/// Most ops accepted in one push.
+pub const MAX_PUSH_BATCH: usize = 200;
+/// Most changes returned in one pull page.
+pub const MAX_PULL_PAGE: usize = 1000;
+/// Longest a pull may wait for a change (long-poll), in seconds.
+pub const MAX_PULL_WAIT_SECS: u64 = 25;
+
+/// One outbox op as pushed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushOp {
+    pub op_id: OpId,
+    pub device_seq: i64,
+    #[serde(flatten)]
+    pub op: Op,
+    pub staff_id: Option<String>,
+    /// When the op happened on the device (RFC 3339).
+    pub at: String,
+}
+
+/// A batch of ops in device order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushRequest {
+    pub protocol: u32,
+    pub ops: Vec<PushOp>,
+}
+
+/// What the server did with one op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum OpOutcome {
+    /// Applied now.
+    Applied,
+    /// Already applied before (a replay); nothing changed.
+    Duplicate,
+    /// Applied to another customer: the op's customer was merged into `to` (same phone created
+    /// offline on two devices). The device re-points its references to `to`.
+    Redirected { to: CustomerId },
+    /// Refused for good; the device parks it for a person.
+    Rejected { code: String },
+    /// Not attempted because an earlier op of the device is missing (a gap): resend from
+    /// `expected`.
+    OutOfOrder { expected: i64 },
+}
+
+/// The answer to one pushed op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpResult {
+    pub op_id: OpId,
+    pub device_seq: i64,
+    #[serde(flatten)]
+    pub outcome: OpOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushResponse {
+    pub results: Vec<OpResult>,
+}
+
+/// An address as the server holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressSnapshot {
+    pub id: crate::ids::AddressId,
+    #[serde(flatten)]
+    pub address: crate::address::Address,
+}
+
+/// A customer as the server holds it after a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerSnapshot {
+    pub id: CustomerId,
+    pub customer_number: Option<CustomerNumber>,
+    pub kind: CustomerKind,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub name2: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub phone_verified: bool,
+    pub preferences: Option<Preferences>,
+    pub loyalty_points: i64,
+    pub order_count: i64,
+    pub total_spent_minor: i64,
+    pub last_order_at: Option<String>,
+    pub active: bool,
+    pub merged_into: Option<CustomerId>,
+    pub default_address_id: Option<crate::ids::AddressId>,
+    pub addresses: Vec<AddressSnapshot>,
+    /// State of the customer's upgrade, when one was requested: sent | verified | failed | expired.
+    pub upgrade_state: Option<String>,
+    /// When another OTP may be sent (RFC 3339), while the upgrade is `sent`.
+    pub resend_after: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One entry of the tenant's change feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// Position in the tenant's feed; strictly increasing, assigned under the tenant row lock.
+    pub seq: i64,
+    pub customer: CustomerSnapshot,
+}
+
+/// A page of changes after `since`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullResponse {
+    pub changes: Vec<Change>,
+    /// The cursor to send next time (the last change's seq, or `since` when empty).
+    pub cursor: i64,
+    /// True when more changes are waiting (pull again without waiting).
+    pub more: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_op_serialises_flat_with_its_kind_and_payload() {
+        let op = PushOp {
+            op_id: OpId::new(),
+            device_seq: 7,
+            op: Op::CustomerDeactivated {
+                customer_id: CustomerId::new(),
+            },
+            staff_id: None,
+            at: "2026-11-25T10:00:00.000Z".into(),
+        };
+        let v = serde_json::to_value(&op).unwrap();
+        assert_eq!(v["deviceSeq"], 7);
+        assert_eq!(v["kind"], "customer_deactivated");
+        assert!(v["payload"]["customerId"].is_string());
+        assert_eq!(serde_json::from_value::<PushOp>(v).unwrap(), op);
+    }
+
+    #[test]
+    fn outcomes_are_tagged_by_result() {
+        let to = CustomerId::new();
+        let v = serde_json::to_value(OpOutcome::Redirected { to }).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"result": "redirected", "to": to.to_string()})
+        );
+        let r: OpOutcome =
+            serde_json::from_str(r#"{"result":"rejected","code":"validation.invalid-phone"}"#)
+                .unwrap();
+        assert_eq!(
+            r,
+            OpOutcome::Rejected {
+                code: "validation.invalid-phone".into()
+            }
+        );
+    }
+}
