@@ -5,7 +5,9 @@
 #![forbid(unsafe_code)]
 
 use dukkan_core::{CustomerId, LocalizedMessage, StubInput};
-use dukkan_device::{Customer, CustomerDetails, Device, DeviceError, ListQuery, Page, SearchHit, StubOutcome};
+use dukkan_device::{
+    Customer, CustomerDetails, Device, DeviceError, ListQuery, Page, SearchHit, StubOutcome,
+};
 use serde::Serialize;
 use std::path::PathBuf;
 use tauri::{Manager, Runtime, State};
@@ -26,14 +28,18 @@ impl From<DeviceError> for CommandError {
         if e.code() == "storage" {
             tracing::error!(error = %e, "device store error");
         }
-        CommandError { code: e.code().to_owned(), message: e.message() }
+        CommandError {
+            code: e.code().to_owned(),
+            message: e.message(),
+        }
     }
 }
 
 type CmdResult<T> = Result<T, CommandError>;
 
 fn parse_id(id: &str) -> CmdResult<CustomerId> {
-    id.parse().map_err(|_| DeviceError::NotFound(dukkan_device::Entity::Customer).into())
+    id.parse()
+        .map_err(|_| DeviceError::NotFound(dukkan_device::Entity::Customer).into())
 }
 
 #[tauri::command]
@@ -47,7 +53,11 @@ fn create_stub(device: State<'_, Device>, input: StubInput) -> CmdResult<StubOut
 }
 
 #[tauri::command]
-fn search_customers(device: State<'_, Device>, query: String, limit: Option<usize>) -> CmdResult<Vec<SearchHit>> {
+fn search_customers(
+    device: State<'_, Device>,
+    query: String,
+    limit: Option<usize>,
+) -> CmdResult<Vec<SearchHit>> {
     Ok(device.search(&query, limit.unwrap_or(20))?)
 }
 
@@ -81,13 +91,15 @@ pub fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::err
 
 /// Builds the app with its commands (shared by `run` and the tests).
 pub fn builder<R: Runtime>() -> tauri::Builder<R> {
-    tauri::Builder::<R>::new().setup(|app| setup(app)).invoke_handler(tauri::generate_handler![
-        create_guest,
-        create_stub,
-        search_customers,
-        list_customers,
-        customer_details
-    ])
+    tauri::Builder::<R>::new()
+        .setup(|app| setup(app))
+        .invoke_handler(tauri::generate_handler![
+            create_guest,
+            create_stub,
+            search_customers,
+            list_customers,
+            customer_details
+        ])
 }
 
 /// Runs the desktop app.
