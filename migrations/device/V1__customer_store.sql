@@ -109,6 +109,7 @@ CREATE TABLE outbox (
     op_id       TEXT NOT NULL UNIQUE,
     kind        TEXT NOT NULL,
     entity_id   TEXT NOT NULL,
+    customer_id TEXT NOT NULL,   -- the customer the op belongs to (an address op's owner)
     payload     TEXT NOT NULL,   -- JSON
     staff_id    TEXT,
     at          TEXT NOT NULL,
@@ -116,7 +117,7 @@ CREATE TABLE outbox (
     error_code  TEXT,
     attempts    INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX outbox_entity ON outbox (entity_id, state);
+CREATE INDEX outbox_customer ON outbox (customer_id, state);
 
 -- Upgrades stub -> full requested at the counter; the sync engine sends them.
 CREATE TABLE upgrade_requests (

@@ -189,7 +189,7 @@ fn active_with_phone(conn: &Connection, phone: &Phone) -> Result<Option<Customer
 }
 
 /// Rewrites the name index entry of a customer (rowid = customers.seq).
-fn index_names(conn: &Connection, id: CustomerId) -> Result<()> {
+pub(crate) fn index_names(conn: &Connection, id: CustomerId) -> Result<()> {
     let (seq, keys): (i64, String) = conn.query_row(
         "SELECT seq, concat_ws(' ', first_name, last_name, name2) FROM customers WHERE id = ?1",
         [id.to_string()],
@@ -206,7 +206,7 @@ fn index_names(conn: &Connection, id: CustomerId) -> Result<()> {
     Ok(())
 }
 
-fn last4(phone: &Phone) -> String {
+pub(crate) fn last4(phone: &Phone) -> String {
     let n = phone.national();
     n[n.len().saturating_sub(4)..].to_owned()
 }

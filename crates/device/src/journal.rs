@@ -22,8 +22,17 @@ pub(crate) fn record(
         .cloned()
         .unwrap_or(serde_json::Value::Null);
     tx.execute(
-        "INSERT INTO outbox (op_id, kind, entity_id, payload, staff_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![OpId::new().to_string(), op.kind(), entity_id, payload.to_string(), ctx.staff_id, ctx.now],
+        "INSERT INTO outbox (op_id, kind, entity_id, customer_id, payload, staff_id, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            OpId::new().to_string(),
+            op.kind(),
+            entity_id,
+            customer_id.to_string(),
+            payload.to_string(),
+            ctx.staff_id,
+            ctx.now
+        ],
     )?;
     let entity = if op.kind().starts_with("address") || op.kind() == "default_address_set" {
         "address"

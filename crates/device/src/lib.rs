@@ -6,12 +6,14 @@
 #![forbid(unsafe_code)]
 
 pub mod addresses;
+mod apply;
 pub mod customers;
 pub mod error;
 pub mod export;
 mod journal;
 pub mod search;
 pub mod store;
+pub mod sync;
 
 pub use addresses::AddressRecord;
 pub use customers::{
@@ -19,6 +21,7 @@ pub use customers::{
 };
 pub use error::{DeviceError, Entity, Result};
 pub use search::{ListQuery, MatchKind, Page, SearchHit};
+pub use sync::{ParkedOp, SyncStatus};
 
 use dukkan_core::DeviceId;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};

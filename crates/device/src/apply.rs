@@ -1,0 +1,125 @@
+//! The local effect of an op on the store, without journaling it. Used to re-apply ops still
+//! waiting in the outbox on top of state pulled from the server.
+
+use crate::customers::{index_names, last4};
+use crate::error::Result;
+use dukkan_core::ops::Op;
+use dukkan_core::{Address, Phone};
+use rusqlite::{params, Transaction};
+
+fn text(f: &Option<dukkan_core::FreeText>) -> Option<&str> {
+    f.as_ref().map(|t| t.as_str())
+}
+
+fn write_address(tx: &Transaction<'_>, customer: &str, id: &str, a: &Address) -> Result<()> {
+    tx.execute(
+        "INSERT INTO addresses (id, customer_id, address_type, label, building, floor, apartment, street, area,
+            city, country, postal_code, latitude, longitude, delivery_notes, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
+         ON CONFLICT (id) DO UPDATE SET address_type = excluded.address_type, label = excluded.label,
+            building = excluded.building, floor = excluded.floor, apartment = excluded.apartment,
+            street = excluded.street, area = excluded.area, city = excluded.city, country = excluded.country,
+            postal_code = excluded.postal_code, latitude = excluded.latitude, longitude = excluded.longitude,
+            delivery_notes = excluded.delivery_notes",
+        params![
+            id, customer, a.address_type.as_str(), text(&a.label), text(&a.building), text(&a.floor),
+            text(&a.apartment), text(&a.street), text(&a.area), text(&a.city), a.country.as_str(),
+            text(&a.postal_code), a.gps.map(|g| g.latitude()), a.gps.map(|g| g.longitude()),
+            text(&a.delivery_notes), crate::now_text(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Applies `op`'s effect to the local rows it concerns. Ops whose target is gone locally (the
+/// server deleted or merged it) are skipped: the server's answer to the op will say what happened.
+pub(crate) fn apply_local(tx: &Transaction<'_>, op: &Op) -> Result<()> {
+    match op {
+        // The customer exists (it came with the pulled snapshot or was created locally).
+        Op::CustomerCreated(_) | Op::UpgradeRequested { .. } => {}
+        Op::CustomerUpdated(u) => {
+            let id = u.id.to_string();
+            if let Some(v) = &u.first_name {
+                tx.execute(
+                    "UPDATE customers SET first_name = ?2 WHERE id = ?1",
+                    params![id, v],
+                )?;
+            }
+            if let Some(v) = &u.last_name {
+                tx.execute(
+                    "UPDATE customers SET last_name = ?2 WHERE id = ?1",
+                    params![id, v],
+                )?;
+            }
+            if let Some(v) = &u.name2 {
+                tx.execute(
+                    "UPDATE customers SET name2 = ?2 WHERE id = ?1",
+                    params![id, v],
+                )?;
+            }
+            if let Some(v) = &u.phone {
+                let p = Phone::parse(v).ok();
+                tx.execute(
+                    "UPDATE customers SET phone = ?2, phone_national = ?3, phone_last4 = ?4 WHERE id = ?1",
+                    params![id, v, p.as_ref().map(|p| p.national().to_owned()), p.as_ref().map(last4)],
+                )?;
+            }
+            if let Some(v) = &u.email {
+                tx.execute(
+                    "UPDATE customers SET email = ?2 WHERE id = ?1",
+                    params![id, v],
+                )?;
+            }
+            if let Some(v) = &u.preferences {
+                let json = serde_json::to_string(v).unwrap_or_default();
+                tx.execute(
+                    "UPDATE customers SET preferences = ?2 WHERE id = ?1",
+                    params![id, json],
+                )?;
+            }
+            if u.first_name.is_some() || u.last_name.is_some() || u.name2.is_some() {
+                index_names(tx, u.id)?;
+            }
+        }
+        Op::CustomerDeactivated { customer_id } => {
+            tx.execute(
+                "UPDATE customers SET active = 0 WHERE id = ?1",
+                [customer_id.to_string()],
+            )?;
+        }
+        Op::AddressAdded {
+            customer_id,
+            address_id,
+            address,
+        }
+        | Op::AddressUpdated {
+            customer_id,
+            address_id,
+            address,
+        } => {
+            write_address(
+                tx,
+                &customer_id.to_string(),
+                &address_id.to_string(),
+                address,
+            )?;
+        }
+        Op::AddressDeleted { address_id, .. } => {
+            tx.execute(
+                "DELETE FROM addresses WHERE id = ?1",
+                [address_id.to_string()],
+            )?;
+        }
+        Op::DefaultAddressSet {
+            customer_id,
+            address_id,
+        } => {
+            tx.execute(
+                "UPDATE customers SET default_address_id = ?2 WHERE id = ?1
+                   AND EXISTS (SELECT 1 FROM addresses WHERE id = ?2 AND customer_id = ?1)",
+                params![customer_id.to_string(), address_id.to_string()],
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! The device half of sync, on the store: what to push next, what the server answered, and
+//! applying pulled pages. The network loop lives in [`crate::engine`].
+//!
+//! Guarantees kept here, each in one SQLite transaction:
+//! - an op leaves the outbox only when the server answered it (applied, duplicate, redirected)
+//!   or it is parked (rejected) for a person to see — never silently;
+//! - a pulled page and the cursor after it commit together, so a page is applied once or
+//!   re-pulled, never half-applied;
+//! - local ops still waiting in the outbox are re-applied on top of pulled server state, so a
+//!   pull never hides an edit the cashier made offline.
+
+use crate::customers::{index_names, last4};
+use crate::error::{DeviceError, Result};
+use crate::{now_text, Device};
+use dukkan_core::ops::Op;
+use dukkan_core::sync::{CustomerSnapshot, OpOutcome, OpResult, PullResponse, PushOp};
+use dukkan_core::{CustomerId, Phone};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+/// What the sync indicator shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    /// Ops waiting to be pushed.
+    pub pending: u64,
+    /// Ops the server rejected, waiting for a person.
+    pub parked: u64,
+    /// Last time a push and pull both succeeded (RFC 3339).
+    pub last_success: Option<String>,
+    /// Position in the tenant's change feed.
+    pub cursor: i64,
+}
+
+/// An op the server refused, as the parked-operations panel shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkedOp {
+    pub device_seq: i64,
+    pub kind: String,
+    pub customer_id: String,
+    pub error_code: String,
+    pub at: String,
+}
+
+fn get_state(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+fn set_state(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn decode_op(kind: &str, payload: &str) -> Result<Op> {
+    let value = serde_json::json!({ "kind": kind, "payload": serde_json::from_str::<serde_json::Value>(payload)
+        .map_err(|e| DeviceError::Export(e.to_string()))? });
+    serde_json::from_value(value).map_err(|e| DeviceError::Export(e.to_string()))
+}
+
+/// Recomputes a customer's sync state from its outbox ops.
+fn refresh_sync_state(conn: &Connection, customer: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE customers SET sync_state = CASE
+            WHEN EXISTS (SELECT 1 FROM outbox WHERE customer_id = ?1 AND state = 'parked') THEN 'parked'
+            WHEN EXISTS (SELECT 1 FROM outbox WHERE customer_id = ?1 AND state = 'pending') THEN 'pending'
+            ELSE 'synced' END
+         WHERE id = ?1",
+        [customer],
+    )?;
+    Ok(())
+}
+
+impl Device {
+    /// The next ops to push, oldest first (parked ops are not sent again).
+    pub fn next_push_batch(&self, max: usize) -> Result<Vec<PushOp>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT op_id, device_seq, kind, payload, staff_id, at FROM outbox
+                 WHERE state = 'pending' ORDER BY device_seq LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([max as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })?;
+            let mut ops = Vec::new();
+            for row in rows {
+                let (op_id, device_seq, kind, payload, staff_id, at) = row?;
+                ops.push(PushOp {
+                    op_id: op_id
+                        .parse()
+                        .map_err(|_| DeviceError::Export(format!("bad op id {op_id}")))?,
+                    device_seq,
+                    op: decode_op(&kind, &payload)?,
+                    staff_id,
+                    at,
+                });
+            }
+            Ok(ops)
+        })
+    }
+
+    /// Records the server's answers: answered ops leave the outbox, rejected ones are parked,
+    /// redirected customers are merged locally into the survivor.
+    pub fn apply_push_results(&self, results: &[OpResult]) -> Result<()> {
+        self.write(|tx, _ctx| {
+            for r in results {
+                let customer: Option<String> = tx
+                    .query_row(
+                        "SELECT customer_id FROM outbox WHERE device_seq = ?1 AND op_id = ?2",
+                        params![r.device_seq, r.op_id.to_string()],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                let Some(customer) = customer else { continue };
+                match &r.outcome {
+                    OpOutcome::Applied | OpOutcome::Duplicate => {
+                        tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [r.device_seq])?;
+                    }
+                    OpOutcome::Redirected { to } => {
+                        tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [r.device_seq])?;
+                        redirect(tx, &customer, *to)?;
+                    }
+                    OpOutcome::Rejected { code } => {
+                        tracing::warn!(device_seq = r.device_seq, %code, "op rejected by the server; parked");
+                        tx.execute(
+                            "UPDATE outbox SET state = 'parked', error_code = ?2, attempts = attempts + 1
+                             WHERE device_seq = ?1",
+                            params![r.device_seq, code],
+                        )?;
+                    }
+                    // Nothing was done; the op stays and is sent again in order.
+                    OpOutcome::OutOfOrder { .. } => {}
+                }
+                refresh_sync_state(tx, &customer)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The cursor to pull from.
+    pub fn sync_cursor(&self) -> Result<i64> {
+        self.read(|c| {
+            Ok(get_state(c, "cursor")?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0))
+        })
+    }
+
+    /// Applies one pulled page and advances the cursor, in one transaction.
+    pub fn apply_pull(&self, page: &PullResponse) -> Result<()> {
+        self.write(|tx, _ctx| {
+            for change in &page.changes {
+                upsert_snapshot(tx, &change.customer)?;
+            }
+            for change in &page.changes {
+                reapply_pending(tx, change.customer.id)?;
+                refresh_sync_state(tx, &change.customer.id.to_string())?;
+            }
+            set_state(tx, "cursor", &page.cursor.to_string())
+        })
+    }
+
+    /// Notes a complete successful sync round (shown as "last sync").
+    pub fn mark_synced_now(&self) -> Result<()> {
+        self.read(|c| set_state(c, "last_success", &now_text()))
+    }
+
+    /// What the sync indicator shows.
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        self.read(|c| {
+            let (pending, parked): (i64, i64) = c.query_row(
+                "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'parked'), 0) FROM outbox",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(SyncStatus {
+                pending: pending as u64,
+                parked: parked as u64,
+                last_success: get_state(c, "last_success")?,
+                cursor: get_state(c, "cursor")?.and_then(|s| s.parse().ok()).unwrap_or(0),
+            })
+        })
+    }
+
+    /// Ops the server rejected, oldest first.
+    pub fn parked_ops(&self) -> Result<Vec<ParkedOp>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT device_seq, kind, customer_id, COALESCE(error_code, ''), at FROM outbox
+                 WHERE state = 'parked' ORDER BY device_seq",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(ParkedOp {
+                    device_seq: r.get(0)?,
+                    kind: r.get(1)?,
+                    customer_id: r.get(2)?,
+                    error_code: r.get(3)?,
+                    at: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Discards a parked op (a person decided it should not reach the server).
+    pub fn discard_parked(&self, device_seq: i64) -> Result<()> {
+        self.write(|tx, _| {
+            let customer: String = tx
+                .query_row(
+                    "SELECT customer_id FROM outbox WHERE device_seq = ?1 AND state = 'parked'",
+                    [device_seq],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or(DeviceError::NotFound(crate::Entity::Customer))?;
+            tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [device_seq])?;
+            refresh_sync_state(tx, &customer)
+        })
+    }
+}
+
+/// The server merged `from` into `to` (same phone created offline on two devices): the local
+/// copy is retired and points at the survivor; addresses and queued work move to the survivor.
+fn redirect(tx: &Transaction<'_>, from: &str, to: CustomerId) -> Result<()> {
+    let to_s = to.to_string();
+    if from == to_s {
+        return Ok(());
+    }
+    let survivor_known: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1)",
+        [&to_s],
+        |r| r.get(0),
+    )?;
+    if !survivor_known {
+        // Until the survivor is pulled, keep a placeholder so references stay valid; the pull
+        // that follows every push overwrites it with the server's truth.
+        tx.execute(
+            "INSERT INTO customers (id, kind, first_name, last_name, name2, phone, phone_national, phone_last4,
+                created_at, created_by, created_device, updated_at, updated_by, sync_state)
+             SELECT ?2, kind, first_name, last_name, name2, phone, phone_national, phone_last4,
+                created_at, created_by, created_device, updated_at, updated_by, 'synced'
+             FROM customers WHERE id = ?1",
+            params![from, to_s],
+        )?;
+        index_names(tx, to)?;
+    }
+    // Move the addresses first: the retired copy may then drop its default (the database only
+    // refuses that while it still has addresses), and the survivor takes one if it had none.
+    tx.execute(
+        "UPDATE addresses SET customer_id = ?2 WHERE customer_id = ?1",
+        params![from, to_s],
+    )?;
+    tx.execute(
+        "UPDATE customers SET active = 0, merged_into = ?2, default_address_id = NULL WHERE id = ?1",
+        params![from, to_s],
+    )?;
+    tx.execute(
+        "UPDATE customers SET default_address_id =
+            (SELECT id FROM addresses WHERE customer_id = ?1 ORDER BY id DESC LIMIT 1)
+         WHERE id = ?1 AND default_address_id IS NULL",
+        [&to_s],
+    )?;
+    tx.execute(
+        "UPDATE outbox SET customer_id = ?2 WHERE customer_id = ?1",
+        params![from, to_s],
+    )?;
+    tx.execute(
+        "UPDATE upgrade_requests SET customer_id = ?2 WHERE customer_id = ?1
+           AND NOT EXISTS (SELECT 1 FROM upgrade_requests WHERE customer_id = ?2)",
+        params![from, to_s],
+    )?;
+    tracing::info!(%from, to = %to_s, "customer merged into survivor by the server");
+    Ok(())
+}
+
+/// Writes the server's version of a customer and its addresses.
+fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
+    let id = c.id.to_string();
+    let phone = c.phone.as_deref().and_then(|p| Phone::parse(p).ok());
+    let prefs = c
+        .preferences
+        .as_ref()
+        .map(|p| serde_json::to_string(p).unwrap_or_default());
+    tx.execute(
+        "INSERT INTO customers (id, customer_number, kind, first_name, last_name, name2, phone, phone_national,
+            phone_last4, email, phone_verified, preferences, loyalty_points, order_count, total_spent_minor,
+            last_order_at, active, merged_into, created_at, created_device, updated_at, sync_state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 'server', ?20, 'synced')
+         ON CONFLICT (id) DO UPDATE SET customer_number = excluded.customer_number, kind = excluded.kind,
+            first_name = excluded.first_name, last_name = excluded.last_name, name2 = excluded.name2,
+            phone = excluded.phone, phone_national = excluded.phone_national, phone_last4 = excluded.phone_last4,
+            email = excluded.email, phone_verified = excluded.phone_verified, preferences = excluded.preferences,
+            loyalty_points = excluded.loyalty_points, order_count = excluded.order_count,
+            total_spent_minor = excluded.total_spent_minor, last_order_at = excluded.last_order_at,
+            active = excluded.active, merged_into = excluded.merged_into, updated_at = excluded.updated_at",
+        params![
+            id,
+            c.customer_number.map(|n| n.value()),
+            c.kind.as_str(),
+            c.first_name,
+            c.last_name,
+            c.name2,
+            c.phone,
+            phone.as_ref().map(|p| p.national().to_owned()),
+            phone.as_ref().map(last4),
+            c.email,
+            c.phone_verified,
+            prefs,
+            c.loyalty_points,
+            c.order_count,
+            c.total_spent_minor,
+            c.last_order_at,
+            c.active,
+            c.merged_into.map(|m| m.to_string()),
+            c.created_at,
+            c.updated_at,
+        ],
+    )?;
+    // Addresses: upsert the server's, drop the rest, then take the server's default.
+    for a in &c.addresses {
+        let ad = &a.address;
+        let t = |f: &Option<dukkan_core::FreeText>| f.as_ref().map(|x| x.as_str().to_owned());
+        tx.execute(
+            "INSERT INTO addresses (id, customer_id, address_type, label, building, floor, apartment, street, area,
+                city, country, postal_code, latitude, longitude, delivery_notes, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
+             ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, address_type = excluded.address_type,
+                label = excluded.label, building = excluded.building, floor = excluded.floor,
+                apartment = excluded.apartment, street = excluded.street, area = excluded.area, city = excluded.city,
+                country = excluded.country, postal_code = excluded.postal_code, latitude = excluded.latitude,
+                longitude = excluded.longitude, delivery_notes = excluded.delivery_notes, updated_at = excluded.updated_at",
+            params![
+                a.id.to_string(), id, ad.address_type.as_str(), t(&ad.label), t(&ad.building), t(&ad.floor),
+                t(&ad.apartment), t(&ad.street), t(&ad.area), t(&ad.city), ad.country.as_str(), t(&ad.postal_code),
+                ad.gps.map(|g| g.latitude()), ad.gps.map(|g| g.longitude()), t(&ad.delivery_notes), c.updated_at,
+            ],
+        )?;
+    }
+    let keep: Vec<String> = c.addresses.iter().map(|a| a.id.to_string()).collect();
+    let keep_json = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());
+    tx.execute(
+        "DELETE FROM addresses WHERE customer_id = ?1 AND id NOT IN (SELECT value FROM json_each(?2))",
+        params![id, keep_json],
+    )?;
+    if let Some(default) = c.default_address_id {
+        tx.execute(
+            "UPDATE customers SET default_address_id = ?2 WHERE id = ?1",
+            params![id, default.to_string()],
+        )?;
+    }
+    if let Some(state) = &c.upgrade_state {
+        tx.execute(
+            "UPDATE upgrade_requests SET state = ?2, resend_after = ?3, updated_at = ?4 WHERE customer_id = ?1",
+            params![id, state, c.resend_after, now_text()],
+        )?;
+    }
+    index_names(tx, c.id)?;
+    Ok(())
+}
+
+/// Re-applies the customer's still-pending local ops on top of the server's state.
+fn reapply_pending(tx: &Transaction<'_>, customer: CustomerId) -> Result<()> {
+    let ops: Vec<(String, String)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT kind, payload FROM outbox WHERE customer_id = ?1 AND state = 'pending' ORDER BY device_seq",
+        )?;
+        let rows = stmt.query_map([customer.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (kind, payload) in ops {
+        crate::apply::apply_local(tx, &decode_op(&kind, &payload)?)?;
+    }
+    Ok(())
+}

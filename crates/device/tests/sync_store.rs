@@ -1,0 +1,278 @@
+//! The device half of sync against a real SQLite file: push batches, the server's answers,
+//! and pulled pages (the server side is exercised end to end in the workspace `tests/`).
+
+#![allow(clippy::unwrap_used)]
+
+use dukkan_core::sync::{Change, CustomerSnapshot, OpOutcome, OpResult, PullResponse};
+use dukkan_core::{CustomerId, CustomerKind, CustomerNumber, StubInput};
+use dukkan_device::{CustomerChanges, Device, StubOutcome, SyncState};
+use tempfile::TempDir;
+
+fn device() -> (TempDir, Device) {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::open(dir.path().join("d.sqlite3")).unwrap();
+    (dir, device)
+}
+
+fn stub(d: &Device, first: &str, phone: &str) -> dukkan_device::Customer {
+    match d
+        .create_stub(&StubInput {
+            first_name: first.into(),
+            phone: phone.into(),
+            ..Default::default()
+        })
+        .unwrap()
+    {
+        StubOutcome::Created(c) => c,
+        StubOutcome::Existing(_) => panic!("exists"),
+    }
+}
+
+fn answer(d: &Device, outcome: impl Fn(usize) -> OpOutcome) {
+    let batch = d.next_push_batch(100).unwrap();
+    let results: Vec<OpResult> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, op)| OpResult {
+            op_id: op.op_id,
+            device_seq: op.device_seq,
+            outcome: outcome(i),
+        })
+        .collect();
+    d.apply_push_results(&results).unwrap();
+}
+
+fn snapshot(id: CustomerId, number: u32, first: &str, phone: &str) -> CustomerSnapshot {
+    CustomerSnapshot {
+        id,
+        customer_number: Some(CustomerNumber::new(number).unwrap()),
+        kind: CustomerKind::Stub,
+        first_name: Some(first.into()),
+        last_name: None,
+        name2: None,
+        phone: Some(phone.into()),
+        email: None,
+        phone_verified: false,
+        preferences: None,
+        loyalty_points: 0,
+        order_count: 0,
+        total_spent_minor: 0,
+        last_order_at: None,
+        active: true,
+        merged_into: None,
+        default_address_id: None,
+        addresses: vec![],
+        upgrade_state: None,
+        resend_after: None,
+        created_at: "2026-11-25T10:00:00.000Z".into(),
+        updated_at: "2026-11-25T10:00:00.000Z".into(),
+    }
+}
+
+#[test]
+fn push_batches_come_in_device_order_and_respect_the_limit() {
+    let (_dir, d) = device();
+    for i in 0..5 {
+        stub(&d, "A", &format!("9212345{i}"));
+    }
+    let batch = d.next_push_batch(3).unwrap();
+    let seqs: Vec<i64> = batch.iter().map(|o| o.device_seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+    assert_eq!(batch[0].op.kind(), "customer_created");
+}
+
+#[test]
+fn applied_and_duplicate_answers_empty_the_outbox_and_mark_customers_synced() {
+    let (_dir, d) = device();
+    let a = stub(&d, "A", "92123450");
+    stub(&d, "B", "92123451");
+    answer(&d, |i| {
+        if i == 0 {
+            OpOutcome::Applied
+        } else {
+            OpOutcome::Duplicate
+        }
+    });
+    assert_eq!(d.sync_status().unwrap().pending, 0);
+    assert_eq!(
+        d.customer(a.id).unwrap().customer.sync_state,
+        SyncState::Synced
+    );
+    // A later edit makes it pending again.
+    d.update_customer(
+        a.id,
+        &CustomerChanges {
+            last_name: Some("X".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        d.customer(a.id).unwrap().customer.sync_state,
+        SyncState::Pending
+    );
+}
+
+#[test]
+fn rejected_ops_are_parked_visible_and_discardable_never_dropped_silently() {
+    let (_dir, d) = device();
+    let a = stub(&d, "A", "92123450");
+    answer(&d, |_| OpOutcome::Rejected {
+        code: "validation.invalid-phone".into(),
+    });
+    let status = d.sync_status().unwrap();
+    assert_eq!((status.pending, status.parked), (0, 1));
+    let parked = d.parked_ops().unwrap();
+    assert_eq!(parked[0].error_code, "validation.invalid-phone");
+    assert_eq!(
+        d.customer(a.id).unwrap().customer.sync_state,
+        SyncState::Parked
+    );
+    assert!(
+        d.next_push_batch(10).unwrap().is_empty(),
+        "parked ops are not resent"
+    );
+    d.discard_parked(parked[0].device_seq).unwrap();
+    assert_eq!(d.sync_status().unwrap().parked, 0);
+}
+
+#[test]
+fn out_of_order_answers_keep_the_op_for_the_next_push() {
+    let (_dir, d) = device();
+    stub(&d, "A", "92123450");
+    answer(&d, |_| OpOutcome::OutOfOrder { expected: 1 });
+    assert_eq!(d.sync_status().unwrap().pending, 1);
+}
+
+#[test]
+fn a_redirect_retires_the_local_duplicate_and_points_it_at_the_survivor() {
+    let (_dir, d) = device();
+    let local = stub(&d, "Ahmed", "92123456");
+    d.add_address(
+        local.id,
+        &dukkan_core::AddressInput {
+            area: Some("Ruwi".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let survivor = CustomerId::new();
+    let first = d.next_push_batch(1).unwrap();
+    d.apply_push_results(&[OpResult {
+        op_id: first[0].op_id,
+        device_seq: first[0].device_seq,
+        outcome: OpOutcome::Redirected { to: survivor },
+    }])
+    .unwrap();
+    let retired = d.customer(local.id).unwrap();
+    assert!(!retired.customer.active);
+    assert_eq!(retired.customer.merged_into, Some(survivor));
+    let s = d.customer(survivor).unwrap();
+    assert_eq!(s.addresses.len(), 1, "references moved to the survivor");
+    assert!(s.addresses[0].is_default);
+    let hits = d.search("3456", 10).unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.customer.id).collect::<Vec<_>>(),
+        vec![survivor]
+    );
+    // The queued address op now belongs to the survivor.
+    assert_eq!(d.next_push_batch(10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_pulled_page_upserts_server_truth_and_advances_the_cursor_together() {
+    let (_dir, d) = device();
+    let mine = stub(&d, "Ahmed", "92123456");
+    answer(&d, |_| OpOutcome::Applied);
+    let other = CustomerId::new();
+    let page = PullResponse {
+        changes: vec![
+            Change {
+                seq: 1,
+                customer: snapshot(mine.id, 1, "Ahmed", "+96892123456"),
+            },
+            Change {
+                seq: 2,
+                customer: snapshot(other, 2, "Salim", "+96899123456"),
+            },
+        ],
+        cursor: 2,
+        more: false,
+    };
+    d.apply_pull(&page).unwrap();
+    d.apply_pull(&page).unwrap(); // a re-pulled page changes nothing
+    assert_eq!(d.sync_cursor().unwrap(), 2);
+    assert_eq!(
+        d.customer(mine.id)
+            .unwrap()
+            .customer
+            .customer_number
+            .map(|n| n.to_string()),
+        Some("CUST-00001".into())
+    );
+    let salim = d.search("salim", 10).unwrap();
+    assert_eq!(salim[0].customer.id, other);
+    assert_eq!(salim[0].customer.sync_state, SyncState::Synced);
+    assert_eq!(
+        d.list_customers(&Default::default()).unwrap().items.len(),
+        2
+    );
+}
+
+#[test]
+fn pending_local_edits_are_reapplied_on_top_of_a_pulled_snapshot() {
+    let (_dir, d) = device();
+    let mine = stub(&d, "Ahmed", "92123456");
+    answer(&d, |_| OpOutcome::Applied);
+    d.update_customer(
+        mine.id,
+        &CustomerChanges {
+            last_name: Some("Al Said".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // The server's state does not have the edit yet, but has a number and another field.
+    let mut snap = snapshot(mine.id, 9, "Ahmed", "+96892123456");
+    snap.loyalty_points = 40;
+    d.apply_pull(&PullResponse {
+        changes: vec![Change {
+            seq: 5,
+            customer: snap,
+        }],
+        cursor: 5,
+        more: false,
+    })
+    .unwrap();
+    let c = d.customer(mine.id).unwrap().customer;
+    assert_eq!(c.last_name.as_deref(), Some("Al Said"), "offline edit kept");
+    assert_eq!(c.loyalty_points, 40, "server field taken");
+    assert_eq!(c.sync_state, SyncState::Pending);
+    assert_eq!(
+        d.search("said", 10).unwrap().len(),
+        1,
+        "name index follows the re-applied edit"
+    );
+}
+
+#[test]
+fn a_failed_page_leaves_the_cursor_where_it_was() {
+    let (_dir, d) = device();
+    let mut bad = snapshot(CustomerId::new(), 1, "A", "+96892123456");
+    bad.kind = CustomerKind::Full; // full without verified phone/email violates the store's CHECK
+    let err = d.apply_pull(&PullResponse {
+        changes: vec![Change {
+            seq: 1,
+            customer: bad,
+        }],
+        cursor: 1,
+        more: false,
+    });
+    assert!(err.is_err());
+    assert_eq!(d.sync_cursor().unwrap(), 0);
+    assert!(d
+        .list_customers(&Default::default())
+        .unwrap()
+        .items
+        .is_empty());
+}
