@@ -1,0 +1,643 @@
+//! Customers: create (guest / stub), list and search, get, patch, deactivate.
+//!
+//! Input arrives as plain strings and is parsed here with dukkan-core's types, so a bad value
+//! is a validation error with its own code, never a generic "bad body".
+
+use crate::changes::{self, Entity};
+use crate::db;
+use crate::error::{Conflict, Error, Rule};
+use crate::staff::{Actor, Role};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Pool, Transaction};
+use dukkan_core::search::{digits_only, looks_like_phone_digits, search_key, search_tokens};
+use dukkan_core::{
+    CustomerKind, CustomerNumber, Email, Field, Folding, NotificationChannel, PersonName, Phone,
+    Preferences, ValidationError,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+/// Longest search text accepted.
+pub const SEARCH_MAX_CHARS: usize = 100;
+/// Largest page of a list.
+pub const MAX_LIMIT: u32 = 100;
+pub const DEFAULT_LIMIT: u32 = 20;
+
+/// Distinguishes an absent field (`None`: keep) from `null` (`Some(None)`: clear).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Preferences as typed; checked by [`Preferences::new`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreferencesInput {
+    pub folding: Option<Folding>,
+    pub fragrance: Option<String>,
+    pub eco_friendly: Option<bool>,
+    pub channels: Option<Vec<NotificationChannel>>,
+}
+
+impl PreferencesInput {
+    fn parse(&self) -> Result<Preferences, ValidationError> {
+        Preferences::new(
+            self.folding,
+            self.fragrance.as_deref(),
+            self.eco_friendly.unwrap_or(false),
+            self.channels.as_deref().unwrap_or(&[]),
+        )
+    }
+}
+
+/// `POST /customers`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewCustomer {
+    /// The id the device generated (UUIDv7); the server makes one when absent.
+    pub id: Option<Uuid>,
+    #[serde(rename = "type")]
+    pub kind: CustomerKind,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub name2: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub preferences: Option<PreferencesInput>,
+    /// Only for `type: "full"`, which needs a verified phone.
+    pub otp_code: Option<String>,
+}
+
+/// `PATCH /customers/{id}`: absent fields are kept, `null` clears an optional field.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomerPatch {
+    #[serde(rename = "type")]
+    pub kind: Option<CustomerKind>,
+    #[serde(default, deserialize_with = "present")]
+    pub first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub name2: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub email: Option<Option<String>>,
+    pub preferences: Option<PreferencesInput>,
+}
+
+/// A customer as the API shows it (PRD shape, camelCase).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    pub id: Uuid,
+    pub customer_number: CustomerNumber,
+    #[serde(rename = "type")]
+    pub kind: CustomerKind,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub name2: Option<String>,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub email: Option<String>,
+    pub preferences: serde_json::Value,
+    pub loyalty_points: i64,
+    pub is_active: bool,
+    pub merged_into: Option<Uuid>,
+    pub total_orders: i64,
+    pub total_spent_minor: i64,
+    pub last_order_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filter by active state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Active,
+    Inactive,
+    All,
+}
+
+/// `GET /customers` query string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    pub page: Option<u32>,
+    pub limit: Option<u32>,
+    pub search: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<CustomerKind>,
+    pub status: Option<Status>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    pub page: u32,
+    pub limit: u32,
+    pub total: i64,
+    pub total_pages: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerPage {
+    pub customers: Vec<Customer>,
+    pub pagination: Pagination,
+}
+
+const SELECT_CUSTOMER: &str = "
+    SELECT c.id, c.customer_number, c.kind, c.first_name, c.last_name, c.name2, c.phone,
+           c.phone_verified, c.email, c.preferences, c.loyalty_points, c.active, c.merged_into,
+           c.created_at, c.updated_at,
+           coalesce(o.n, 0) AS total_orders, coalesce(o.total, 0)::bigint AS total_spent,
+           o.last_at
+    FROM customers c
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS n, sum(total_minor) AS total, max(created_at) AS last_at
+        FROM orders WHERE tenant_id = c.tenant_id AND customer_id = c.id
+    ) o ON true";
+
+fn from_row(row: &Row) -> Result<Customer, Error> {
+    let number: i32 = row.get("customer_number");
+    let kind: String = row.get("kind");
+    Ok(Customer {
+        id: row.get("id"),
+        customer_number: u32::try_from(number)
+            .ok()
+            .and_then(|n| CustomerNumber::new(n).ok())
+            .ok_or_else(|| Error::Internal(format!("customer number {number}")))?,
+        kind: kind
+            .parse()
+            .map_err(|()| Error::Internal(format!("customer kind {kind}")))?,
+        first_name: row.get("first_name"),
+        last_name: row.get("last_name"),
+        name2: row.get("name2"),
+        phone: row.get("phone"),
+        phone_verified: row.get("phone_verified"),
+        email: row.get("email"),
+        preferences: row.get("preferences"),
+        loyalty_points: row.get("loyalty_points"),
+        is_active: row.get("active"),
+        merged_into: row.get("merged_into"),
+        total_orders: row.get("total_orders"),
+        total_spent_minor: row.get("total_spent"),
+        last_order_at: row.get("last_at"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    })
+}
+
+/// The validated fields of a customer, as they will be stored.
+struct Fields {
+    kind: CustomerKind,
+    first_name: Option<PersonName>,
+    last_name: Option<PersonName>,
+    name2: Option<PersonName>,
+    phone: Option<Phone>,
+    email: Option<Email>,
+    preferences: Preferences,
+}
+
+impl Fields {
+    /// The rules of each kind (the database checks them again).
+    fn check_kind(&self) -> Result<(), Error> {
+        match self.kind {
+            CustomerKind::Guest => {
+                if self.phone.is_some() || self.email.is_some() {
+                    return Err(Error::Rule(Rule::GuestContact));
+                }
+            }
+            CustomerKind::Stub | CustomerKind::Full => {
+                if self.first_name.is_none() {
+                    return Err(ValidationError::Required(Field::FirstName).into());
+                }
+                if self.phone.is_none() {
+                    return Err(ValidationError::Required(Field::Phone).into());
+                }
+                if self.kind == CustomerKind::Full && self.email.is_none() {
+                    return Err(ValidationError::Required(Field::Email).into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn search_text(&self) -> String {
+        let parts: Vec<&str> = [&self.first_name, &self.last_name, &self.name2]
+            .into_iter()
+            .flatten()
+            .map(PersonName::as_str)
+            .chain(self.email.as_ref().map(Email::as_str))
+            .collect();
+        search_key(&parts.join(" "))
+    }
+
+    fn preferences_json(&self) -> Result<serde_json::Value, Error> {
+        serde_json::to_value(&self.preferences).map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+fn optional_phone(input: Option<&str>) -> Result<Option<Phone>, ValidationError> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Phone::parse(s).map(Some),
+    }
+}
+
+fn optional_email(input: Option<&str>) -> Result<Option<Email>, ValidationError> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Email::parse(s).map(Some),
+    }
+}
+
+fn phone_conflict(e: tokio_postgres::Error) -> Error {
+    match e.as_db_error().and_then(|d| d.constraint()) {
+        Some("customers_active_phone_unique") => Error::Conflict(Conflict::PhoneTaken),
+        Some("customers_pkey") => Error::Conflict(Conflict::IdTaken),
+        _ => Error::Database(e),
+    }
+}
+
+async fn fetch(tx: &Transaction<'_>, actor: &Actor, id: Uuid) -> Result<Customer, Error> {
+    let row = tx
+        .query_opt(
+            &format!("{SELECT_CUSTOMER} WHERE c.tenant_id = $1 AND c.id = $2"),
+            &[&actor.tenant.0, &id],
+        )
+        .await?
+        .ok_or(Error::NotFound)?;
+    from_row(&row)
+}
+
+/// Creates a guest or stub customer and gives it the tenant's next customer number, in one
+/// transaction: a failed create leaves no gap in the numbers.
+pub async fn create(pool: &Pool, actor: &Actor, input: NewCustomer) -> Result<Customer, Error> {
+    let fields = Fields {
+        kind: input.kind,
+        first_name: PersonName::parse_optional(Field::FirstName, input.first_name.as_deref())?,
+        last_name: PersonName::parse_optional(Field::LastName, input.last_name.as_deref())?,
+        name2: PersonName::parse_optional(Field::Name2, input.name2.as_deref())?,
+        phone: optional_phone(input.phone.as_deref())?,
+        email: optional_email(input.email.as_deref())?,
+        preferences: input
+            .preferences
+            .as_ref()
+            .map(PreferencesInput::parse)
+            .transpose()?
+            .unwrap_or_default(),
+    };
+    fields.check_kind()?;
+    if fields.kind == CustomerKind::Full {
+        // Only the server sets a profile to full, after the phone is verified by OTP.
+        return Err(Error::Rule(Rule::OtpRequired));
+    }
+    let id = input.id.unwrap_or_else(Uuid::now_v7);
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    let number: i64 = tx
+        .query_one(
+            "UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
+             WHERE tenant_id = $1 RETURNING next_customer_number - 1",
+            &[&actor.tenant.0],
+        )
+        .await?
+        .get(0);
+    let number =
+        i32::try_from(number).map_err(|_| Error::Internal("customer numbers exhausted".into()))?;
+    tx.execute(
+        "INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name,
+                                name2, phone, email, preferences, search_text,
+                                created_by, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+        &[
+            &actor.tenant.0,
+            &id,
+            &number,
+            &fields.kind.as_str(),
+            &fields.first_name.as_ref().map(PersonName::as_str),
+            &fields.last_name.as_ref().map(PersonName::as_str),
+            &fields.name2.as_ref().map(PersonName::as_str),
+            &fields.phone.as_ref().map(Phone::e164),
+            &fields.email.as_ref().map(Email::as_str),
+            &fields.preferences_json()?,
+            &fields.search_text(),
+            &actor.staff.0,
+        ],
+    )
+    .await
+    .map_err(phone_conflict)?;
+    changes::record(&tx, actor, Entity::Customer, id, "create", &["*"]).await?;
+    let customer = fetch(&tx, actor, id).await?;
+    tx.commit().await?;
+    tracing::info!(
+        tenant = %actor.tenant,
+        customer = %id,
+        number = %customer.customer_number,
+        phone = fields.phone.as_ref().map(Phone::masked).as_deref().unwrap_or("-"),
+        "customer created"
+    );
+    Ok(customer)
+}
+
+/// One customer of the actor's tenant, active or not.
+pub async fn get(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Customer, Error> {
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    let customer = fetch(&tx, actor, id).await?;
+    tx.commit().await?;
+    Ok(customer)
+}
+
+/// A page of the tenant's customers, newest number first.
+///
+/// `search` is matched as a customer number (`CUST-12`), as phone digits (any part of the
+/// number), or as name/email words (each word a prefix of a word of the name, Arabic folded).
+pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<CustomerPage, Error> {
+    let page = query.page.unwrap_or(1).max(1);
+    if page > 1_000_000 {
+        return Err(Error::InvalidQuery);
+    }
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Error::InvalidQuery);
+    }
+    let mut sql = Filter::default();
+    let tenant = sql.param(Box::new(actor.tenant.0));
+    sql.conditions.push(format!("c.tenant_id = {tenant}"));
+    match query.status.unwrap_or_default() {
+        Status::Active => sql.conditions.push("c.active".into()),
+        Status::Inactive => sql.conditions.push("NOT c.active".into()),
+        Status::All => {}
+    }
+    if let Some(kind) = query.kind {
+        let p = sql.param(Box::new(kind.as_str()));
+        sql.conditions.push(format!("c.kind = {p}"));
+    }
+    if let Some(search) = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if search.chars().count() > SEARCH_MAX_CHARS {
+            return Err(ValidationError::TooLong {
+                field: Field::Query,
+                max: SEARCH_MAX_CHARS,
+            }
+            .into());
+        }
+        if let Some(number) = CustomerNumber::parse(search)
+            .ok()
+            .and_then(|n| i32::try_from(n.value()).ok())
+        {
+            let p = sql.param(Box::new(number));
+            sql.conditions.push(format!("c.customer_number = {p}"));
+        } else if looks_like_phone_digits(search) {
+            // Phone digits anywhere in the number (a local number matches without 968), or
+            // the bare customer number.
+            let digits = digits_only(search);
+            let number = digits.parse::<i32>().ok();
+            let d = sql.param(Box::new(digits));
+            let n = sql.param(Box::new(number));
+            sql.conditions.push(format!(
+                "(c.phone LIKE '%' || {d} || '%' OR c.customer_number = {n})"
+            ));
+        } else {
+            let tokens = search_tokens(search);
+            if tokens.is_empty() {
+                // Only punctuation: nothing can match.
+                sql.conditions.push("false".into());
+            }
+            for token in tokens.into_iter().take(8) {
+                // Each token must start a word of the folded names and email. Tokens hold only
+                // letters and digits, so they carry no LIKE wildcards.
+                let p = sql.param(Box::new(token));
+                sql.conditions
+                    .push(format!("(' ' || c.search_text) LIKE '% ' || {p} || '%'"));
+            }
+        }
+    }
+    let Filter { conditions, params } = sql;
+    let where_clause = conditions.join(" AND ");
+    let refs: Vec<&(dyn ToSql + Sync)> = params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    let total: i64 = tx
+        .query_one(
+            &format!("SELECT count(*) FROM customers c WHERE {where_clause}"),
+            &refs,
+        )
+        .await?
+        .get(0);
+    let offset = i64::from(page - 1) * i64::from(limit);
+    let rows = tx
+        .query(
+            &format!(
+                "{SELECT_CUSTOMER} WHERE {where_clause}
+                 ORDER BY c.customer_number DESC LIMIT {limit} OFFSET {offset}"
+            ),
+            &refs,
+        )
+        .await?;
+    tx.commit().await?;
+    let customers = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let limit_i = i64::from(limit);
+    Ok(CustomerPage {
+        customers,
+        pagination: Pagination {
+            page,
+            limit,
+            total,
+            total_pages: (total + limit_i - 1) / limit_i,
+        },
+    })
+}
+
+/// A WHERE clause under construction, with its numbered parameters.
+#[derive(Default)]
+struct Filter {
+    conditions: Vec<String>,
+    params: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Filter {
+    /// Adds a parameter and returns its placeholder (`$n`).
+    fn param(&mut self, value: Box<dyn ToSql + Sync + Send>) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+}
+
+/// Changes the fields named in `patch`. A verified phone cannot be changed here; `type` can
+/// only go from guest to stub (full needs the OTP upgrade).
+pub async fn update(
+    pool: &Pool,
+    actor: &Actor,
+    id: Uuid,
+    patch: CustomerPatch,
+) -> Result<Customer, Error> {
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    let row = tx
+        .query_opt(
+            "SELECT kind, first_name, last_name, name2, phone, phone_verified, email,
+                    preferences, active
+             FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            &[&actor.tenant.0, &id],
+        )
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !row.get::<_, bool>("active") {
+        return Err(Error::Conflict(Conflict::CustomerInactive));
+    }
+    let old_kind: CustomerKind = row
+        .get::<_, String>("kind")
+        .parse()
+        .map_err(|()| Error::Internal("customer kind".into()))?;
+    let name = |col: &str, field| -> Result<Option<PersonName>, ValidationError> {
+        PersonName::parse_optional(field, row.get::<_, Option<String>>(col).as_deref())
+    };
+    let old = Fields {
+        kind: old_kind,
+        first_name: name("first_name", Field::FirstName)?,
+        last_name: name("last_name", Field::LastName)?,
+        name2: name("name2", Field::Name2)?,
+        phone: optional_phone(row.get::<_, Option<String>>("phone").as_deref())?,
+        email: optional_email(row.get::<_, Option<String>>("email").as_deref())?,
+        preferences: serde_json::from_value(row.get("preferences")).unwrap_or_default(),
+    };
+    let phone_verified: bool = row.get("phone_verified");
+    let mut new = Fields {
+        kind: old.kind,
+        first_name: old.first_name.clone(),
+        last_name: old.last_name.clone(),
+        name2: old.name2.clone(),
+        phone: old.phone.clone(),
+        email: old.email.clone(),
+        preferences: old.preferences.clone(),
+    };
+    let mut changed: Vec<&str> = Vec::new();
+    if let Some(kind) = patch.kind {
+        match (old.kind, kind) {
+            (a, b) if a == b => {}
+            (CustomerKind::Guest, CustomerKind::Stub) => new.kind = kind,
+            (_, CustomerKind::Full) => return Err(Error::Rule(Rule::OtpRequired)),
+            _ => return Err(Error::Rule(Rule::KindChange)),
+        }
+    }
+    if let Some(v) = &patch.first_name {
+        new.first_name = PersonName::parse_optional(Field::FirstName, v.as_deref())?;
+    }
+    if let Some(v) = &patch.last_name {
+        new.last_name = PersonName::parse_optional(Field::LastName, v.as_deref())?;
+    }
+    if let Some(v) = &patch.name2 {
+        new.name2 = PersonName::parse_optional(Field::Name2, v.as_deref())?;
+    }
+    if let Some(v) = &patch.phone {
+        new.phone = optional_phone(v.as_deref())?;
+        if phone_verified && new.phone != old.phone {
+            return Err(Error::Conflict(Conflict::VerifiedPhoneLocked));
+        }
+    }
+    if let Some(v) = &patch.email {
+        new.email = optional_email(v.as_deref())?;
+    }
+    if let Some(p) = &patch.preferences {
+        new.preferences = p.parse()?;
+    }
+    for (name, differs) in [
+        ("type", new.kind != old.kind),
+        ("firstName", new.first_name != old.first_name),
+        ("lastName", new.last_name != old.last_name),
+        ("name2", new.name2 != old.name2),
+        ("phone", new.phone != old.phone),
+        ("email", new.email != old.email),
+        ("preferences", new.preferences != old.preferences),
+    ] {
+        if differs {
+            changed.push(name);
+        }
+    }
+    if changed.is_empty() {
+        let customer = fetch(&tx, actor, id).await?;
+        tx.commit().await?;
+        return Ok(customer);
+    }
+    new.check_kind()?;
+    tx.execute(
+        "UPDATE customers SET kind = $3, first_name = $4, last_name = $5, name2 = $6,
+                phone = $7, email = $8, preferences = $9, search_text = $10,
+                updated_at = now(), updated_by = $11
+         WHERE tenant_id = $1 AND id = $2",
+        &[
+            &actor.tenant.0,
+            &id,
+            &new.kind.as_str(),
+            &new.first_name.as_ref().map(PersonName::as_str),
+            &new.last_name.as_ref().map(PersonName::as_str),
+            &new.name2.as_ref().map(PersonName::as_str),
+            &new.phone.as_ref().map(Phone::e164),
+            &new.email.as_ref().map(Email::as_str),
+            &new.preferences_json()?,
+            &new.search_text(),
+            &actor.staff.0,
+        ],
+    )
+    .await
+    .map_err(phone_conflict)?;
+    changes::record(&tx, actor, Entity::Customer, id, "update", &changed).await?;
+    let customer = fetch(&tx, actor, id).await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %actor.tenant, customer = %id, fields = ?changed, "customer updated");
+    Ok(customer)
+}
+
+/// Soft-deletes a customer (managers and admins). Deactivating twice is not an error.
+pub async fn deactivate(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Customer, Error> {
+    actor.require(Role::Manager)?;
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    let active: bool = tx
+        .query_opt(
+            "SELECT active FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            &[&actor.tenant.0, &id],
+        )
+        .await?
+        .ok_or(Error::NotFound)?
+        .get(0);
+    if active {
+        tx.execute(
+            "UPDATE customers SET active = false, updated_at = now(), updated_by = $3
+             WHERE tenant_id = $1 AND id = $2",
+            &[&actor.tenant.0, &id, &actor.staff.0],
+        )
+        .await?;
+        changes::record(
+            &tx,
+            actor,
+            Entity::Customer,
+            id,
+            "deactivate",
+            &["isActive"],
+        )
+        .await?;
+    }
+    let customer = fetch(&tx, actor, id).await?;
+    tx.commit().await?;
+    Ok(customer)
+}

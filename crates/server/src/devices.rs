@@ -1,0 +1,134 @@
+//! Device enrollment: a manager (or an operator on the CLI) makes a one-time code; the device
+//! exchanges it for its id and a bearer token. Codes and tokens are stored only hashed.
+
+use crate::db;
+use crate::error::{Error, Rule};
+use crate::ids::{StaffId, TenantId};
+use crate::tenants;
+use crate::tokens;
+use chrono::{DateTime, Duration, Utc};
+use deadpool_postgres::Pool;
+use dukkan_core::DeviceId;
+use serde::{Deserialize, Serialize};
+
+/// How long an enrollment code stays valid.
+pub const CODE_TTL_HOURS: i64 = 24;
+const TOKEN_KIND: &str = "dkd";
+
+/// A fresh one-time code, shown once.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollmentCode {
+    pub tenant_id: TenantId,
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/devices/enroll`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub tenant: String,
+    pub code: String,
+    pub device_name: Option<String>,
+}
+
+/// What a device keeps after enrolling. The token is shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrollment {
+    pub tenant_id: uuid::Uuid,
+    pub device_id: DeviceId,
+    pub device_token: String,
+}
+
+/// Makes a one-time enrollment code for the tenant with slug `tenant_slug`.
+pub async fn create_code(
+    pool: &Pool,
+    tenant_slug: &str,
+    created_by: Option<StaffId>,
+) -> Result<EnrollmentCode, Error> {
+    let mut client = pool.get().await?;
+    let tenant = tenants::find_by_slug(&client, tenant_slug)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let code = tokens::new_enrollment_code();
+    let canonical = tokens::normalize_enrollment_code(&code)
+        .ok_or_else(|| Error::Internal("generated code does not parse".into()))?;
+    let expires_at = Utc::now() + Duration::hours(CODE_TTL_HOURS);
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    tx.execute(
+        "INSERT INTO enrollment_codes (tenant_id, code_hash, created_by, expires_at)
+         VALUES ($1, $2, $3, $4)",
+        &[
+            &tenant.0,
+            &tokens::hash(&canonical),
+            &created_by.map(|s| s.0),
+            &expires_at,
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(EnrollmentCode {
+        tenant_id: tenant,
+        code,
+        expires_at,
+    })
+}
+
+/// Exchanges a one-time code for a device id and token. A code works once, before it expires.
+pub async fn enroll(pool: &Pool, request: EnrollRequest) -> Result<Enrollment, Error> {
+    let invalid = Error::Rule(Rule::EnrollmentCodeInvalid);
+    let name = dukkan_core::FreeText::parse_line(
+        dukkan_core::Field::Label,
+        request.device_name.as_deref(),
+        100,
+    )?;
+    let Some(code) = tokens::normalize_enrollment_code(&request.code) else {
+        return Err(invalid);
+    };
+    let mut client = pool.get().await?;
+    let Some(tenant) = tenants::find_by_slug(&client, &request.tenant).await? else {
+        return Err(invalid);
+    };
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    let device = DeviceId::new();
+    tx.execute(
+        "INSERT INTO devices (tenant_id, id, name) VALUES ($1, $2, $3)",
+        &[
+            &tenant.0,
+            &device.as_uuid(),
+            &name.as_ref().map(|n| n.as_str()),
+        ],
+    )
+    .await?;
+    // Claim the code atomically: only one concurrent exchange can update it.
+    let claimed = tx
+        .execute(
+            "UPDATE enrollment_codes SET used_at = now(), device_id = $3
+             WHERE tenant_id = $1 AND code_hash = $2 AND used_at IS NULL AND expires_at > now()",
+            &[&tenant.0, &tokens::hash(&code), &device.as_uuid()],
+        )
+        .await?;
+    if claimed != 1 {
+        return Err(invalid);
+    }
+    let token = tokens::new_bearer(TOKEN_KIND, tenant);
+    tx.execute(
+        "INSERT INTO device_tokens (tenant_id, token_hash, device_id) VALUES ($1, $2, $3)",
+        &[&tenant.0, &tokens::hash(&token), &device.as_uuid()],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO device_sync_state (tenant_id, device_id) VALUES ($1, $2)",
+        &[&tenant.0, &device.as_uuid()],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%tenant, %device, "device enrolled");
+    Ok(Enrollment {
+        tenant_id: tenant.0,
+        device_id: device,
+        device_token: token,
+    })
+}

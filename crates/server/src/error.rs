@@ -1,0 +1,293 @@
+//! The one error type of the server, and how it becomes a `{code, message}` response.
+//!
+//! A handler returns [`Error`]; its response carries an [`ErrorReport`] extension and no body.
+//! The [`localize_errors`] middleware, which knows the request's `Accept-Language`, writes the
+//! body. Internal details (database errors) go to the log, never to the client.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use dukkan_core::{LocalizedMessage, MessageArg, ValidationError};
+
+/// Why a request was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input: {0}")]
+    Validation(#[from] ValidationError),
+    #[error("not found")]
+    NotFound,
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("wrong tenant, staff or PIN")]
+    InvalidCredentials,
+    #[error("role not allowed")]
+    Forbidden,
+    #[error("malformed JSON body")]
+    MalformedJson,
+    #[error("JSON body of the wrong shape")]
+    InvalidBody,
+    #[error("body is not JSON")]
+    UnsupportedMediaType,
+    #[error("body too large")]
+    PayloadTooLarge,
+    #[error("invalid path parameter")]
+    InvalidPath,
+    #[error("invalid query string")]
+    InvalidQuery,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request timed out")]
+    Timeout,
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("rule: {0:?}")]
+    Rule(Rule),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// The record's current state forbids the change (HTTP 409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    PhoneTaken,
+    CustomerInactive,
+    AlreadyFull,
+    VerifiedPhoneLocked,
+    IdTaken,
+    AddressLimit,
+    GuestCannotUpgrade,
+    TenantExists,
+}
+
+/// The input is well-formed but breaks a business rule (HTTP 422).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    OtpRequired,
+    GuestContact,
+    KindChange,
+    InvalidPin { min: usize, max: usize },
+    InvalidSlug,
+    EnrollmentCodeInvalid,
+    DefaultRequired,
+}
+
+impl From<deadpool_postgres::PoolError> for Error {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(db) => Error::Database(db),
+            other => Error::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// What the [`localize_errors`] middleware needs to write an error body.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub code: &'static str,
+    pub message: LocalizedMessage,
+}
+
+fn server(id: &str) -> LocalizedMessage {
+    LocalizedMessage::new(format!("server-error-{id}"))
+}
+
+impl Error {
+    /// HTTP status, stable machine code and message of this error.
+    pub fn parts(&self) -> (StatusCode, &'static str, LocalizedMessage) {
+        use StatusCode as S;
+        match self {
+            Error::Validation(v) => (S::UNPROCESSABLE_ENTITY, v.code(), v.message()),
+            Error::NotFound => (S::NOT_FOUND, "not-found", server("not-found")),
+            Error::RouteNotFound => (S::NOT_FOUND, "route-not-found", server("route-not-found")),
+            Error::Unauthenticated => (
+                S::UNAUTHORIZED,
+                "auth.unauthenticated",
+                server("unauthenticated"),
+            ),
+            Error::InvalidCredentials => (
+                S::UNAUTHORIZED,
+                "auth.invalid-credentials",
+                server("invalid-credentials"),
+            ),
+            Error::Forbidden => (S::FORBIDDEN, "auth.forbidden", server("forbidden")),
+            Error::MalformedJson => (
+                S::BAD_REQUEST,
+                "request.malformed-json",
+                server("malformed-json"),
+            ),
+            Error::InvalidBody => (
+                S::UNPROCESSABLE_ENTITY,
+                "request.invalid-body",
+                server("invalid-body"),
+            ),
+            Error::UnsupportedMediaType => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "request.unsupported-media-type",
+                server("unsupported-media-type"),
+            ),
+            Error::PayloadTooLarge => (
+                S::PAYLOAD_TOO_LARGE,
+                "request.payload-too-large",
+                server("payload-too-large"),
+            ),
+            Error::InvalidPath => (
+                S::BAD_REQUEST,
+                "request.invalid-path",
+                server("invalid-path"),
+            ),
+            Error::InvalidQuery => (
+                S::BAD_REQUEST,
+                "request.invalid-query",
+                server("invalid-query"),
+            ),
+            Error::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "request.method-not-allowed",
+                server("method-not-allowed"),
+            ),
+            Error::Timeout => (S::REQUEST_TIMEOUT, "request.timeout", server("timeout")),
+            Error::Conflict(c) => {
+                let (code, msg) = match c {
+                    Conflict::PhoneTaken => ("customer.phone-taken", "error-phone-taken"),
+                    Conflict::CustomerInactive => ("customer.inactive", "error-customer-inactive"),
+                    Conflict::AlreadyFull => ("customer.already-full", "error-already-full"),
+                    Conflict::VerifiedPhoneLocked => (
+                        "customer.verified-phone-locked",
+                        "error-verified-phone-locked",
+                    ),
+                    Conflict::GuestCannotUpgrade => (
+                        "customer.guest-cannot-upgrade",
+                        "error-guest-cannot-upgrade",
+                    ),
+                    Conflict::IdTaken => ("customer.id-taken", "server-error-id-taken"),
+                    Conflict::AddressLimit => {
+                        ("address.limit-reached", "server-error-address-limit")
+                    }
+                    Conflict::TenantExists => ("tenant.exists", "server-error-invalid-slug"),
+                };
+                (S::CONFLICT, code, LocalizedMessage::new(msg))
+            }
+            Error::Rule(r) => {
+                let (code, msg) = match r {
+                    Rule::OtpRequired => ("customer.otp-required", server("otp-required")),
+                    Rule::GuestContact => ("customer.guest-contact", server("guest-contact")),
+                    Rule::KindChange => ("customer.kind-change", server("kind-change")),
+                    Rule::InvalidPin { min, max } => (
+                        "staff.invalid-pin",
+                        server("invalid-pin")
+                            .with("min", MessageArg::Number(*min as f64))
+                            .with("max", MessageArg::Number(*max as f64)),
+                    ),
+                    Rule::InvalidSlug => ("tenant.invalid-slug", server("invalid-slug")),
+                    Rule::DefaultRequired => {
+                        ("address.default-required", server("default-required"))
+                    }
+                    Rule::EnrollmentCodeInvalid => (
+                        "device.enrollment-code-invalid",
+                        server("enrollment-code-invalid"),
+                    ),
+                };
+                (S::UNPROCESSABLE_ENTITY, code, msg)
+            }
+            Error::Unavailable(_) => (
+                S::SERVICE_UNAVAILABLE,
+                "server.unavailable",
+                server("unavailable"),
+            ),
+            Error::Database(_) | Error::Internal(_) => (
+                S::INTERNAL_SERVER_ERROR,
+                "server.internal",
+                server("internal"),
+            ),
+        }
+    }
+
+    /// The Postgres constraint this error violated, if it is one.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            Error::Database(e) => e.as_db_error().and_then(|d| d.constraint()),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        if status.is_server_error() {
+            // The detail stays in the log; it never names a phone, email or token (the
+            // database errors we raise name constraints and ids, not values).
+            tracing::error!(error = %self, code, "request failed");
+        } else {
+            tracing::debug!(code, "request refused");
+        }
+        let mut response = status.into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+            .extensions_mut()
+            .insert(ErrorReport { code, message });
+        response
+    }
+}
+
+/// Writes the `{code, message}` body of every error response in the request's language, and
+/// gives a body to the bare error responses produced outside handlers (timeouts, 405s).
+pub async fn localize_errors(request: Request, next: Next) -> Response {
+    let locale = crate::messages::negotiate(
+        request
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut response = next.run(request).await;
+    let report = match response.extensions_mut().remove::<ErrorReport>() {
+        Some(report) => report,
+        None if response.status().is_client_error() || response.status().is_server_error() => {
+            let is_json = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            if is_json {
+                return response;
+            }
+            let fallback = match response.status() {
+                StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed,
+                StatusCode::REQUEST_TIMEOUT => Error::Timeout,
+                StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+                StatusCode::NOT_FOUND => Error::RouteNotFound,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::UnsupportedMediaType,
+                s if s.is_client_error() => Error::InvalidBody,
+                _ => Error::Internal(format!("bare {} response", response.status())),
+            };
+            let (_, code, message) = fallback.parts();
+            ErrorReport { code, message }
+        }
+        None => return response,
+    };
+    let body = serde_json::json!({
+        "code": report.code,
+        "message": crate::messages::format(locale, &report.message),
+    });
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(locale.tag()),
+    );
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+}

@@ -1,0 +1,289 @@
+//! The REST API: routes, extractors whose rejections are `{code, message}` errors, and thin
+//! handlers over the use-case modules.
+
+use crate::addresses::{self, AddressPatch, AddressView, NewAddress};
+use crate::customers::{self, Customer, CustomerPage, CustomerPatch, ListQuery, NewCustomer};
+use crate::devices::{self, EnrollRequest, Enrollment};
+use crate::error::{localize_errors, Error};
+use crate::staff::{self, Actor, Session};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, Request, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use deadpool_postgres::Pool;
+use serde::Deserialize;
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+/// Largest request body accepted.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// Longest a request may take before the server answers 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Connections as the application role (row-level security applies).
+    pub pool: Pool,
+}
+
+/// A JSON body whose rejection is one of our errors.
+///
+/// Parsed in two steps so that valid JSON of the wrong shape (`"type": 5`) is told apart from
+/// text that is not JSON at all: serde_json reports some shape errors as syntax errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Error> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+        if !is_json {
+            return Err(Error::UnsupportedMediaType);
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::PayloadTooLarge
+                } else {
+                    Error::MalformedJson
+                }
+            })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| Error::MalformedJson)?;
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|_| Error::InvalidBody)
+    }
+}
+
+/// Path parameters whose rejection is one of our errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Error))]
+pub struct ApiPath<T>(pub T);
+
+/// A query string whose rejection is one of our errors.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Error))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<PathRejection> for Error {
+    fn from(_: PathRejection) -> Self {
+        Error::InvalidPath
+    }
+}
+
+impl From<QueryRejection> for Error {
+    fn from(_: QueryRejection) -> Self {
+        Error::InvalidQuery
+    }
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(Error::Unauthenticated)?;
+        staff::authenticate(&state.pool, token).await
+    }
+}
+
+/// `POST /api/v1/auth/sign-in`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignIn {
+    /// The tenant's slug.
+    pub tenant: String,
+    pub staff_id: String,
+    pub pin: String,
+}
+
+async fn sign_in(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<SignIn>,
+) -> Result<Json<Session>, Error> {
+    Ok(Json(
+        staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.pin).await?,
+    ))
+}
+
+async fn enroll(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<EnrollRequest>,
+) -> Result<(StatusCode, Json<Enrollment>), Error> {
+    Ok((
+        StatusCode::CREATED,
+        Json(devices::enroll(&s.pool, b).await?),
+    ))
+}
+
+async fn create_customer(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiJson(b): ApiJson<NewCustomer>,
+) -> Result<(StatusCode, Json<Customer>), Error> {
+    Ok((
+        StatusCode::CREATED,
+        Json(customers::create(&s.pool, &actor, b).await?),
+    ))
+}
+
+async fn list_customers(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<CustomerPage>, Error> {
+    Ok(Json(customers::list(&s.pool, &actor, q).await?))
+}
+
+async fn get_customer(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Customer>, Error> {
+    Ok(Json(customers::get(&s.pool, &actor, id).await?))
+}
+
+async fn patch_customer(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<CustomerPatch>,
+) -> Result<Json<Customer>, Error> {
+    Ok(Json(customers::update(&s.pool, &actor, id, b).await?))
+}
+
+async fn deactivate_customer(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Customer>, Error> {
+    Ok(Json(customers::deactivate(&s.pool, &actor, id).await?))
+}
+
+async fn list_addresses(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Vec<AddressView>>, Error> {
+    Ok(Json(addresses::list(&s.pool, &actor, id).await?))
+}
+
+async fn add_address(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<NewAddress>,
+) -> Result<(StatusCode, Json<AddressView>), Error> {
+    Ok((
+        StatusCode::CREATED,
+        Json(addresses::add(&s.pool, &actor, id, b).await?),
+    ))
+}
+
+async fn patch_address(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath((id, address)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(b): ApiJson<AddressPatch>,
+) -> Result<Json<AddressView>, Error> {
+    Ok(Json(
+        addresses::update(&s.pool, &actor, id, address, b).await?,
+    ))
+}
+
+async fn delete_address(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath((id, address)): ApiPath<(Uuid, Uuid)>,
+) -> Result<StatusCode, Error> {
+    addresses::delete(&s.pool, &actor, id, address).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn default_address(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath((id, address)): ApiPath<(Uuid, Uuid)>,
+) -> Result<Json<AddressView>, Error> {
+    Ok(Json(
+        addresses::set_default(&s.pool, &actor, id, address).await?,
+    ))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Error> {
+    crate::db::ping(&s.pool)
+        .await
+        .map_err(|e| Error::Unavailable(e.to_string()))?;
+    Ok(Json(serde_json::json!({ "status": "ready" })))
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/sign-in", post(sign_in))
+        .route("/devices/enroll", post(enroll))
+        .route("/customers", post(create_customer).get(list_customers))
+        .route(
+            "/customers/{id}",
+            get(get_customer)
+                .patch(patch_customer)
+                .delete(deactivate_customer),
+        )
+        .route(
+            "/customers/{id}/addresses",
+            get(list_addresses).post(add_address),
+        )
+        .route(
+            "/customers/{id}/addresses/{address_id}",
+            axum::routing::patch(patch_address).delete(delete_address),
+        )
+        .route(
+            "/customers/{id}/addresses/{address_id}/default",
+            post(default_address),
+        );
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .nest("/api/v1", api)
+        .fallback(|| async { Error::RouteNotFound })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        // Spans name the method and path only: query strings may hold a searched phone number.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(axum::middleware::from_fn(localize_errors))
+        .with_state(state)
+}

@@ -1,0 +1,255 @@
+//! Staff members, their PINs (argon2id) and sign-in sessions (random bearer tokens, stored
+//! hashed, 12 hours).
+
+use crate::db;
+use crate::error::{Error, Rule};
+use crate::ids::{StaffId, TenantId};
+use crate::tenants;
+use crate::tokens;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use chrono::{DateTime, Duration, Utc};
+use deadpool_postgres::Pool;
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// How long a sign-in lasts: one long shift.
+pub const SESSION_HOURS: i64 = 12;
+pub const PIN_MIN_CHARS: usize = 4;
+pub const PIN_MAX_CHARS: usize = 64;
+const TOKEN_KIND: &str = "dks";
+
+/// What a staff member may do. Ordered: each role may do what the ones below it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Cashier,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Cashier => "cashier",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "cashier" => Some(Role::Cashier),
+            "manager" => Some(Role::Manager),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A staff member, without their secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Staff {
+    pub id: StaffId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub role: Role,
+}
+
+/// The signed-in staff member a request acts for.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    pub tenant: TenantId,
+    pub staff: StaffId,
+    pub role: Role,
+}
+
+impl Actor {
+    /// Refuses the action unless the actor's role is at least `min`.
+    pub fn require(&self, min: Role) -> Result<(), Error> {
+        if self.role >= min {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+}
+
+/// A new sign-in.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub staff: Staff,
+}
+
+fn check_pin(pin: &str) -> Result<(), Error> {
+    let n = pin.chars().count();
+    if !(PIN_MIN_CHARS..=PIN_MAX_CHARS).contains(&n) || pin.chars().any(char::is_control) {
+        return Err(Error::Rule(Rule::InvalidPin {
+            min: PIN_MIN_CHARS,
+            max: PIN_MAX_CHARS,
+        }));
+    }
+    Ok(())
+}
+
+async fn hash_pin(pin: String) -> Result<String, Error> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(pin.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(format!("argon2: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("hashing task: {e}")))?
+}
+
+/// Verifies `pin` against a stored PHC string, off the async threads (argon2 is slow on purpose).
+async fn verify_pin(pin: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&phc)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(pin.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash no PIN matches, verified when the staff member does not exist so that the answer
+/// takes as long as for a wrong PIN (no probing for valid staff ids by timing).
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(b"decoy, never a pin", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Adds a staff member to the tenant with slug `tenant_slug`.
+pub async fn add(
+    pool: &Pool,
+    tenant_slug: &str,
+    name: &str,
+    role: Role,
+    pin: &str,
+) -> Result<Staff, Error> {
+    check_pin(pin)?;
+    let name = dukkan_core::PersonName::parse(dukkan_core::Field::FirstName, name)?;
+    let secret_hash = hash_pin(pin.to_owned()).await?;
+    let mut client = pool.get().await?;
+    let tenant = tenants::find_by_slug(&client, tenant_slug)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let id = StaffId::new();
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    tx.execute(
+        "INSERT INTO staff (tenant_id, id, name, role, secret_hash) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &tenant.0,
+            &id.0,
+            &name.as_str(),
+            &role.as_str(),
+            &secret_hash,
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Staff {
+        id,
+        tenant_id: tenant,
+        name: name.as_str().to_owned(),
+        role,
+    })
+}
+
+/// Signs a staff member in with their PIN. Every failure looks the same to the caller.
+pub async fn sign_in(
+    pool: &Pool,
+    tenant_slug: &str,
+    staff_id: &str,
+    pin: &str,
+) -> Result<Session, Error> {
+    let mut client = pool.get().await?;
+    let staff_id = uuid::Uuid::try_parse(staff_id).ok().map(StaffId);
+    let tenant = tenants::find_by_slug(&client, tenant_slug).await?;
+    let found = match (tenant, staff_id) {
+        (Some(tenant), Some(staff_id)) => {
+            let tx = db::tenant_tx(&mut client, tenant).await?;
+            let row = tx
+                .query_opt(
+                    "SELECT name, role, secret_hash FROM staff
+                     WHERE tenant_id = $1 AND id = $2 AND active",
+                    &[&tenant.0, &staff_id.0],
+                )
+                .await?;
+            tx.commit().await?;
+            row.map(|r| (tenant, staff_id, r))
+        }
+        _ => None,
+    };
+    let pin_ok = check_pin(pin).is_ok();
+    let phc = found
+        .as_ref()
+        .map(|(_, _, r)| r.get::<_, String>(2))
+        .unwrap_or_else(|| decoy_hash().to_owned());
+    let verified = verify_pin(pin.to_owned(), phc).await && pin_ok;
+    let Some((tenant, staff_id, row)) = found.filter(|_| verified) else {
+        tracing::info!(tenant = tenant_slug, "sign-in refused");
+        return Err(Error::InvalidCredentials);
+    };
+    let role = Role::parse(row.get(1)).ok_or_else(|| Error::Internal("unknown role".into()))?;
+    let token = tokens::new_bearer(TOKEN_KIND, tenant);
+    let expires_at = Utc::now() + Duration::hours(SESSION_HOURS);
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    tx.execute(
+        "INSERT INTO staff_sessions (tenant_id, token_hash, staff_id, expires_at)
+         VALUES ($1, $2, $3, $4)",
+        &[&tenant.0, &tokens::hash(&token), &staff_id.0, &expires_at],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%tenant, staff = %staff_id, "staff signed in");
+    Ok(Session {
+        token,
+        expires_at,
+        staff: Staff {
+            id: staff_id,
+            tenant_id: tenant,
+            name: row.get(0),
+            role,
+        },
+    })
+}
+
+/// The actor behind a bearer token, if the session is live and the staff member active.
+pub async fn authenticate(pool: &Pool, token: &str) -> Result<Actor, Error> {
+    let tenant = tokens::bearer_tenant(TOKEN_KIND, token).ok_or(Error::Unauthenticated)?;
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_opt(
+            "SELECT s.id, s.role FROM staff_sessions t
+             JOIN staff s ON s.tenant_id = t.tenant_id AND s.id = t.staff_id
+             WHERE t.tenant_id = $1 AND t.token_hash = $2 AND t.expires_at > now() AND s.active",
+            &[&tenant.0, &tokens::hash(token)],
+        )
+        .await?;
+    tx.commit().await?;
+    let row = row.ok_or(Error::Unauthenticated)?;
+    Ok(Actor {
+        tenant,
+        staff: StaffId(row.get(0)),
+        role: Role::parse(row.get(1)).ok_or(Error::Unauthenticated)?,
+    })
+}

@@ -1,0 +1,89 @@
+//! Tenants: created by operators on the CLI, resolved by slug at sign-in.
+
+use crate::db;
+use crate::error::{Conflict, Error, Rule};
+use crate::ids::TenantId;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::Pool;
+use serde::Serialize;
+
+/// A tenant as the CLI prints it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    pub id: TenantId,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+fn valid_slug(slug: &str) -> bool {
+    let b = slug.as_bytes();
+    (2..=63).contains(&b.len())
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// Creates a tenant and its counters row. Run with the owner's pool (the app role cannot).
+pub async fn create(pool: &Pool, slug: &str, name: &str) -> Result<Tenant, Error> {
+    if !valid_slug(slug) {
+        return Err(Error::Rule(Rule::InvalidSlug));
+    }
+    let name = dukkan_core::FreeText::parse_line(dukkan_core::Field::Label, Some(name), 200)?
+        .ok_or(dukkan_core::ValidationError::Required(
+            dukkan_core::Field::Label,
+        ))?;
+    let id = TenantId::new();
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, id).await?;
+    let row = tx
+        .query_one(
+            "INSERT INTO tenants (id, slug, name) VALUES ($1, $2, $3) RETURNING created_at",
+            &[&id.0, &slug, &name.as_str()],
+        )
+        .await
+        .map_err(|e| match e.as_db_error().and_then(|d| d.constraint()) {
+            Some("tenants_slug_key") => Error::Conflict(Conflict::TenantExists),
+            _ => Error::Database(e),
+        })?;
+    tx.execute(
+        "INSERT INTO tenant_counters (tenant_id) VALUES ($1)",
+        &[&id.0],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Tenant {
+        id,
+        slug: slug.to_owned(),
+        name: name.as_str().to_owned(),
+        created_at: row.get(0),
+    })
+}
+
+/// The tenant with this slug.
+pub async fn find_by_slug(
+    client: &deadpool_postgres::Object,
+    slug: &str,
+) -> Result<Option<TenantId>, Error> {
+    if !valid_slug(slug) {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt("SELECT id FROM tenants WHERE slug = $1", &[&slug])
+        .await?;
+    Ok(row.map(|r| TenantId(r.get(0))))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs_are_short_lower_case_words() {
+        for ok in ["ab", "shop-1", "muscat-laundry"] {
+            assert!(super::valid_slug(ok), "{ok}");
+        }
+        for bad in ["", "a", "-ab", "Shop", "sh op", "ش", &"a".repeat(64)] {
+            assert!(!super::valid_slug(bad), "{bad}");
+        }
+    }
+}

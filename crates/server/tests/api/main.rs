@@ -1,0 +1,11 @@
+//! The tenant server against a real Postgres over real HTTP (one test binary, many modules).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod addresses;
+mod auth;
+mod customer_numbers;
+mod customers;
+mod hostile_input;
+mod schema;
