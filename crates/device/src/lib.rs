@@ -8,6 +8,7 @@
 pub mod addresses;
 mod apply;
 pub mod customers;
+pub mod engine;
 pub mod error;
 pub mod export;
 mod journal;
@@ -26,7 +27,7 @@ pub use sync::{ParkedOp, SyncStatus};
 use dukkan_core::DeviceId;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One device's customer desk over its SQLite file.
 pub struct Device {
@@ -34,6 +35,8 @@ pub struct Device {
     path: PathBuf,
     device_id: DeviceId,
     staff_id: Mutex<Option<String>>,
+    /// Woken after every committed write, so the sync engine pushes without waiting.
+    writes: Arc<tokio::sync::Notify>,
 }
 
 /// Who and when, for the journal of a write.
@@ -78,6 +81,7 @@ impl Device {
             path,
             device_id,
             staff_id: Mutex::new(None),
+            writes: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -120,12 +124,18 @@ impl Device {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx, &ctx)?;
         tx.commit()?;
+        self.writes.notify_one();
         Ok(out)
     }
 
     /// Runs a read against the store.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         f(&self.conn())
+    }
+
+    /// Notified after every committed write (the sync engine waits on it).
+    pub fn write_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.writes.clone()
     }
 
     /// Number of operations still waiting to be pushed (parked ones excluded).

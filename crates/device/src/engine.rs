@@ -1,0 +1,309 @@
+//! The background sync engine: one tokio task per device that pushes the outbox, pulls the
+//! tenant's changes, and waits — on a long-poll pull, a local write, or a timer — for the next
+//! round. Failures back off exponentially with jitter (backon); a 429 answer's `Retry-After`
+//! is honoured. Every request has a timeout. The UI follows a status stream.
+
+use crate::error::{DeviceError, Result};
+use crate::sync::SyncStatus;
+use crate::Device;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use dukkan_core::sync::{
+    PullResponse, PushRequest, PushResponse, MAX_PULL_WAIT_SECS, MAX_PUSH_BATCH, PROTOCOL_VERSION,
+};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Where the tenant server is and how this device proves who it is.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Base URL, e.g. `https://shop.example.om` (no trailing `/api/v1`).
+    pub base_url: String,
+    /// The device token from enrollment.
+    pub token: String,
+    /// Fixed timeout of push and short pull requests.
+    pub request_timeout: Duration,
+    /// How long an idle long-poll pull waits for a change (the server caps it at 25 s).
+    pub long_poll: Duration,
+    /// Longest pause between rounds when nothing wakes the engine.
+    pub idle_interval: Duration,
+}
+
+impl ServerConfig {
+    pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            token: token.into(),
+            request_timeout: Duration::from_secs(15),
+            long_poll: Duration::from_secs(MAX_PULL_WAIT_SECS),
+            idle_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The token is a secret: never print it.
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("base_url", &self.base_url)
+            .field("token", &"***")
+            .finish()
+    }
+}
+
+/// What the sync indicator shows, as a stream.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineStatus {
+    /// The last request reached the server and was answered.
+    pub online: bool,
+    #[serde(flatten)]
+    pub store: SyncStatus,
+    /// Stable code of the last failure while offline (`network`, `http-503`, ...).
+    pub last_error: Option<String>,
+}
+
+/// A running engine. Dropping it does not stop the task; call [`SyncHandle::stop`].
+pub struct SyncHandle {
+    status: watch::Receiver<EngineStatus>,
+    stop: Arc<tokio::sync::Notify>,
+    task: JoinHandle<()>,
+}
+
+impl SyncHandle {
+    /// A receiver of status updates (the latest value is always available).
+    pub fn status(&self) -> watch::Receiver<EngineStatus> {
+        self.status.clone()
+    }
+
+    /// Stops the task and waits for it; an in-flight request is abandoned (the server applies
+    /// ops exactly once, so an abandoned push is simply answered `duplicate` next time).
+    pub async fn stop(self) {
+        self.stop.notify_one();
+        let _ = self.task.await;
+    }
+}
+
+#[derive(Debug)]
+enum RoundError {
+    /// No answer (connection refused, timeout, reset).
+    Network,
+    /// An HTTP error answer; `retry_after` from a 429.
+    Status {
+        code: u16,
+        retry_after: Option<Duration>,
+    },
+    /// The local store failed.
+    Store(DeviceError),
+}
+
+impl RoundError {
+    fn code(&self) -> String {
+        match self {
+            RoundError::Network => "network".into(),
+            RoundError::Status { code, .. } => format!("http-{code}"),
+            RoundError::Store(e) => e.code().into(),
+        }
+    }
+}
+
+impl From<DeviceError> for RoundError {
+    fn from(e: DeviceError) -> Self {
+        RoundError::Store(e)
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    config: ServerConfig,
+}
+
+impl Client {
+    async fn send<T: for<'de> Deserialize<'de>>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, RoundError> {
+        let resp = req
+            .bearer_auth(&self.config.token)
+            .send()
+            .await
+            .map_err(|_| RoundError::Network)?;
+        let status = resp.status();
+        if !status.is_success() {
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Err(RoundError::Status {
+                code: status.as_u16(),
+                retry_after,
+            });
+        }
+        resp.json::<T>().await.map_err(|_| RoundError::Network)
+    }
+
+    async fn push(&self, body: &PushRequest) -> Result<PushResponse, RoundError> {
+        let url = format!("{}/api/v1/sync/push", self.config.base_url);
+        self.send(
+            self.http
+                .post(url)
+                .timeout(self.config.request_timeout)
+                .json(body),
+        )
+        .await
+    }
+
+    async fn pull(&self, since: i64, wait: Duration) -> Result<PullResponse, RoundError> {
+        let url = format!(
+            "{}/api/v1/sync/pull?since={since}&wait={}",
+            self.config.base_url,
+            wait.as_secs()
+        );
+        self.send(
+            self.http
+                .get(url)
+                .timeout(self.config.request_timeout + wait),
+        )
+        .await
+    }
+}
+
+/// Pushes the whole outbox in bounded batches, then pulls until no page is left.
+async fn round(device: &Device, client: &Client) -> Result<(), RoundError> {
+    loop {
+        let ops = device.next_push_batch(MAX_PUSH_BATCH)?;
+        if ops.is_empty() {
+            break;
+        }
+        let sent = ops.len();
+        let answer = client
+            .push(&PushRequest {
+                protocol: PROTOCOL_VERSION,
+                ops,
+            })
+            .await?;
+        let progressed = answer
+            .results
+            .iter()
+            .any(|r| !matches!(r.outcome, dukkan_core::sync::OpOutcome::OutOfOrder { .. }));
+        device.apply_push_results(&answer.results)?;
+        if !progressed || answer.results.len() < sent {
+            // The server did not take the batch (a gap it wants filled first): try again later
+            // rather than spinning.
+            break;
+        }
+    }
+    loop {
+        let page = client.pull(device.sync_cursor()?, Duration::ZERO).await?;
+        device.apply_pull(&page)?;
+        if !page.more {
+            break;
+        }
+    }
+    device.mark_synced_now()?;
+    Ok(())
+}
+
+/// Starts the engine for `device` on the current tokio runtime.
+pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| DeviceError::Export(e.to_string()))?;
+    let client = Client { http, config };
+    let initial = EngineStatus {
+        online: false,
+        store: device.sync_status()?,
+        last_error: None,
+    };
+    let (tx, rx) = watch::channel(initial);
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stop_task = stop.clone();
+    let wake = device.write_signal();
+    let task = tokio::spawn(async move {
+        let mut backoff = new_backoff();
+        loop {
+            let result = round(&device, &client).await;
+            let store = device.sync_status().unwrap_or_default();
+            let delay = match &result {
+                Ok(()) => {
+                    backoff = new_backoff();
+                    tx.send_replace(EngineStatus {
+                        online: true,
+                        store,
+                        last_error: None,
+                    });
+                    None
+                }
+                Err(e) => {
+                    let online = matches!(e, RoundError::Status { .. });
+                    tracing::debug!(error = e.code(), "sync round failed");
+                    tx.send_replace(EngineStatus {
+                        online,
+                        store,
+                        last_error: Some(e.code()),
+                    });
+                    let retry_after = match e {
+                        RoundError::Status {
+                            retry_after: Some(d),
+                            ..
+                        } => Some(*d),
+                        _ => None,
+                    };
+                    Some(
+                        retry_after
+                            .unwrap_or_else(|| backoff.next().unwrap_or(Duration::from_secs(60))),
+                    )
+                }
+            };
+            match delay {
+                // Online: idle on a long-poll pull, cut short by a local write or stop.
+                None => {
+                    let since = device.sync_cursor().unwrap_or(0);
+                    tokio::select! {
+                        _ = stop_task.notified() => return,
+                        _ = wake.notified() => {}
+                        page = client.pull(since, client.config.long_poll) => {
+                            match page {
+                                Ok(page) if !page.changes.is_empty() || page.cursor != since => {
+                                    if let Err(e) = device.apply_pull(&page) {
+                                        tracing::warn!(error = %e, "applying a pulled page failed");
+                                    }
+                                }
+                                Ok(_) => {}
+                                Err(_) => {}
+                            }
+                        }
+                        _ = tokio::time::sleep(client.config.idle_interval) => {}
+                    }
+                }
+                // Offline or refused: wait out the backoff; a local write does not hurry a
+                // server that asked us to slow down, but does hurry a reconnect attempt.
+                Some(d) => {
+                    tokio::select! {
+                        _ = stop_task.notified() => return,
+                        _ = tokio::time::sleep(d) => {}
+                    }
+                }
+            }
+        }
+    });
+    Ok(SyncHandle {
+        status: rx,
+        stop,
+        task,
+    })
+}
+
+fn new_backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(60))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
