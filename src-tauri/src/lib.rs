@@ -4,9 +4,11 @@
 //! error to `{code, messageId, args}` for the UI to localise.
 #![forbid(unsafe_code)]
 
-use dukkan_core::{CustomerId, LocalizedMessage, StubInput};
+use dukkan_core::i18n::Locale;
+use dukkan_core::{AddressId, AddressInput, CustomerId, LocalizedMessage, StubInput};
 use dukkan_device::{
-    Customer, CustomerDetails, Device, DeviceError, ListQuery, Page, SearchHit, StubOutcome,
+    AddressRecord, Customer, CustomerChanges, CustomerDetails, Device, DeviceError, Entity,
+    ListQuery, Page, SearchHit, StubOutcome,
 };
 use serde::Serialize;
 use std::path::PathBuf;
@@ -17,6 +19,7 @@ pub const DATA_DIR_ENV: &str = "DUKKAN_DATA_DIR";
 
 /// An error as the UI receives it: a stable code and a Fluent message with arguments.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CommandError {
     pub code: String,
@@ -39,7 +42,21 @@ type CmdResult<T> = Result<T, CommandError>;
 
 fn parse_id(id: &str) -> CmdResult<CustomerId> {
     id.parse()
-        .map_err(|_| DeviceError::NotFound(dukkan_device::Entity::Customer).into())
+        .map_err(|_| DeviceError::NotFound(Entity::Customer).into())
+}
+
+fn parse_address_id(id: &str) -> CmdResult<AddressId> {
+    id.parse()
+        .map_err(|_| DeviceError::NotFound(Entity::Address).into())
+}
+
+/// Where an export went and how many customers it holds.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ExportResult {
+    pub path: String,
+    pub rows: u32,
 }
 
 #[tauri::command]
@@ -71,6 +88,75 @@ fn customer_details(device: State<'_, Device>, id: String) -> CmdResult<Customer
     Ok(device.customer(parse_id(&id)?)?)
 }
 
+#[tauri::command]
+fn update_customer(
+    device: State<'_, Device>,
+    id: String,
+    changes: CustomerChanges,
+) -> CmdResult<Customer> {
+    Ok(device.update_customer(parse_id(&id)?, &changes)?)
+}
+
+#[tauri::command]
+fn deactivate_customer(device: State<'_, Device>, id: String) -> CmdResult<Customer> {
+    Ok(device.deactivate_customer(parse_id(&id)?)?)
+}
+
+#[tauri::command]
+fn add_address(
+    device: State<'_, Device>,
+    customer_id: String,
+    input: AddressInput,
+) -> CmdResult<AddressRecord> {
+    Ok(device.add_address(parse_id(&customer_id)?, &input)?)
+}
+
+#[tauri::command]
+fn update_address(
+    device: State<'_, Device>,
+    id: String,
+    input: AddressInput,
+) -> CmdResult<AddressRecord> {
+    Ok(device.update_address(parse_address_id(&id)?, &input)?)
+}
+
+#[tauri::command]
+fn delete_address(device: State<'_, Device>, id: String) -> CmdResult<()> {
+    Ok(device.delete_address(parse_address_id(&id)?)?)
+}
+
+#[tauri::command]
+fn set_default_address(device: State<'_, Device>, id: String) -> CmdResult<AddressRecord> {
+    Ok(device.set_default_address(parse_address_id(&id)?)?)
+}
+
+/// Writes the filtered list as CSV into the user's Downloads folder (else the data folder).
+#[tauri::command]
+fn export_csv<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    device: State<'_, Device>,
+    filter: ListQuery,
+    locale: Locale,
+) -> CmdResult<ExportResult> {
+    let storage = |e: std::io::Error| CommandError::from(DeviceError::Export(e.to_string()));
+    let dir = match app.path().download_dir() {
+        Ok(dir) if dir.is_dir() => dir,
+        _ => device
+            .path()
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default(),
+    };
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let path = dir.join(format!("dukkan-customers-{stamp}.csv"));
+    let file = std::fs::File::create(&path).map_err(storage)?;
+    let rows = device.export_csv(&filter, locale, std::io::BufWriter::new(file))?;
+    Ok(ExportResult {
+        path: path.display().to_string(),
+        rows: u32::try_from(rows).unwrap_or(u32::MAX),
+    })
+}
+
 /// Where the database lives: `$DUKKAN_DATA_DIR`, else the platform's app-data directory.
 fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::error::Error>> {
     match std::env::var_os(DATA_DIR_ENV) {
@@ -98,7 +184,14 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             create_stub,
             search_customers,
             list_customers,
-            customer_details
+            customer_details,
+            update_customer,
+            deactivate_customer,
+            add_address,
+            update_address,
+            delete_address,
+            set_default_address,
+            export_csv
         ])
 }
 
@@ -111,3 +204,6 @@ pub fn run() -> Result<(), tauri::Error> {
         .init();
     builder::<tauri::Wry>().run(tauri::generate_context!())
 }
+
+#[cfg(test)]
+mod bindings;

@@ -7,6 +7,7 @@ use std::fmt;
 
 /// Home, work or another place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum AddressType {
     #[default]
@@ -39,6 +40,7 @@ const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ B
 
 /// An ISO 3166-1 alpha-2 country code, upper case. Defaults to Oman.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 #[serde(try_from = "String", into = "String")]
 pub struct CountryCode([u8; 2]);
 
@@ -88,6 +90,7 @@ impl From<CountryCode> for String {
 
 /// A WGS 84 point with latitude in [-90, 90] and longitude in [-180, 180].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GeoPoint {
     latitude: f64,
     longitude: f64,
@@ -147,6 +150,7 @@ pub const DELIVERY_NOTES_MAX_CHARS: usize = 500;
 
 /// What the address form sends.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AddressInput {
     #[serde(default)]
@@ -168,6 +172,7 @@ pub struct AddressInput {
 
 /// A validated address (without its ids: the store owns those).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     pub address_type: AddressType,

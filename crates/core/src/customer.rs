@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 /// Guest → stub → full: the three stages of a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum CustomerKind {
     /// A walk-in for one transaction: needs nothing.
@@ -52,6 +53,7 @@ impl FromStr for CustomerKind {
 
 /// The per-tenant sequential number the server assigns: `CUST-00001`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 #[serde(try_from = "String", into = "String")]
 pub struct CustomerNumber(u32);
 
@@ -109,6 +111,7 @@ impl From<CustomerNumber> for String {
 
 /// How garments come back: on hangers or folded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Folding {
     Hang,
@@ -117,6 +120,7 @@ pub enum Folding {
 
 /// How the customer wants to be told about orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum NotificationChannel {
     Whatsapp,
@@ -129,6 +133,7 @@ pub const FRAGRANCE_MAX_CHARS: usize = 50;
 
 /// A customer's service preferences (PRD: folding, fragrance, eco-friendly, channels).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Preferences {
     pub folding: Option<Folding>,
@@ -161,6 +166,7 @@ impl Preferences {
 
 /// What the cashier typed into the quick stub form.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StubInput {
     pub first_name: String,

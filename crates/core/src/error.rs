@@ -8,6 +8,7 @@ use std::fmt;
 
 /// The input field a validation error is about. Each has a Fluent label `field-<name>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Field {
     FirstName,
@@ -67,6 +68,7 @@ impl Field {
 
 /// An argument of a localised message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", content = "value", rename_all = "camelCase")]
 pub enum MessageArg {
     /// Plain text, shown as is.
@@ -79,6 +81,7 @@ pub enum MessageArg {
 
 /// A message id with its arguments, ready to be localised by the UI or the server.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LocalizedMessage {
     pub id: String,
     pub args: Vec<(String, MessageArg)>,

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 /// A language the product speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
     #[default]
@@ -71,8 +72,8 @@ macro_rules! sources {
 }
 
 sources! {
-    En "en" ["errors.ftl", "customers.ftl"];
-    Ar "ar" ["errors.ftl", "customers.ftl"]
+    En "en" ["errors.ftl", "customers.ftl", "ui.ftl"];
+    Ar "ar" ["errors.ftl", "customers.ftl", "ui.ftl"]
 }
 
 /// Formats messages in either language.

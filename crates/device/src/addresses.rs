@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// An address as stored on the device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AddressRecord {
     pub id: AddressId,

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// Whether a customer's latest local changes have reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum SyncState {
     /// At least one op is waiting in the outbox.
@@ -44,6 +45,7 @@ impl SyncState {
 
 /// A customer as the device knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     pub id: CustomerId,
@@ -74,6 +76,7 @@ pub struct Customer {
 
 /// Everything the detail screen shows about one customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerDetails {
     pub customer: Customer,
@@ -83,6 +86,7 @@ pub struct CustomerDetails {
 
 /// A queued or finished request to upgrade a stub to a full profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeRequest {
     pub email: String,
@@ -95,6 +99,7 @@ pub struct UpgradeRequest {
 
 /// The result of the quick stub form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "outcome", content = "customer", rename_all = "camelCase")]
 pub enum StubOutcome {
     /// A new stub was saved.
@@ -105,6 +110,7 @@ pub enum StubOutcome {
 
 /// The edit form: `None` = untouched; `Some("")` on an optional field clears it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerChanges {
     pub first_name: Option<String>,

@@ -21,6 +21,7 @@ pub const MAX_QUERY_CHARS: usize = 100;
 
 /// Filters and position of one list page. Newest customers first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     pub kind: Option<CustomerKind>,
@@ -34,6 +35,7 @@ pub struct ListQuery {
 
 /// One page of customers and the cursor of the next one (`None` on the last page).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Page {
     pub items: Vec<Customer>,
@@ -42,6 +44,7 @@ pub struct Page {
 
 /// Why a search result matched, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum MatchKind {
     PhoneExact,
@@ -55,6 +58,7 @@ pub enum MatchKind {
 
 /// A search result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SearchHit {
     pub matched: MatchKind,

@@ -1,0 +1,128 @@
+## نصوص تطبيق سطح المكتب: التنقل، نقطة البيع، قائمة العملاء وشاشة تفاصيل العميل.
+
+app-title = دكان
+app-language-switch = English
+    .title = تحويل التطبيق إلى الإنجليزية
+app-nav-label = الشاشات
+nav-counter = نقطة البيع
+nav-customers = العملاء
+shortcut-hint = { $key }
+
+counter-search-label = ابحث عن عميل
+counter-search-placeholder = الهاتف، آخر ٤ أرقام، الاسم أو رقم العميل
+counter-search-hint = اكتب للبحث. ↑ ↓ للاختيار، Enter للفتح.
+counter-no-results = لا يوجد عميل يطابق «{ $query }».
+counter-no-results-hint = اضغط F2 لإضافته كعميل جديد.
+counter-results-label = نتائج البحث
+counter-new-customer = عميل جديد
+counter-guest = عميل عابر (زائر)
+counter-open = فتح
+
+stub-title = عميل جديد
+stub-country-code = رمز الدولة
+stub-save = حفظ
+stub-cancel = إلغاء
+stub-save-hint = Enter للحفظ · Esc للإلغاء
+stub-optional = اختياري
+
+country-om = عُمان
+country-ae = الإمارات العربية المتحدة
+country-sa = السعودية
+country-qa = قطر
+country-bh = البحرين
+country-kw = الكويت
+country-in = الهند
+country-pk = باكستان
+
+confirm-created = تم حفظ العميل
+confirm-guest = بدأت معاملة لعميل عابر
+confirm-existing = رقم الهاتف هذا مسجل لعميل موجود
+confirm-existing-hint = استخدم هذا العميل بدلاً من إنشاء عميل مكرر.
+confirm-use-existing = استخدم هذا العميل
+confirm-back = العودة إلى النموذج
+confirm-new-search = بحث جديد
+confirm-open = فتح الملف
+
+customer-number-label = رقم العميل
+customer-name = الاسم
+customer-phone = الهاتف
+customer-type = النوع
+customer-orders = الطلبات
+customer-points = النقاط
+customer-last-order = آخر طلب
+customer-sync = حالة المزامنة
+customer-inactive = غير نشط
+customer-no-phone = بلا هاتف
+
+sync-state-pending = بانتظار المزامنة
+sync-state-synced = تمت المزامنة
+sync-state-parked = يحتاج إلى مراجعة
+
+list-title = العملاء
+list-filter-type = النوع
+list-filter-type-all = كل الأنواع
+list-filter-active = الحالة
+list-filter-active-only = نشط
+list-filter-inactive-only = غير نشط
+list-filter-all = الكل
+list-filter-unsynced = غير المتزامنين فقط
+list-search-label = ابحث في القائمة
+list-export = تصدير CSV
+list-exported = { $rows ->
+    [zero] لم يُصدَّر أي عميل إلى { $path }
+    [one] تم تصدير عميل واحد إلى { $path }
+    [two] تم تصدير عميلين إلى { $path }
+    [few] تم تصدير { $rows } عملاء إلى { $path }
+   *[other] تم تصدير { $rows } عميلاً إلى { $path }
+}
+list-deactivate = إلغاء التفعيل
+list-deactivate-confirm = إلغاء تفعيل { $name }؟ لن يظهر بعد الآن في نقطة البيع.
+list-deactivate-yes = نعم، ألغِ التفعيل
+list-deactivate-no = إبقاؤه نشطاً
+list-deactivated = تم إلغاء تفعيل { $name }.
+list-empty = لا يوجد عملاء يطابقون هذه التصفية.
+list-loaded = { $count ->
+    [zero] لا يوجد عملاء معروضون
+    [one] عميل واحد معروض
+    [two] عميلان معروضان
+    [few] { $count } عملاء معروضون
+   *[other] { $count } عميلاً معروضاً
+}
+list-more = المزيد في الأسفل
+
+detail-back = رجوع
+detail-tab-profile = الملف الشخصي
+detail-tab-addresses = العناوين
+detail-tab-preferences = التفضيلات
+detail-save = حفظ التغييرات
+detail-saved = تم الحفظ.
+detail-deactivate = إلغاء تفعيل العميل
+detail-since = عميل منذ { $date }
+
+address-add = إضافة عنوان
+address-edit = تعديل
+address-delete = حذف
+address-delete-confirm = حذف هذا العنوان؟
+address-delete-yes = نعم، احذف
+address-make-default = اجعله الافتراضي
+address-default = الافتراضي
+address-none = لا توجد عناوين بعد.
+address-save = حفظ العنوان
+address-cancel = إلغاء
+address-type = نوع العنوان
+address-type-home = المنزل
+address-type-work = العمل
+address-type-other = آخر
+
+pref-folding = الملابس
+pref-folding-none = بلا تفضيل
+pref-folding-hang = تعليق
+pref-folding-fold = طي
+pref-eco = تغليف صديق للبيئة
+pref-channels = الإشعار عبر
+pref-channel-whatsapp = واتساب
+pref-channel-sms = رسالة نصية
+pref-channel-email = البريد الإلكتروني
+pref-save = حفظ التفضيلات
+
+error-unexpected = حدث خطأ غير متوقع: { $detail }

@@ -1,0 +1,85 @@
+// The one typed interface between the UI and the desktop shell. Components receive a Backend
+// (see context.ts) and never call `invoke` themselves, so tests can run against mockIPC or a
+// hand-written implementation.
+import { invoke } from "@tauri-apps/api/core";
+import type { AddressInput } from "../bindings/AddressInput";
+import type { AddressRecord } from "../bindings/AddressRecord";
+import type { CommandError } from "../bindings/CommandError";
+import type { Customer } from "../bindings/Customer";
+import type { CustomerChanges } from "../bindings/CustomerChanges";
+import type { CustomerDetails } from "../bindings/CustomerDetails";
+import type { ExportResult } from "../bindings/ExportResult";
+import type { ListQuery } from "../bindings/ListQuery";
+import type { Locale } from "../bindings/Locale";
+import type { Page } from "../bindings/Page";
+import type { SearchHit } from "../bindings/SearchHit";
+import type { StubInput } from "../bindings/StubInput";
+import type { StubOutcome } from "../bindings/StubOutcome";
+
+export interface Backend {
+  createGuest(): Promise<Customer>;
+  createStub(input: StubInput): Promise<StubOutcome>;
+  searchCustomers(query: string, limit?: number): Promise<SearchHit[]>;
+  listCustomers(query: ListQuery): Promise<Page>;
+  customerDetails(id: string): Promise<CustomerDetails>;
+  updateCustomer(id: string, changes: CustomerChanges): Promise<Customer>;
+  deactivateCustomer(id: string): Promise<Customer>;
+  addAddress(customerId: string, input: AddressInput): Promise<AddressRecord>;
+  updateAddress(id: string, input: AddressInput): Promise<AddressRecord>;
+  deleteAddress(id: string): Promise<void>;
+  setDefaultAddress(id: string): Promise<AddressRecord>;
+  exportCsv(filter: ListQuery, locale: Locale): Promise<ExportResult>;
+}
+
+/** A command failed: carries the shell's `{code, message}` for the UI to localise. */
+export class BackendError extends Error {
+  readonly code: string;
+  readonly detail: CommandError["message"];
+  constructor(error: CommandError) {
+    super(error.code);
+    this.code = error.code;
+    this.detail = error.message;
+  }
+}
+
+function isCommandError(e: unknown): e is CommandError {
+  if (typeof e !== "object" || e === null) return false;
+  const o = e as Record<string, unknown>;
+  const m = o.message as Record<string, unknown> | undefined;
+  return typeof o.code === "string" && typeof m === "object" && m !== null && typeof m.id === "string";
+}
+
+/** Anything thrown by a command, as a BackendError (unknown failures become `unexpected`). */
+export function toBackendError(e: unknown): BackendError {
+  if (e instanceof BackendError) return e;
+  if (isCommandError(e)) return new BackendError(e);
+  const detail = e instanceof Error ? e.message : String(e);
+  return new BackendError({
+    code: "unexpected",
+    message: { id: "error-unexpected", args: [["detail", { type: "text", value: detail }]] },
+  });
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toBackendError(e);
+  }
+}
+
+/** The desktop shell, through Tauri's IPC. */
+export const tauriBackend: Backend = {
+  createGuest: () => call("create_guest"),
+  createStub: (input) => call("create_stub", { input }),
+  searchCustomers: (query, limit = 20) => call("search_customers", { query, limit }),
+  listCustomers: (query) => call("list_customers", { query }),
+  customerDetails: (id) => call("customer_details", { id }),
+  updateCustomer: (id, changes) => call("update_customer", { id, changes }),
+  deactivateCustomer: (id) => call("deactivate_customer", { id }),
+  addAddress: (customerId, input) => call("add_address", { customerId, input }),
+  updateAddress: (id, input) => call("update_address", { id, input }),
+  deleteAddress: (id) => call("delete_address", { id }),
+  setDefaultAddress: (id) => call("set_default_address", { id }),
+  exportCsv: (filter, locale) => call("export_csv", { filter, locale }),
+};

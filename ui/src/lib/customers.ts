@@ -1,0 +1,26 @@
+// How a customer is shown: display name, number or "pending", kind and sync labels.
+import type { Customer } from "../bindings/Customer";
+import { t } from "./i18n.svelte";
+
+export function displayName(c: Customer): string {
+  const latin = [c.firstName, c.lastName].filter(Boolean).join(" ");
+  if (latin && c.name2) return `${latin} · ${c.name2}`;
+  return latin || c.name2 || t("customer-guest-name");
+}
+
+export function customerNumber(c: Customer): string | null {
+  return c.customerNumber ?? null;
+}
+
+export function kindLabel(c: Customer): string {
+  return t(`customer-kind-${c.kind}`);
+}
+
+export function syncLabel(c: Customer): string {
+  return t(`sync-state-${c.syncState}`);
+}
+
+/** Dates stored as RFC 3339 UTC, shown as the local calendar day. */
+export function shortDate(iso: string | null): string {
+  return iso ? iso.slice(0, 10) : "—";
+}

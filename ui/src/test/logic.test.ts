@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { composePhone, looksLikePhone, parseDecimal, toAsciiDigits } from "../lib/digits";
+import { format, formatMessage, messageIds } from "../lib/i18n.svelte";
+import { needsMore, visibleRange } from "../lib/windowing";
+import { toBackendError } from "../lib/backend";
+
+describe("digits", () => {
+  it("converts Arabic-Indic and Persian digits to ASCII", () => {
+    expect(toAsciiDigits("٩٠١٢٣٤٥٦")).toBe("90123456");
+    expect(toAsciiDigits("۹۰۱۲")).toBe("9012");
+    expect(parseDecimal("٢٣٫٥٨٨")).toBe(23.588);
+    expect(parseDecimal("")).toBeNull();
+    expect(parseDecimal("abc")).toBeNaN();
+  });
+
+  it("adds the selected country code only when the number has none", () => {
+    expect(composePhone("+968", "9012 3456")).toBe("+968 9012 3456");
+    expect(composePhone("+971", "050 123 4567")).toBe("+971 50 123 4567");
+    expect(composePhone("+968", "+971501234567")).toBe("+971501234567");
+    expect(composePhone("+968", "٠٠٩٧١٥٠١٢٣٤٥٦٧")).toBe("00971501234567");
+    expect(composePhone("+968", "  ")).toBe("");
+  });
+
+  it("recognises phone digits typed into the search box", () => {
+    expect(looksLikePhone("90123456")).toBe(true);
+    expect(looksLikePhone("٩٠١٢")).toBe(true);
+    expect(looksLikePhone("Ahmed")).toBe(false);
+  });
+});
+
+describe("messages", () => {
+  it("English and Arabic define the same message ids (as the Rust test requires)", () => {
+    expect(messageIds("en")).toEqual(messageIds("ar"));
+    expect(messageIds("en")).toContain("counter-new-customer");
+  });
+
+  it("formats shell errors with localised field labels in both languages", () => {
+    const message = {
+      id: "error-too-long",
+      args: [
+        ["field", { type: "message", value: "field-first-name" }],
+        ["max", { type: "number", value: 100 }],
+      ] as [string, { type: "message"; value: string } | { type: "number"; value: number }][],
+    };
+    expect(formatMessage(message, "en")).toBe("First name must be at most 100 characters.");
+    expect(formatMessage(message, "ar")).toBe("يجب ألا يزيد الاسم الأول عن 100 حرفاً.");
+  });
+
+  it("uses Arabic plural categories", () => {
+    expect(format("ar", "list-loaded", { count: 2 })).toBe("عميلان معروضان");
+    expect(format("en", "list-loaded", { count: 1 })).toBe("1 customer shown");
+  });
+
+  it("turns unknown failures into a localisable error", () => {
+    const e = toBackendError(new Error("boom"));
+    expect(e.code).toBe("unexpected");
+    expect(formatMessage(e.detail, "en")).toBe("Something went wrong: boom");
+  });
+});
+
+describe("windowing", () => {
+  it("renders only the rows on screen plus a margin, even for 100k rows", () => {
+    const r = visibleRange(44 * 50_000, 600, 44, 100_000, 8);
+    expect(r.start).toBe(50_000 - 8);
+    expect(r.end - r.start).toBeLessThan(40);
+    expect(visibleRange(0, 600, 44, 3)).toEqual({ start: 0, end: 3 });
+    expect(visibleRange(0, 600, 44, 0)).toEqual({ start: 0, end: 0 });
+  });
+
+  it("asks for the next page near the end of what is loaded", () => {
+    expect(needsMore({ start: 150, end: 170 }, 200)).toBe(true);
+    expect(needsMore({ start: 0, end: 20 }, 200)).toBe(false);
+  });
+});
