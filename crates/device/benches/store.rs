@@ -1,0 +1,816 @@
+//! The device store's figures (issue 2, BENCHMARKS.md): create stub against a bare insert with
+//! the same pragmas, search at 100k and 1M customers, and one list page.
+//!
+//! Run: `cargo bench -p dukkan-device --bench store` (both sizes, generating and caching the
+//! datasets under `target/bench-data/` the first time). `DUKKAN_BENCH_SIZES=100000` picks the
+//! sizes; `DUKKAN_BENCH_SIZES=0` runs only the write figures.
+//!
+//! Criterion reports means with confidence intervals; the goals are percentiles, so every timed
+//! call is also recorded individually (`iter_custom`) and p50/p95/p99 are computed from the calls
+//! of criterion's measurement samples (warm-up calls excluded). The table is printed at the end
+//! and written to `target/bench-data/report.md`.
+//!
+//! Under `cargo test --benches`/`--all-targets` (no `--bench` flag) it runs as a smoke test: a
+//! 2,000-customer dataset in a temporary directory, each routine once, nothing cached.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{Criterion, SamplingMode};
+use dukkan_core::StubInput;
+use dukkan_device::{Device, ListQuery, MatchKind, SearchHit};
+use rusqlite::Connection;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic data: a tiny PRNG so the same index always yields the same customer.
+
+/// SplitMix64: small, fast, and good enough to spread names and numbers.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+    /// Zipf-like choice: item k is about 1/(k+1) as likely as item 0, so a few names dominate
+    /// as they do in Oman (Mohammed, Ahmed, Al Balushi...).
+    fn zipf<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        let total: f64 = (1..=items.len()).map(|k| 1.0 / k as f64).sum();
+        let mut x = (self.next() as f64 / u64::MAX as f64) * total;
+        for (k, item) in items.iter().enumerate() {
+            x -= 1.0 / (k + 1) as f64;
+            if x <= 0.0 {
+                return item;
+            }
+        }
+        &items[items.len() - 1]
+    }
+}
+
+/// A name in Latin spellings and Arabic spellings (hamza and ta-marbuta variants included).
+type Name = (&'static [&'static str], &'static [&'static str]);
+
+const MALE: &[Name] = &[
+    (
+        &["Mohammed", "Mohammad", "Muhammad", "Mohamed"],
+        &["محمد", "مُحَمَّد", "محمّد"],
+    ),
+    (&["Ahmed", "Ahmad"], &["أحمد", "احمد", "أَحْمَد"]),
+    (&["Ali"], &["علي", "عَلِي"]),
+    (&["Said", "Saeed"], &["سعيد"]),
+    (&["Salim", "Saleem"], &["سالم"]),
+    (&["Khalid", "Khaled"], &["خالد"]),
+    (&["Abdullah", "Abdallah"], &["عبدالله", "عبد الله"]),
+    (&["Sultan"], &["سلطان"]),
+    (&["Hamad"], &["حمد"]),
+    (&["Yousuf", "Yusuf", "Youssef"], &["يوسف"]),
+    (&["Ibrahim"], &["إبراهيم", "ابراهيم"]),
+    (&["Nasser", "Nasir"], &["ناصر"]),
+    (&["Saif"], &["سيف"]),
+    (&["Rashid"], &["راشد"]),
+    (&["Hilal"], &["هلال"]),
+    (&["Faisal"], &["فيصل"]),
+    (&["Majid"], &["ماجد"]),
+    (&["Hamood"], &["حمود"]),
+    (&["Issa", "Isa"], &["عيسى", "عيسي"]),
+    (&["Omar", "Umar"], &["عمر"]),
+    (&["Hussain"], &["حسين"]),
+    (&["Talal"], &["طلال"]),
+    (&["Tariq"], &["طارق"]),
+    (&["Haitham"], &["هيثم"]),
+    (&["Azzan"], &["عزان"]),
+    (&["Qais"], &["قيس"]),
+    (&["Badr"], &["بدر"]),
+    (&["Marwan"], &["مروان"]),
+    (&["Musallam"], &["مسلم"]),
+    (&["Zahir"], &["ظاهر"]),
+];
+
+const FEMALE: &[Name] = &[
+    (&["Fatima", "Fatma"], &["فاطمة", "فاطمه", "فَاطِمَة"]),
+    (&["Aisha", "Ayesha"], &["عائشة", "عايشة"]),
+    (&["Maryam", "Mariam"], &["مريم"]),
+    (&["Zainab"], &["زينب"]),
+    (&["Khadija"], &["خديجة"]),
+    (&["Muna", "Mona"], &["منى"]),
+    (&["Salma"], &["سلمى"]),
+    (&["Noor", "Nour"], &["نور"]),
+    (&["Asma"], &["أسماء", "اسماء"]),
+    (&["Amal"], &["أمل", "امل"]),
+    (&["Huda"], &["هدى"]),
+    (&["Shamsa"], &["شمسة"]),
+    (&["Thuraya"], &["ثريا"]),
+    (&["Badriya"], &["بدرية"]),
+    (&["Latifa"], &["لطيفة"]),
+    (&["Reem"], &["ريم"]),
+    (&["Sara", "Sarah"], &["سارة", "ساره"]),
+    (&["Aziza"], &["عزيزة"]),
+    (&["Jokha"], &["جوخة"]),
+    (&["Laila", "Layla"], &["ليلى"]),
+    (&["Ruqaya"], &["رقية"]),
+    (&["Hanan"], &["حنان"]),
+    (&["Afra"], &["عفراء"]),
+];
+
+const FAMILY: &[Name] = &[
+    (&["Al Balushi", "Al-Balushi", "Albalushi"], &["البلوشي"]),
+    (&["Al Saidi", "Al-Saidi"], &["السعيدي"]),
+    (&["Al Hinai"], &["الهنائي"]),
+    (&["Al Harthy", "Al Harthi"], &["الحارثي"]),
+    (&["Al Busaidi"], &["البوسعيدي"]),
+    (&["Al Rawahi"], &["الرواحي"]),
+    (&["Al Kindi"], &["الكندي"]),
+    (&["Al Amri"], &["العامري"]),
+    (&["Al Maskari"], &["المسكري"]),
+    (&["Al Farsi"], &["الفارسي"]),
+    (&["Al Lawati"], &["اللواتي"]),
+    (&["Al Riyami"], &["الريامي"]),
+    (&["Al Abri"], &["العبري"]),
+    (&["Al Siyabi"], &["السيابي"]),
+    (&["Al Mahrouqi"], &["المحروقي"]),
+    (&["Al Shukaili"], &["الشكيلي"]),
+    (&["Al Hashmi"], &["الهاشمي"]),
+    (&["Al Ghafri"], &["الغافري"]),
+    (&["Al Jabri"], &["الجابري"]),
+    (&["Al Mamari"], &["المعمري"]),
+    (&["Al Kalbani"], &["الكلباني"]),
+    (&["Al Zadjali"], &["الزدجالي"]),
+    (&["Al Wahaibi"], &["الوهيبي"]),
+    (&["Al Nabhani"], &["النبهاني"]),
+    (&["Al Rashdi"], &["الراشدي"]),
+    (&["Al Habsi"], &["الحبسي"]),
+    (&["Al Shidi"], &["الشيدي"]),
+    (&["Al Yahyai"], &["اليحيائي"]),
+    (&["Al Ismaili"], &["الإسماعيلي", "الاسماعيلي"]),
+    (&["Al Aghbari"], &["الأغبري", "الاغبري"]),
+    (&["Al Said"], &["آل سعيد"]),
+];
+
+/// Omani mobile prefixes libphonenumber accepts (7[124-9]x, 9[1-9]x), followed by six digits.
+const MOBILE_PREFIXES: [u32; 16] = [
+    71, 72, 74, 75, 76, 77, 78, 79, 91, 92, 93, 94, 95, 96, 97, 98,
+];
+/// The size of that number space: 16 prefixes × 10^6 = 2^10 · 5^6.
+const PHONE_SPACE: u64 = 16_000_000;
+
+/// The national number of customer `i`: a bijection of `0..PHONE_SPACE` (multiplier coprime to
+/// 2 and 5), so numbers are unique yet scattered over every prefix.
+fn phone_of(i: u64) -> String {
+    let v = (i.wrapping_mul(7_777_777) + 1_234_567) % PHONE_SPACE;
+    format!(
+        "{}{:06}",
+        MOBILE_PREFIXES[(v / 1_000_000) as usize],
+        v % 1_000_000
+    )
+}
+
+/// Sprinkles harakat over Arabic letters, as some people type their name.
+fn with_tashkeel(rng: &mut Rng, word: &str) -> String {
+    const HARAKAT: [char; 4] = ['\u{064E}', '\u{064F}', '\u{0650}', '\u{0652}'];
+    let mut out = String::new();
+    for c in word.chars() {
+        out.push(c);
+        if c != ' ' && rng.chance(40) {
+            out.push(*rng.pick(&HARAKAT));
+        }
+    }
+    out
+}
+
+/// Customer `i` of the generated population. Phones are unique for `i < PHONE_SPACE`.
+fn customer(i: u64) -> StubInput {
+    let mut rng = Rng::new(i ^ 0x00D0_CCA4);
+    let first = if rng.chance(55) {
+        rng.zipf(MALE)
+    } else {
+        rng.zipf(FEMALE)
+    };
+    let father = rng.zipf(MALE);
+    let family = rng.zipf(FAMILY);
+    let first_ar = rng.pick(first.1).to_string();
+    let first_ar = if rng.chance(5) {
+        with_tashkeel(&mut rng, &first_ar)
+    } else if rng.chance(1) {
+        // A tatweel after the first letter: "محـمد".
+        let mut chars = first_ar.chars();
+        let head = chars.next().unwrap_or_default();
+        format!("{head}\u{0640}{}", chars.as_str())
+    } else {
+        first_ar
+    };
+    let name2 = match rng.below(100) {
+        0..=59 => Some(format!("{first_ar} {}", rng.pick(family.1))),
+        60..=84 => Some(format!(
+            "{first_ar} بن {} {}",
+            rng.pick(father.1),
+            rng.pick(family.1)
+        )),
+        _ => None,
+    };
+    let last_name = if rng.chance(90) {
+        Some(rng.pick(family.0).to_string())
+    } else {
+        None
+    };
+    let national = phone_of(i);
+    // The notations a cashier or an old system's export would use.
+    let phone = match rng.below(4) {
+        0 => national,
+        1 => format!("+968 {} {}", &national[..4], &national[4..]),
+        2 => format!("00968{national}"),
+        _ => format!("{}-{}", &national[..4], &national[4..]),
+    };
+    StubInput {
+        first_name: rng.pick(first.0).to_string(),
+        last_name,
+        name2,
+        phone,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datasets.
+
+const IMPORT_CHUNK: usize = 20_000;
+/// Bump when the generator changes, so stale cached datasets are not reused.
+const DATASET_VERSION: u32 = 1;
+
+fn bench_data_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("bench-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Builds a store of `n` customers through the real write path (`import_stubs`: row, name
+/// index, outbox op and audit entry per customer), then stands in for the server by numbering
+/// them (`customer_number = seq`).
+///
+/// Workaround, see BENCHMARKS.md: without planner statistics, the duplicate-phone check of
+/// every create (`phone = ? AND active = 1 ORDER BY id LIMIT 1`) walks the `(active, id)` index
+/// over every customer, so an import is quadratic and 1M rows would take hours. The generator
+/// therefore runs `ANALYZE` after a small first chunk (the planner then uses the phone index),
+/// and drops the statistics at the end: the app never runs `ANALYZE`, so the measured reads run
+/// with the plans the app gets.
+fn generate(path: &Path, n: u64) {
+    let started = Instant::now();
+    let device = Device::open(path).unwrap();
+    let stats = Connection::open(path).unwrap();
+    dukkan_device::store::configure(&stats).unwrap();
+    let mut next = 0;
+    while next < n {
+        let chunk = if next == 0 {
+            1_000
+        } else {
+            IMPORT_CHUNK as u64
+        };
+        let end = (next + chunk).min(n);
+        let batch: Vec<StubInput> = (next..end).map(customer).collect();
+        let created = device.import_stubs(&batch).unwrap_or_else(|(row, e)| {
+            panic!("generated row {} refused: {e:?}", next + row as u64)
+        });
+        assert_eq!(created, batch.len(), "generated phones must be unique");
+        if next == 0 {
+            stats.execute_batch("ANALYZE").unwrap();
+        }
+        let crossed = end / 100_000 != next / 100_000;
+        next = end;
+        if crossed || next == n {
+            eprintln!(
+                "  {next} / {n} customers ({:.0} s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    drop(device);
+    stats
+        .execute_batch(
+            "DROP TABLE IF EXISTS sqlite_stat1;
+             DROP TABLE IF EXISTS sqlite_stat4;
+             UPDATE customers SET customer_number = seq;
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+    eprintln!(
+        "  generated {n} customers in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The cached store of `n` customers, generated on first use.
+fn dataset(dir: &Path, n: u64, cache: bool) -> PathBuf {
+    let path = dir.join(format!("customers-v{DATASET_VERSION}-{n}.sqlite3"));
+    // A dataset made by an older schema (or an edited migration) is regenerated.
+    if cache && path.exists() && Device::open(&path).is_ok() {
+        return path;
+    }
+    eprintln!("generating {}", path.display());
+    // Built under a temporary name and renamed when complete, so an interrupted run is not
+    // mistaken for a finished dataset.
+    let partial = dir.join(format!("customers-v{DATASET_VERSION}-{n}.partial.sqlite3"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
+    }
+    generate(&partial, n);
+    std::fs::rename(&partial, &path).unwrap();
+    path
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-call timings and the report.
+
+/// Records each call's duration, one batch per criterion sample, so percentiles can be taken
+/// over the measurement samples only.
+#[derive(Default)]
+struct Calls {
+    batches: Vec<Vec<Duration>>,
+}
+
+impl Calls {
+    /// Times `iters` calls of `f` individually; returns the total for criterion.
+    fn run(&mut self, iters: u64, mut f: impl FnMut()) -> Duration {
+        let mut batch = Vec::with_capacity(iters as usize);
+        for _ in 0..iters {
+            let start = Instant::now();
+            f();
+            batch.push(start.elapsed());
+        }
+        let total = batch.iter().sum();
+        self.batches.push(batch);
+        total
+    }
+
+    /// Percentiles over the last `samples` batches: criterion's measurement phase calls the
+    /// routine once per sample, after its warm-up calls.
+    fn summary(&self, samples: usize) -> Option<Summary> {
+        let skip = self.batches.len().saturating_sub(samples);
+        let mut all: Vec<Duration> = self.batches[skip..].iter().flatten().copied().collect();
+        if all.is_empty() {
+            return None;
+        }
+        all.sort_unstable();
+        // Nearest-rank percentile.
+        let at =
+            |p: f64| all[((p / 100.0 * all.len() as f64).ceil() as usize).clamp(1, all.len()) - 1];
+        Some(Summary {
+            n: all.len(),
+            mean: all.iter().sum::<Duration>() / all.len() as u32,
+            p50: at(50.0),
+            p95: at(95.0),
+            p99: at(99.0),
+            max: all[all.len() - 1],
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Summary {
+    n: usize,
+    mean: Duration,
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+struct Report {
+    rows: Vec<(String, Summary, String)>,
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1e3)
+}
+
+impl Report {
+    fn add(&mut self, name: &str, calls: &Calls, samples: usize, note: String) -> Option<Summary> {
+        let s = calls.summary(samples)?;
+        eprintln!(
+            "{name}: n={} mean={} ms p50={} ms p95={} ms p99={} ms max={} ms {note}",
+            s.n,
+            ms(s.mean),
+            ms(s.p50),
+            ms(s.p95),
+            ms(s.p99),
+            ms(s.max)
+        );
+        self.rows.push((name.to_owned(), s, note));
+        Some(s)
+    }
+
+    fn write(&self, path: &Path) {
+        let mut out = String::from(
+            "| benchmark | calls | mean ms | p50 ms | p95 ms | p99 ms | max ms | note |\n|---|---:|---:|---:|---:|---:|---:|---|\n",
+        );
+        for (name, s, note) in &self.rows {
+            out.push_str(&format!(
+                "| {name} | {} | {} | {} | {} | {} | {} | {note} |\n",
+                s.n,
+                ms(s.mean),
+                ms(s.p50),
+                ms(s.p95),
+                ms(s.p99),
+                ms(s.max)
+            ));
+        }
+        println!("\n{out}");
+        std::fs::write(path, out).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmarks.
+
+const SAMPLES: usize = 100;
+
+/// Create stub (row + name index + outbox + audit, one durable transaction) against a bare
+/// one-row insert on a connection with the same pragmas, in the same directory and run.
+fn bench_writes(c: &mut Criterion, report: &mut Report, dir: &Path) {
+    let scratch = tempfile::tempdir_in(dir).unwrap();
+    let device = Device::open(scratch.path().join("create.sqlite3")).unwrap();
+    let bare = Connection::open(scratch.path().join("bare.sqlite3")).unwrap();
+    dukkan_device::store::configure(&bare).unwrap();
+    bare.execute_batch("CREATE TABLE scratch (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+        .unwrap();
+
+    let mut group = c.benchmark_group("write");
+    group
+        .sample_size(SAMPLES)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(10));
+
+    // Indexes far above the datasets' (< 1M), so the phones never collide.
+    let mut i = 15_000_000u64;
+    let mut create = Calls::default();
+    group.bench_function("create_stub", |b| {
+        b.iter_custom(|iters| {
+            create.run(iters, || {
+                let outcome = device.create_stub(&customer(i)).unwrap();
+                assert!(matches!(outcome, dukkan_device::StubOutcome::Created(_)));
+                i += 1;
+            })
+        })
+    });
+
+    let payload = "x".repeat(120);
+    let mut insert = Calls::default();
+    group.bench_function("bare_insert", |b| {
+        b.iter_custom(|iters| {
+            insert.run(iters, || {
+                bare.prepare_cached("INSERT INTO scratch (payload) VALUES (?1)")
+                    .unwrap()
+                    .execute([&payload])
+                    .unwrap();
+            })
+        })
+    });
+    group.finish();
+
+    let created = report.add("write/create_stub", &create, SAMPLES, String::new());
+    let bare_s = report.add("write/bare_insert", &insert, SAMPLES, String::new());
+    if let (Some(cs), Some(bs)) = (created, bare_s) {
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+        let note = format!(
+            "create_stub / bare_insert: p50 ×{:.2}, p99 ×{:.2}",
+            ratio(cs.p50, bs.p50),
+            ratio(cs.p99, bs.p99)
+        );
+        eprintln!("{note}");
+        if let Some(row) = report.rows.iter_mut().find(|r| r.0 == "write/create_stub") {
+            row.2 = note;
+        }
+    }
+}
+
+/// Queries a cashier types, drawn from customers that exist in a dataset of `n`.
+struct Queries {
+    kind: &'static str,
+    list: Vec<String>,
+}
+
+fn queries(n: u64) -> Vec<Queries> {
+    let mut rng = Rng::new(42);
+    let mut someone = || customer(rng.next() % n);
+    let mut rng2 = Rng::new(7);
+    let count = 256;
+    let national = |s: &StubInput| {
+        let digits: String = s.phone.chars().filter(char::is_ascii_digit).collect();
+        digits[digits.len() - 8..].to_owned()
+    };
+    let mut last4 = Vec::new();
+    let mut full = Vec::new();
+    let mut latin = Vec::new();
+    let mut arabic = Vec::new();
+    let mut number = Vec::new();
+    for k in 0..count {
+        let s = someone();
+        let nat = national(&s);
+        last4.push(nat[4..].to_owned());
+        full.push(match k % 3 {
+            0 => nat.clone(),
+            1 => format!("+968 {} {}", &nat[..4], &nat[4..]),
+            _ => format!("968{nat}"),
+        });
+        // Latin: a prefix of the first name (3+ letters), sometimes with the start of the
+        // family name, sometimes the family name alone.
+        let first = s.first_name.to_lowercase();
+        let cut = |w: &str, rng: &mut Rng| -> String {
+            let len = w.chars().count();
+            let take = 3 + rng.below(len.saturating_sub(2).max(1));
+            w.chars().take(take.min(len)).collect()
+        };
+        let family_word = s
+            .last_name
+            .as_deref()
+            .map(|l| l.rsplit([' ', '-']).next().unwrap_or(l).to_lowercase());
+        latin.push(match (k % 4, &family_word) {
+            (2, Some(f)) => format!("{first} {}", cut(f, &mut rng2)),
+            (3, Some(f)) => cut(f, &mut rng2),
+            _ => cut(&first, &mut rng2),
+        });
+        // Arabic: the same shapes on name2.
+        let name2 = s.name2.unwrap_or_else(|| "محمد البلوشي".to_owned());
+        let words: Vec<&str> = name2.split(' ').collect();
+        let family_ar = words[words.len() - 1];
+        arabic.push(match k % 4 {
+            2 if words.len() > 1 => format!("{} {}", words[0], cut(family_ar, &mut rng2)),
+            3 if words.len() > 1 => cut(family_ar, &mut rng2),
+            _ => cut(words[0], &mut rng2),
+        });
+        number.push(format!("CUST-{:05}", 1 + rng2.next() % n));
+    }
+    vec![
+        Queries {
+            kind: "phone_last4",
+            list: last4,
+        },
+        Queries {
+            kind: "phone_full",
+            list: full,
+        },
+        Queries {
+            kind: "name_latin_prefix",
+            list: latin,
+        },
+        Queries {
+            kind: "name_arabic_prefix",
+            list: arabic,
+        },
+        Queries {
+            kind: "customer_number",
+            list: number,
+        },
+    ]
+}
+
+/// Results a cashier sees; the UI asks for this many.
+const SEARCH_LIMIT: usize = 20;
+
+/// Queries of each kind checked (and run once to warm the cache) before timing: at 1M a slow
+/// query kind makes checking all of them take minutes.
+const CHECKED: usize = 64;
+
+/// Whether a query found what it should, so the timings are of real work.
+fn found(kind: &str, hits: &[SearchHit]) -> bool {
+    let first = hits.first().map(|h| h.matched);
+    match kind {
+        // Four digits are also read as a customer number, which ranks first.
+        "phone_last4" => hits.iter().any(|h| h.matched == MatchKind::PhoneLast4),
+        "phone_full" => first == Some(MatchKind::PhoneExact),
+        "customer_number" => first == Some(MatchKind::CustomerNumber),
+        _ => first.is_some(),
+    }
+}
+
+/// The statements `Device::search`, `Device::list_customers` and the duplicate-phone check of
+/// `create_stub` run (copied from `src/search.rs` and `src/customers.rs`; keep in step), whose
+/// plans are printed before the timings so a slow figure can be read against its plan.
+const PLANS: &[(&str, &str)] = &[
+    ("create: duplicate phone check", "SELECT c.id FROM customers c WHERE c.phone = '+96892123456' AND c.active = 1 ORDER BY c.id LIMIT 1"),
+    ("search: customer number", "SELECT c.id FROM customers c WHERE c.customer_number = 42 AND c.active = 1 LIMIT 20"),
+    ("search: phone exact", "SELECT c.id FROM customers c WHERE c.phone = '+96892123456' AND c.active = 1 LIMIT 20"),
+    ("search: phone last 4", "SELECT c.id FROM customers c WHERE c.phone_last4 = '3456' AND c.active = 1 ORDER BY c.id DESC LIMIT 20"),
+    ("search: national prefix", "SELECT c.id FROM customers c WHERE c.phone_national >= '9212' AND c.phone_national < '9213' AND c.active = 1 ORDER BY c.phone_national LIMIT 20"),
+    ("search: E.164 prefix", "SELECT c.id FROM customers c WHERE c.phone >= '+9212' AND c.phone < '+9213' AND c.active = 1 ORDER BY c.phone LIMIT 20"),
+    ("search: email prefix", "SELECT c.id FROM customers c WHERE lower(c.email) >= 'moh' AND lower(c.email) < 'moi' AND c.active = 1 ORDER BY lower(c.email) LIMIT 20"),
+    ("search: name (FTS5)", "SELECT c.id FROM customers c JOIN customers_fts f ON f.rowid = c.seq WHERE customers_fts MATCH '\"moh\"*' AND c.active = 1 ORDER BY f.rowid DESC LIMIT 20"),
+    ("list: first page", "SELECT c.id FROM customers c ORDER BY c.id DESC LIMIT 51"),
+    ("list: keyset page", "SELECT c.id FROM customers c WHERE c.id < 'z' ORDER BY c.id DESC LIMIT 51"),
+];
+
+fn print_plans(path: &Path) {
+    let conn = Connection::open(path).unwrap();
+    for (label, sql) in PLANS {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let steps: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        eprintln!("plan of {label}: {}", steps.join("; "));
+    }
+}
+
+/// Create stub on a copy of the `n`-customer store: what a till with that many customers pays.
+fn bench_create_at(c: &mut Criterion, report: &mut Report, path: &Path, n: u64, dir: &Path) {
+    let scratch = tempfile::tempdir_in(dir).unwrap();
+    let copy = scratch.path().join("copy.sqlite3");
+    std::fs::copy(path, &copy).unwrap();
+    let device = Device::open(&copy).unwrap();
+    let mut group = c.benchmark_group(format!("write/{n}"));
+    // Few samples: a create may take long at this size (see BENCHMARKS.md).
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
+    let mut i = 14_000_000u64;
+    let mut calls = Calls::default();
+    group.bench_function("create_stub", |b| {
+        b.iter_custom(|iters| {
+            calls.run(iters, || {
+                let outcome = device.create_stub(&customer(i)).unwrap();
+                assert!(matches!(outcome, dukkan_device::StubOutcome::Created(_)));
+                i += 1;
+            })
+        })
+    });
+    group.finish();
+    report.add(
+        &format!("write/{n}/create_stub"),
+        &calls,
+        10,
+        format!("on a copy of the {n}-customer store"),
+    );
+}
+
+fn bench_size(c: &mut Criterion, report: &mut Report, path: &Path, n: u64) {
+    print_plans(path);
+    let device = Device::open(path).unwrap();
+    let queries = queries(n);
+    // Warm the cache and check the queries: a few misses are reported (they are findings about
+    // the search), many mean the benchmark itself is wrong.
+    let misses: Vec<Vec<&str>> = queries
+        .iter()
+        .map(|q| {
+            q.list
+                .iter()
+                .take(CHECKED)
+                .filter(|query| !found(q.kind, &device.search(query, SEARCH_LIMIT).unwrap()))
+                .map(String::as_str)
+                .collect()
+        })
+        .collect();
+    for (q, missed) in queries.iter().zip(&misses) {
+        if !missed.is_empty() {
+            eprintln!(
+                "{}: {} of {CHECKED} checked queries missed: {missed:?}",
+                q.kind,
+                missed.len()
+            );
+        }
+        assert!(
+            missed.len() * 10 < CHECKED,
+            "{} queries mostly miss",
+            q.kind
+        );
+    }
+
+    let mut group = c.benchmark_group(format!("search/{n}"));
+    group
+        .sample_size(SAMPLES)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(5));
+    for (q, missed) in queries.iter().zip(&misses) {
+        let mut calls = Calls::default();
+        let mut k = 0;
+        group.bench_function(q.kind, |b| {
+            b.iter_custom(|iters| {
+                calls.run(iters, || {
+                    let query = &q.list[k % q.list.len()];
+                    k += 1;
+                    black_box(device.search(query, SEARCH_LIMIT).unwrap());
+                })
+            })
+        });
+        report.add(
+            &format!("search/{n}/{}", q.kind),
+            &calls,
+            SAMPLES,
+            format!(
+                "{} distinct queries ({} of {CHECKED} checked missed), e.g. {:?}",
+                q.list.len(),
+                missed.len(),
+                q.list[1]
+            ),
+        );
+    }
+    group.finish();
+
+    // Keyset cursors spread over the whole list (the ids just after random positions).
+    let cursors: Vec<String> = {
+        let conn = Connection::open(path).unwrap();
+        let mut rng = Rng::new(99);
+        (0..64)
+            .map(|_| {
+                let offset = 50 + rng.next() % n.saturating_sub(100).max(1);
+                conn.query_row(
+                    "SELECT id FROM customers ORDER BY id DESC LIMIT 1 OFFSET ?1",
+                    [offset as i64],
+                    |r| r.get(0),
+                )
+                .unwrap()
+            })
+            .collect()
+    };
+    let mut group = c.benchmark_group(format!("list/{n}"));
+    group
+        .sample_size(SAMPLES)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(5));
+    for (name, deep) in [("first_page", false), ("deep_page", true)] {
+        let mut calls = Calls::default();
+        let mut k = 0;
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                calls.run(iters, || {
+                    let q = ListQuery {
+                        limit: Some(50),
+                        after: deep.then(|| cursors[k % cursors.len()].clone()),
+                        ..Default::default()
+                    };
+                    k += 1;
+                    let page = device.list_customers(&q).unwrap();
+                    assert_eq!(page.items.len(), 50);
+                    black_box(page);
+                })
+            })
+        });
+        let note = if deep {
+            format!(
+                "50 rows after {} cursors spread over the list",
+                cursors.len()
+            )
+        } else {
+            "50 newest rows".to_owned()
+        };
+        report.add(&format!("list/{n}/{name}"), &calls, SAMPLES, note);
+    }
+    group.finish();
+}
+
+fn sizes() -> Vec<u64> {
+    let raw = std::env::var("DUKKAN_BENCH_SIZES").unwrap_or_else(|_| "100000,1000000".into());
+    raw.split(',')
+        .map(|s| s.trim().replace('_', ""))
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<u64>()
+                .expect("DUKKAN_BENCH_SIZES: comma-separated numbers")
+        })
+        .filter(|&n| n > 0)
+        .collect()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then only a smoke run.
+    let benchmarking = std::env::args().any(|a| a == "--bench");
+    let mut c = Criterion::default().configure_from_args();
+    let mut report = Report { rows: Vec::new() };
+    let data_dir = bench_data_dir();
+    let smoke_dir = tempfile::tempdir().unwrap();
+    let (dir, sizes) = if benchmarking {
+        (data_dir.as_path(), sizes())
+    } else {
+        (smoke_dir.path(), vec![2_000])
+    };
+
+    bench_writes(&mut c, &mut report, dir);
+    for n in sizes {
+        let path = dataset(dir, n, benchmarking);
+        bench_size(&mut c, &mut report, &path, n);
+        bench_create_at(&mut c, &mut report, &path, n, dir);
+    }
+    c.final_summary();
+    if benchmarking {
+        report.write(&data_dir.join("report.md"));
+    }
+}
