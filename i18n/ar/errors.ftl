@@ -20,6 +20,9 @@ error-phone-taken = يوجد عميل نشط آخر بنفس رقم الهاتف
 error-upgrade-already-requested = توجد ترقية بانتظار المعالجة لهذا العميل.
 error-database-too-new = أنشأ هذه القاعدة إصدار أحدث من دكان ({ $found }). حدّث التطبيق.
 error-storage = تعذر على قاعدة البيانات المحلية إتمام العملية. لم يُحفظ شيء.
+error-unsynced-ops = لم تصل { $pending } من التغييرات إلى الخادم بعد. زامن أولاً، أو افرض إعادة الضبط وستفقدها.
+error-enrollment-refused = رفض الخادم رمز التسجيل هذا. تحقق من اسم المتجر والرمز، أو اطلب رمزاً جديداً.
+error-server-unreachable = تعذر الوصول إلى الخادم. تحقق من العنوان والشبكة.
 
 field-first-name = الاسم الأول
 field-last-name = اسم العائلة

@@ -20,6 +20,9 @@ error-phone-taken = Another active customer already has this phone number.
 error-upgrade-already-requested = An upgrade is already waiting for this customer.
 error-database-too-new = This database was written by a newer version of Dukkan ({ $found }). Update the app.
 error-storage = The local database could not complete the action. Nothing was saved.
+error-unsynced-ops = { $pending } changes have not reached the server yet. Sync first, or force the reset to lose them.
+error-enrollment-refused = The server refused this enrollment code. Check the shop name and the code, or ask for a new code.
+error-server-unreachable = The server could not be reached. Check the address and the network.
 
 field-first-name = First name
 field-last-name = Last name

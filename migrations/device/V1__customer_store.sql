@@ -37,7 +37,7 @@ CREATE TABLE customers (
 
 CREATE INDEX customers_phone ON customers (phone) WHERE phone IS NOT NULL;
 CREATE INDEX customers_phone_national ON customers (phone_national) WHERE phone_national IS NOT NULL;
-CREATE INDEX customers_phone_last4 ON customers (phone_last4) WHERE phone_last4 IS NOT NULL;
+CREATE INDEX customers_phone_last4 ON customers (phone_last4, id) WHERE phone_last4 IS NOT NULL;
 CREATE INDEX customers_email ON customers (lower(email)) WHERE email IS NOT NULL;
 CREATE INDEX customers_kind ON customers (kind, id);
 CREATE INDEX customers_active ON customers (active, id);

@@ -134,6 +134,41 @@ pub struct PullResponse {
     pub more: bool,
 }
 
+/// `POST /api/v1/devices/enroll`: a one-time code, made by a manager, for a device token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The tenant's slug (shown with the code).
+    pub tenant: String,
+    pub code: String,
+    pub device_name: Option<String>,
+    /// The highest device sequence number the server already answered for this installation
+    /// (0 for a new one). A re-enrolled device keeps its pending ops; the server continues
+    /// its exactly-once counter from here.
+    #[serde(default)]
+    pub last_acked_seq: i64,
+}
+
+/// What a device keeps after enrolling. The token is shown once and only its hash is stored
+/// on the server.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrollment {
+    pub tenant_id: uuid::Uuid,
+    pub device_id: crate::ids::DeviceId,
+    pub device_token: String,
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrollment")
+            .field("tenant_id", &self.tenant_id)
+            .field("device_id", &self.device_id)
+            .field("device_token", &"***")
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

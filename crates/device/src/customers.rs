@@ -185,7 +185,7 @@ fn active_with_phone(conn: &Connection, phone: &Phone) -> Result<Option<Customer
     Ok(conn
         .query_row(
             &format!(
-                "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE c.phone = ?1 AND c.active = 1 \
+                "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE c.phone = ?1 AND +c.active = 1 \
                  ORDER BY c.id LIMIT 1"
             ),
             [phone.e164()],

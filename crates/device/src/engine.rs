@@ -232,6 +232,9 @@ pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
             let delay = match &result {
                 Ok(()) => {
                     backoff = new_backoff();
+                    if let Err(e) = device.checkpoint() {
+                        tracing::warn!(error = %e, "idle WAL checkpoint failed");
+                    }
                     tx.send_replace(EngineStatus {
                         online: true,
                         store,

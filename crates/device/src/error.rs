@@ -36,6 +36,12 @@ pub enum DeviceError {
     Storage(#[from] rusqlite::Error),
     #[error("export failed: {0}")]
     Export(String),
+    #[error("{pending} operations have not reached the server yet")]
+    UnsyncedOps { pending: u64 },
+    #[error("enrollment refused: {0}")]
+    EnrollmentRefused(String),
+    #[error("the server could not be reached")]
+    ServerUnreachable,
 }
 
 impl DeviceError {
@@ -54,6 +60,9 @@ impl DeviceError {
             DeviceError::Migration(_) | DeviceError::Storage(_) | DeviceError::Export(_) => {
                 "storage"
             }
+            DeviceError::UnsyncedOps { .. } => "unsynced-ops",
+            DeviceError::EnrollmentRefused(_) => "enrollment-refused",
+            DeviceError::ServerUnreachable => "server-unreachable",
         }
     }
 
@@ -65,6 +74,8 @@ impl DeviceError {
                 LocalizedMessage::new("error-database-too-new")
                     .with("found", MessageArg::Number(*found as f64))
             }
+            DeviceError::UnsyncedOps { pending } => LocalizedMessage::new("error-unsynced-ops")
+                .with("pending", MessageArg::Number(*pending as f64)),
             other => LocalizedMessage::new(format!("error-{}", other.code())),
         }
     }

@@ -133,6 +133,15 @@ impl Device {
         f(&self.conn())
     }
 
+    /// Copies the WAL into the database file without blocking writers (call when idle, so
+    /// checkpoints stay out of the cashier's path).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.read(|c| {
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
     /// Notified after every committed write (the sync engine waits on it).
     pub fn write_signal(&self) -> Arc<tokio::sync::Notify> {
         self.writes.clone()

@@ -142,33 +142,36 @@ impl Device {
             let text = |s: &str| Value::Text(s.to_owned());
 
             if let Ok(number) = CustomerNumber::parse(&query) {
-                run(MatchKind::CustomerNumber, "WHERE c.customer_number = ? AND c.active = 1", vec![Value::Integer(number.value().into())])?;
+                run(MatchKind::CustomerNumber, "WHERE c.customer_number = ? AND +c.active = 1", vec![Value::Integer(number.value().into())])?;
             } else if looks_like_phone_digits(&query) {
                 let mut digits = digits_only(&query);
-                if let Some(rest) = digits.strip_prefix("00") {
-                    digits = rest.to_owned();
+                // "00" is the international prefix only on a whole number; "0066" is a last-4.
+                if digits.len() > 6 {
+                    if let Some(rest) = digits.strip_prefix("00") {
+                        digits = rest.to_owned();
+                    }
                 }
                 let full = format!("+{digits}");
                 // A complete number, in whatever notation, is looked up by its E.164 form.
                 if let Ok(phone) = Phone::parse(&query) {
-                    run(MatchKind::PhoneExact, "WHERE c.phone = ? AND c.active = 1", vec![text(phone.e164())])?;
+                    run(MatchKind::PhoneExact, "WHERE c.phone = ? AND +c.active = 1", vec![text(phone.e164())])?;
                 }
                 if digits.len() <= 9 {
                     if let Ok(number) = digits.parse::<u32>().map_err(|_| ()).and_then(|n| CustomerNumber::new(n).map_err(|_| ())) {
-                        run(MatchKind::CustomerNumber, "WHERE c.customer_number = ? AND c.active = 1", vec![Value::Integer(number.value().into())])?;
+                        run(MatchKind::CustomerNumber, "WHERE c.customer_number = ? AND +c.active = 1", vec![Value::Integer(number.value().into())])?;
                     }
                 }
                 if digits.len() == 4 {
-                    run(MatchKind::PhoneLast4, "WHERE c.phone_last4 = ? AND c.active = 1 ORDER BY c.id DESC", vec![text(&digits)])?;
+                    run(MatchKind::PhoneLast4, "WHERE c.phone_last4 = ? AND +c.active = 1 ORDER BY c.id DESC", vec![text(&digits)])?;
                 }
                 run(
                     MatchKind::PhonePrefix,
-                    "WHERE c.phone_national >= ? AND c.phone_national < ? AND c.active = 1 ORDER BY c.phone_national",
+                    "WHERE c.phone_national >= ? AND c.phone_national < ? AND +c.active = 1 ORDER BY c.phone_national",
                     vec![text(&digits), text(&prefix_end(&digits))],
                 )?;
                 run(
                     MatchKind::PhonePrefix,
-                    "WHERE c.phone >= ? AND c.phone < ? AND c.active = 1 ORDER BY c.phone",
+                    "WHERE c.phone >= ? AND c.phone < ? AND +c.active = 1 ORDER BY c.phone",
                     vec![text(&full), text(&prefix_end(&full))],
                 )?;
             } else {
@@ -176,7 +179,7 @@ impl Device {
                 if trimmed.contains('@') || (!trimmed.contains(' ') && !trimmed.is_empty()) {
                     run(
                         MatchKind::Email,
-                        "WHERE lower(c.email) >= ? AND lower(c.email) < ? AND c.active = 1 ORDER BY lower(c.email)",
+                        "WHERE c.email IS NOT NULL AND lower(c.email) >= ? AND lower(c.email) < ? AND +c.active = 1 ORDER BY lower(c.email)",
                         vec![text(&trimmed), text(&prefix_end(&trimmed))],
                     )?;
                 }
@@ -186,7 +189,7 @@ impl Device {
                     // FTS5 query syntax out of the user's input.
                     let exact = tokens.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" AND ");
                     let prefix = tokens.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" AND ");
-                    let tail = "JOIN customers_fts f ON f.rowid = c.seq WHERE customers_fts MATCH ? AND c.active = 1 ORDER BY f.rowid DESC";
+                    let tail = "JOIN customers_fts f ON f.rowid = c.seq WHERE customers_fts MATCH ? AND +c.active = 1 ORDER BY f.rowid DESC";
                     run(MatchKind::NameExact, tail, vec![text(&exact)])?;
                     run(MatchKind::NamePrefix, tail, vec![text(&prefix)])?;
                 }

@@ -32,6 +32,9 @@ pub fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Checkpoint the WAL rarely inside a write (a checkpoint fsyncs the database file, which
+    // would land in some cashier's create); [`crate::Device::checkpoint`] does it when idle.
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     Ok(())
 }
 

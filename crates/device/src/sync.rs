@@ -232,6 +232,66 @@ impl Device {
             refresh_sync_state(tx, &customer)
         })
     }
+    /// The server this device is enrolled with: `(base URL, device token)`.
+    pub fn enrollment(&self) -> Result<Option<(String, String)>> {
+        self.read(|c| Ok(get_state(c, "server_url")?.zip(get_state(c, "device_token")?)))
+    }
+
+    /// Stores a successful enrollment. Pending ops are kept: they go to the new enrollment.
+    pub fn save_enrollment(
+        &self,
+        server_url: &str,
+        enrollment: &dukkan_core::sync::Enrollment,
+    ) -> Result<()> {
+        self.write(|tx, _| {
+            set_state(tx, "server_url", server_url)?;
+            set_state(tx, "device_token", &enrollment.device_token)?;
+            set_state(tx, "tenant_id", &enrollment.tenant_id.to_string())?;
+            set_state(tx, "server_device_id", &enrollment.device_id.to_string())
+        })
+    }
+
+    /// The highest device sequence number the server has answered (see `EnrollRequest`).
+    pub fn last_acked_seq(&self) -> Result<i64> {
+        self.read(|c| {
+            let first_pending: Option<i64> = c.query_row(
+                "SELECT MIN(device_seq) FROM outbox WHERE state = 'pending'",
+                [],
+                |r| r.get(0),
+            )?;
+            if let Some(first) = first_pending {
+                return Ok(first - 1);
+            }
+            // Nothing pending: every op ever numbered was answered.
+            Ok(c.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+        })
+    }
+
+    /// Forgets the enrollment (sign the device out of its tenant). Refused while ops have not
+    /// reached the server, unless `force` — then they are lost, and the caller said so.
+    pub fn reset_enrollment(&self, force: bool) -> Result<()> {
+        self.write(|tx, _| {
+            let pending: i64 = tx.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
+            if pending > 0 && !force {
+                return Err(DeviceError::UnsyncedOps { pending: pending as u64 });
+            }
+            if force {
+                tx.execute("DELETE FROM outbox", [])?;
+                tx.execute("UPDATE customers SET sync_state = 'synced'", [])?;
+            }
+            tx.execute(
+                "DELETE FROM sync_state WHERE key IN ('server_url', 'device_token', 'tenant_id', 'server_device_id', 'cursor')",
+                [],
+            )?;
+            Ok(())
+        })
+    }
 }
 
 /// The server merged `from` into `to` (same phone created offline on two devices): the local

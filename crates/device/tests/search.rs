@@ -323,3 +323,44 @@ fn the_csv_export_has_a_bom_localised_headers_and_escapes_formulas() {
         "filter applied: header + the guest"
     );
 }
+
+#[test]
+fn a_last_4_search_starting_with_00_finds_the_phone_not_an_international_prefix() {
+    let (_dir, d) = device();
+    let a = add(&d, "Ahmed", None, None, "92120066");
+    let hits = d.search("0066", 10).unwrap();
+    assert_eq!(hits[0].customer.id, a.id);
+    assert_eq!(hits[0].matched, MatchKind::PhoneLast4);
+}
+
+#[test]
+fn phone_and_email_lookups_use_their_indexes_not_a_scan() {
+    let (_dir, d) = device();
+    let rows: Vec<StubInput> = (0..3000)
+        .map(|i| StubInput {
+            first_name: format!("C{i}"),
+            phone: format!("9{}", 2_000_000 + i),
+            ..Default::default()
+        })
+        .collect();
+    d.import_stubs(&rows).unwrap();
+    let conn = Connection::open(d.path()).unwrap();
+    // The app runs without ANALYZE statistics; the planner must still pick the selective index.
+
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    };
+    for (sql, index) in [
+        ("SELECT 1 FROM customers c WHERE c.phone = '+96892123456' AND +c.active = 1", "customers_phone"),
+        ("SELECT 1 FROM customers c WHERE c.phone_last4 = '3456' AND +c.active = 1 ORDER BY c.id DESC", "customers_phone_last4"),
+        (
+            "SELECT 1 FROM customers c WHERE c.email IS NOT NULL AND lower(c.email) >= 'a' AND lower(c.email) < 'b' AND +c.active = 1",
+            "customers_email",
+        ),
+    ] {
+        let p = plan(sql);
+        assert!(p.contains(index), "{sql}\n  uses: {p}");
+    }
+}
