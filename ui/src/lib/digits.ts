@@ -30,3 +30,8 @@ export function composePhone(countryCode: string, typed: string): string {
   const national = s.replace(/^0(?=\d)/, "");
   return `${countryCode} ${national}`;
 }
+
+/** Wraps text in LEFT-TO-RIGHT ISOLATE … POP DIRECTIONAL ISOLATE, for places that cannot hold <bdi>. */
+export function isolateLtr(text: string): string {
+  return String.fromCharCode(0x2066) + text + String.fromCharCode(0x2069);
+}
