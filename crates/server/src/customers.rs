@@ -45,7 +45,7 @@ pub struct PreferencesInput {
 }
 
 impl PreferencesInput {
-    fn parse(&self) -> Result<Preferences, ValidationError> {
+    pub(crate) fn parse(&self) -> Result<Preferences, ValidationError> {
         Preferences::new(
             self.folding,
             self.fragrance.as_deref(),

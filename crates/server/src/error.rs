@@ -45,6 +45,8 @@ pub enum Error {
     Conflict(Conflict),
     #[error("rule: {0:?}")]
     Rule(Rule),
+    #[error("OTP refused: {0:?}")]
+    Otp(OtpRefusal),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("database: {0}")]
@@ -64,6 +66,26 @@ pub enum Conflict {
     AddressLimit,
     GuestCannotUpgrade,
     TenantExists,
+}
+
+/// Why a one-time-code request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpRefusal {
+    /// A code was sent less than the cooldown ago (429 with Retry-After).
+    Cooldown {
+        seconds: i64,
+    },
+    /// The hourly cap per phone or per client is reached (429 with Retry-After).
+    RateLimited {
+        seconds: i64,
+    },
+    Invalid,
+    Expired,
+    /// Too many wrong attempts: ask for a new code.
+    Locked,
+    PhoneNotVerified,
+    /// The SMS provider did not take the message (502).
+    SmsFailed,
 }
 
 /// The input is well-formed but breaks a business rule (HTTP 422).
@@ -196,6 +218,35 @@ impl Error {
                 };
                 (S::UNPROCESSABLE_ENTITY, code, msg)
             }
+            Error::Otp(o) => match o {
+                OtpRefusal::Cooldown { seconds } => (
+                    S::TOO_MANY_REQUESTS,
+                    "otp.cooldown",
+                    server("otp-cooldown").with("seconds", MessageArg::Number(*seconds as f64)),
+                ),
+                OtpRefusal::RateLimited { .. } => (
+                    S::TOO_MANY_REQUESTS,
+                    "otp.rate-limited",
+                    server("otp-rate-limited"),
+                ),
+                OtpRefusal::Invalid => (
+                    S::UNPROCESSABLE_ENTITY,
+                    "otp.invalid",
+                    server("otp-invalid"),
+                ),
+                OtpRefusal::Expired => (
+                    S::UNPROCESSABLE_ENTITY,
+                    "otp.expired",
+                    server("otp-expired"),
+                ),
+                OtpRefusal::Locked => (S::UNPROCESSABLE_ENTITY, "otp.locked", server("otp-locked")),
+                OtpRefusal::PhoneNotVerified => (
+                    S::UNPROCESSABLE_ENTITY,
+                    "customer.phone-not-verified",
+                    server("phone-not-verified"),
+                ),
+                OtpRefusal::SmsFailed => (S::BAD_GATEWAY, "sms.failed", server("sms-failed")),
+            },
             Error::Unavailable(_) => (
                 S::SERVICE_UNAVAILABLE,
                 "server.unavailable",
@@ -229,6 +280,13 @@ impl IntoResponse for Error {
             tracing::debug!(code, "request refused");
         }
         let mut response = status.into_response();
+        if let Error::Otp(OtpRefusal::Cooldown { seconds } | OtpRefusal::RateLimited { seconds }) =
+            &self
+        {
+            if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

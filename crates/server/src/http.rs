@@ -5,15 +5,20 @@ use crate::addresses::{self, AddressPatch, AddressView, NewAddress};
 use crate::customers::{self, Customer, CustomerPage, CustomerPatch, ListQuery, NewCustomer};
 use crate::devices::{self, EnrollRequest, Enrollment};
 use crate::error::{localize_errors, Error};
+use crate::otp::{self, Otp, OtpSent, SendOtp, Upgrade, VerifyOtp};
 use crate::staff::{self, Actor, Session};
 use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::ConnectInfo;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use deadpool_postgres::Pool;
+use dukkan_core::i18n::Locale;
 use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -29,6 +34,23 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct AppState {
     /// Connections as the application role (row-level security applies).
     pub pool: Pool,
+    pub otp: Arc<Otp>,
+}
+
+/// The language asked for by the request's `Accept-Language`.
+pub struct RequestLocale(pub Locale);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestLocale {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        Ok(RequestLocale(crate::messages::negotiate(
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )))
+    }
 }
 
 /// A JSON body whose rejection is one of our errors.
@@ -232,6 +254,35 @@ async fn default_address(
     ))
 }
 
+async fn send_otp(
+    State(s): State<AppState>,
+    actor: Actor,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RequestLocale(locale): RequestLocale,
+    ApiJson(b): ApiJson<SendOtp>,
+) -> Result<Json<OtpSent>, Error> {
+    Ok(Json(
+        otp::send(&s.pool, &s.otp, &actor, b, peer.ip(), locale).await?,
+    ))
+}
+
+async fn verify_otp(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiJson(b): ApiJson<VerifyOtp>,
+) -> Result<Json<Customer>, Error> {
+    Ok(Json(otp::verify(&s.pool, &s.otp, &actor, b).await?))
+}
+
+async fn upgrade_customer(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<Upgrade>,
+) -> Result<Json<Customer>, Error> {
+    Ok(Json(otp::upgrade(&s.pool, &s.otp, &actor, id, b).await?))
+}
+
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
@@ -249,6 +300,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/sign-in", post(sign_in))
         .route("/devices/enroll", post(enroll))
         .route("/customers", post(create_customer).get(list_customers))
+        .route("/customers/send-otp", post(send_otp))
+        .route("/customers/verify-otp", post(verify_otp))
+        .route("/customers/{id}/upgrade", post(upgrade_customer))
         .route(
             "/customers/{id}",
             get(get_customer)

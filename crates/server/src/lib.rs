@@ -7,6 +7,7 @@
 
 pub mod addresses;
 pub mod changes;
+pub mod clock;
 pub mod customers;
 pub mod db;
 pub mod devices;
@@ -14,6 +15,8 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod messages;
+pub mod otp;
+pub mod sms;
 pub mod staff;
 pub mod tenants;
 pub mod tokens;
@@ -27,7 +30,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

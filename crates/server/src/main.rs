@@ -16,6 +16,9 @@ use std::net::SocketAddr;
         DATABASE_URL      owner connection: migrations and operator commands\n  \
         APP_DATABASE_URL  application-role (dukkan_app) connection used by `serve`\n  \
         BIND_ADDR         address `serve` listens on (default 127.0.0.1:8080)\n  \
+        OTP_SECRET        key of the OTP hashes, >= 32 bytes, same on every instance\n  \
+        TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_BASE_URL\n                    \
+        SMS through Twilio; without them OTP texts go to a development sink\n  \
         STAFF_PIN         PIN for `staff add` (a random 6-digit PIN is made when unset)\n  \
         RUST_LOG          log filter (default info); LOG_FORMAT=json for JSON logs"
 )]
@@ -45,6 +48,11 @@ enum Command {
         /// Apply migrations (with DATABASE_URL) before serving.
         #[arg(long)]
         migrate: bool,
+        /// Key of the OTP hashes (at least 32 bytes; the same on every instance).
+        #[arg(long, env = "OTP_SECRET", hide_env_values = true)]
+        otp_secret: String,
+        #[command(flatten)]
+        twilio: TwilioArgs,
     },
     /// Tenants (shops).
     Tenant {
@@ -61,6 +69,60 @@ enum Command {
         #[command(subcommand)]
         command: DeviceCommand,
     },
+    /// One-time codes.
+    Otp {
+        #[command(subcommand)]
+        command: OtpCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OtpCommand {
+    /// Delete codes that expired more than an hour ago (all tenants).
+    PurgeExpired,
+}
+
+/// SMS through Twilio. Without an account SID, texts go to a development sink that only logs a
+/// masked line.
+#[derive(clap::Args)]
+struct TwilioArgs {
+    /// Twilio account SID (AC + 32 hex digits).
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    twilio_account_sid: Option<String>,
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    twilio_auth_token: Option<String>,
+    /// Sender number (E.164) or Messaging Service SID (MG...).
+    #[arg(long, env = "TWILIO_FROM")]
+    twilio_from: Option<String>,
+    #[arg(
+        long,
+        env = "TWILIO_BASE_URL",
+        default_value = "https://api.twilio.com"
+    )]
+    twilio_base_url: String,
+}
+
+impl TwilioArgs {
+    fn sender(&self) -> anyhow::Result<std::sync::Arc<dyn dukkan_server::sms::SmsSender>> {
+        use dukkan_server::sms::{DevSink, Twilio, TwilioConfig};
+        let Some(sid) = &self.twilio_account_sid else {
+            tracing::warn!("TWILIO_ACCOUNT_SID unset: OTP texts go to the development sink");
+            return Ok(std::sync::Arc::new(DevSink::default()));
+        };
+        let config = TwilioConfig {
+            account_sid: sid.clone(),
+            auth_token: self
+                .twilio_auth_token
+                .clone()
+                .context("TWILIO_AUTH_TOKEN is required with TWILIO_ACCOUNT_SID")?,
+            from: self
+                .twilio_from
+                .clone()
+                .context("TWILIO_FROM is required with TWILIO_ACCOUNT_SID")?,
+            base_url: self.twilio_base_url.clone(),
+        };
+        Ok(std::sync::Arc::new(Twilio::new(config)?))
+    }
 }
 
 #[derive(Subcommand)]
@@ -166,7 +228,14 @@ async fn main() -> anyhow::Result<()> {
             app_database_url,
             pool_size,
             migrate,
+            otp_secret,
+            twilio,
         } => {
+            let otp = dukkan_server::otp::Otp::new(
+                otp_secret.as_bytes(),
+                twilio.sender()?,
+                std::sync::Arc::new(dukkan_server::clock::SystemClock),
+            )?;
             if *migrate {
                 let applied = db::migrate(&owner_url()?).await?;
                 tracing::info!(?applied, "migrations applied");
@@ -178,7 +247,15 @@ async fn main() -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "serving");
             print(&serde_json::json!({ "listening": addr.to_string() }))?;
-            dukkan_server::serve(listener, AppState { pool }, shutdown_signal()).await?;
+            dukkan_server::serve(
+                listener,
+                AppState {
+                    pool,
+                    otp: std::sync::Arc::new(otp),
+                },
+                shutdown_signal(),
+            )
+            .await?;
         }
         Command::Tenant {
             command: TenantCommand::Create { slug, name },
@@ -218,6 +295,14 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             print(&code)?;
+        }
+        Command::Otp {
+            command: OtpCommand::PurgeExpired,
+        } => {
+            let purged = dukkan_server::otp::purge_expired(&owner_pool()?)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            print(&serde_json::json!({ "purged": purged }))?;
         }
     }
     Ok(())

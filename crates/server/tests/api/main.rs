@@ -8,4 +8,5 @@ mod auth;
 mod customer_numbers;
 mod customers;
 mod hostile_input;
+mod otp;
 mod schema;

@@ -6,8 +6,13 @@
 //! process exits. Each test's database is dropped WITH (FORCE) when its `TestApp` is dropped.
 #![allow(dead_code)]
 
+pub mod twilio;
+
 use deadpool_postgres::Pool;
+use dukkan_server::clock::ManualClock;
 use dukkan_server::ids::TenantId;
+use dukkan_server::otp::Otp;
+use dukkan_server::sms::{DevSink, SmsSender};
 use dukkan_server::staff::Role;
 use dukkan_server::{db, staff, tenants, AppState};
 use reqwest::{Method, StatusCode};
@@ -15,6 +20,7 @@ use serde_json::Value;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -199,6 +205,36 @@ impl Drop for DropDatabase {
     }
 }
 
+/// A fresh, empty database (no migrations), dropped when this is dropped.
+pub struct TestDb {
+    pub owner_url: String,
+    pub app_url: String,
+    pub name: String,
+    _drop: DropDatabase,
+}
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let pg = postgres();
+        let name = format!("dukkan_test_{}", uuid::Uuid::now_v7().simple());
+        let (admin, conn) =
+            tokio_postgres::connect(&pg.url("postgres", "postgres"), tokio_postgres::NoTls)
+                .await
+                .expect("connect to postgres as user postgres");
+        tokio::spawn(conn);
+        admin
+            .execute(&format!("CREATE DATABASE \"{name}\""), &[])
+            .await
+            .expect("create test database");
+        TestDb {
+            owner_url: pg.url("postgres", &name),
+            app_url: pg.url("dukkan_app", &name),
+            _drop: DropDatabase { name: name.clone() },
+            name,
+        }
+    }
+}
+
 /// A running server on its own fresh database.
 pub struct TestApp {
     pub base: String,
@@ -207,6 +243,10 @@ pub struct TestApp {
     pub owner: Pool,
     /// Application-role connections, as the server uses them.
     pub app_pool: Pool,
+    /// Where OTP texts go (unless a Twilio double was given).
+    pub sms: DevSink,
+    /// The server's clock for OTP expiry and limits.
+    pub clock: ManualClock,
     pub owner_url: String,
     pub app_url: String,
     pub db_name: String,
@@ -230,23 +270,28 @@ impl Answer {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        let pg = postgres();
-        let db_name = format!("dukkan_test_{}", uuid::Uuid::now_v7().simple());
-        let (admin, conn) =
-            tokio_postgres::connect(&pg.url("postgres", "postgres"), tokio_postgres::NoTls)
-                .await
-                .expect("connect to postgres as user postgres");
-        tokio::spawn(conn);
-        admin
-            .execute(&format!("CREATE DATABASE \"{db_name}\""), &[])
-            .await
-            .expect("create test database");
-        let guard = DropDatabase {
-            name: db_name.clone(),
-        };
-        let owner_url = pg.url("postgres", &db_name);
-        let app_url = pg.url("dukkan_app", &db_name);
-        db::migrate(&owner_url).await.expect("migrations");
+        Self::spawn_with_sms(None).await
+    }
+
+    /// A server whose OTP texts go to `sms` (the development sink when `None`).
+    pub async fn spawn_with_sms(sms: Option<Arc<dyn SmsSender>>) -> TestApp {
+        let sink = DevSink::default();
+        let clock = ManualClock::new(chrono::Utc::now());
+        let sender: Arc<dyn SmsSender> = sms.unwrap_or_else(|| Arc::new(sink.clone()));
+        let otp = Otp::new(
+            b"test secret of at least 32 bytes!",
+            sender,
+            Arc::new(clock.clone()),
+        )
+        .expect("otp");
+        let database = TestDb::create().await;
+        db::migrate(&database.owner_url).await.expect("migrations");
+        let TestDb {
+            owner_url,
+            app_url,
+            name: db_name,
+            _drop: guard,
+        } = database;
         let owner = db::pool(&owner_url, 4).expect("owner pool");
         let app_pool = db::pool(&app_url, 32).expect("app pool");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -255,6 +300,7 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let state = AppState {
             pool: app_pool.clone(),
+            otp: Arc::new(otp),
         };
         let server = tokio::spawn(async move {
             let _ = dukkan_server::serve(listener, state, std::future::pending()).await;
@@ -267,6 +313,8 @@ impl TestApp {
                 .expect("client"),
             owner,
             app_pool,
+            sms: sink,
+            clock,
             owner_url,
             app_url,
             db_name,

@@ -1,0 +1,145 @@
+//! The operator CLI, run as a real process against a fresh database.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use support::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dukkan-server");
+
+fn run(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Value {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", &db.owner_url)
+        .env_remove("STAFF_PIN")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run dukkan-server");
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[tokio::test]
+async fn migrate_then_tenant_staff_and_enrollment_code_print_json_that_chains() {
+    let db = TestDb::create().await;
+    let applied = run(&db, &["migrate"], &[]);
+    assert_eq!(applied["applied"][0], 1, "{applied}");
+    assert_eq!(
+        run(&db, &["migrate"], &[])["applied"],
+        serde_json::json!([])
+    );
+    let tenant = run(
+        &db,
+        &[
+            "tenant",
+            "create",
+            "--slug",
+            "muscat-1",
+            "--name",
+            "Muscat Laundry",
+        ],
+        &[],
+    );
+    assert_eq!(tenant["slug"], "muscat-1");
+    let staff = run(
+        &db,
+        &[
+            "staff", "add", "--tenant", "muscat-1", "--name", "Salim", "--role", "manager",
+        ],
+        &[("STAFF_PIN", "8642")],
+    );
+    assert_eq!(staff["role"], "manager");
+    assert!(staff.get("pin").is_none(), "a given PIN is never echoed");
+    let generated = run(
+        &db,
+        &[
+            "staff", "add", "--tenant", "muscat-1", "--name", "Aisha", "--role", "cashier",
+        ],
+        &[],
+    );
+    let pin = generated["pin"].as_str().expect("generated PIN shown once");
+    assert!(pin.len() == 6 && pin.bytes().all(|b| b.is_ascii_digit()));
+    let code = run(&db, &["device", "enroll-code", "--tenant", "muscat-1"], &[]);
+    assert_eq!(code["code"].as_str().map(str::len), Some(11));
+    assert_eq!(code["tenantId"], tenant["id"]);
+    assert_eq!(run(&db, &["otp", "purge-expired"], &[])["purged"], 0);
+
+    // Refusals exit non-zero with a message, and print nothing on stdout.
+    let dup = Command::new(BIN)
+        .args(["tenant", "create", "--slug", "muscat-1", "--name", "Again"])
+        .env("DATABASE_URL", &db.owner_url)
+        .output()
+        .unwrap();
+    assert!(!dup.status.success());
+    assert!(dup.stdout.is_empty());
+    let bad_role = Command::new(BIN)
+        .args([
+            "staff", "add", "--tenant", "muscat-1", "--name", "X", "--role", "owner",
+        ])
+        .env("DATABASE_URL", &db.owner_url)
+        .output()
+        .unwrap();
+    assert!(!bad_role.status.success());
+}
+
+#[tokio::test]
+async fn serve_answers_on_its_bind_address_and_stops_cleanly_on_sigterm() {
+    let db = TestDb::create().await;
+    run(&db, &["migrate"], &[]);
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("APP_DATABASE_URL", &db.app_url)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("OTP_SECRET", "an operator secret of 32+ bytes....")
+        .env_remove("TWILIO_ACCOUNT_SID")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let listening: Value = serde_json::from_str(&line).unwrap();
+    let addr = listening["listening"].as_str().unwrap();
+    let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success(), "graceful shutdown exits 0");
+}
+
+#[test]
+fn help_documents_every_environment_variable() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "DATABASE_URL",
+        "APP_DATABASE_URL",
+        "BIND_ADDR",
+        "STAFF_PIN",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(var), "--help does not mention {var}");
+    }
+    let serve = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&serve.stdout).contains("APP_DATABASE_URL"));
+}
