@@ -98,6 +98,7 @@ pub enum Rule {
     InvalidSlug,
     EnrollmentCodeInvalid,
     DefaultRequired,
+    MergeSelf,
 }
 
 impl From<deadpool_postgres::PoolError> for Error {
@@ -208,6 +209,7 @@ impl Error {
                             .with("max", MessageArg::Number(*max as f64)),
                     ),
                     Rule::InvalidSlug => ("tenant.invalid-slug", server("invalid-slug")),
+                    Rule::MergeSelf => ("customer.merge-self", server("merge-self")),
                     Rule::DefaultRequired => {
                         ("address.default-required", server("default-required"))
                     }

@@ -283,6 +283,14 @@ async fn upgrade_customer(
     Ok(Json(otp::upgrade(&s.pool, &s.otp, &actor, id, b).await?))
 }
 
+async fn merge_customers(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiJson(b): ApiJson<crate::merge::MergeRequest>,
+) -> Result<Json<crate::merge::MergeResult>, Error> {
+    Ok(Json(crate::merge::merge(&s.pool, &actor, b).await?))
+}
+
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
@@ -300,6 +308,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/sign-in", post(sign_in))
         .route("/devices/enroll", post(enroll))
         .route("/customers", post(create_customer).get(list_customers))
+        .route("/customers/merge", post(merge_customers))
         .route("/customers/send-otp", post(send_otp))
         .route("/customers/verify-otp", post(verify_otp))
         .route("/customers/{id}/upgrade", post(upgrade_customer))

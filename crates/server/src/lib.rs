@@ -14,6 +14,7 @@ pub mod devices;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod merge;
 pub mod messages;
 pub mod otp;
 pub mod sms;

@@ -114,6 +114,7 @@ async fn malformed_bodies_get_a_4xx_code_on_every_endpoint_that_takes_a_body() {
         ),
         (Method::POST, "/api/v1/auth/sign-in".to_owned(), false),
         (Method::POST, "/api/v1/devices/enroll".to_owned(), false),
+        (Method::POST, "/api/v1/customers/merge".to_owned(), true),
         (Method::POST, "/api/v1/customers/send-otp".to_owned(), true),
         (
             Method::POST,

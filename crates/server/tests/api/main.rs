@@ -8,5 +8,6 @@ mod auth;
 mod customer_numbers;
 mod customers;
 mod hostile_input;
+mod merge;
 mod otp;
 mod schema;

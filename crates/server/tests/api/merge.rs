@@ -1,0 +1,142 @@
+//! Merging duplicates: orders and points move, the merge is logged, the source points at the
+//! target; managers and admins only; tenant-isolated.
+
+use crate::support::TestApp;
+use dukkan_server::staff::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+async fn give_orders_and_points(app: &TestApp, customer: &str, orders: &[i64], points: i64) {
+    let client = app.owner.get().await.expect("test setup");
+    let id = Uuid::parse_str(customer).expect("test setup");
+    let tenant: Uuid = client
+        .query_one("SELECT tenant_id FROM customers WHERE id = $1", &[&id])
+        .await
+        .expect("test setup")
+        .get(0);
+    for total in orders {
+        client
+            .execute(
+                "INSERT INTO orders (tenant_id, id, customer_id, total_minor) VALUES ($1, $2, $3, $4)",
+                &[&tenant, &Uuid::now_v7(), &id, total],
+            )
+            .await
+            .expect("test setup");
+    }
+    client
+        .execute(
+            "UPDATE customers SET loyalty_points = $2 WHERE id = $1",
+            &[&id, &points],
+        )
+        .await
+        .expect("test setup");
+}
+
+#[tokio::test]
+async fn a_merge_moves_orders_and_points_logs_it_and_deactivates_the_source() {
+    let app = TestApp::spawn().await;
+    let (_, cashier) = app.tenant_with("shop", Role::Cashier).await;
+    let manager = app.sign_in("shop", Role::Manager).await;
+    let target = app.stub(&cashier, "Ahmed", "92123456").await;
+    let source = app
+        .post(
+            "/api/v1/customers",
+            &cashier,
+            json!({"type": "stub", "firstName": "Ahmed", "name2": "أحمد", "phone": "93334444"}),
+        )
+        .await
+        .body;
+    let (t, s) = (
+        target["id"].as_str().unwrap(),
+        source["id"].as_str().unwrap(),
+    );
+    give_orders_and_points(&app, s, &[1_500, 2_250], 40).await;
+    give_orders_and_points(&app, t, &[500], 10).await;
+    let body = json!({"sourceId": s, "targetId": t, "reason": "duplicate-phone"});
+
+    let refused = app
+        .post("/api/v1/customers/merge", &cashier, body.clone())
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let merged = app.post("/api/v1/customers/merge", &manager, body).await;
+    assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
+    assert_eq!(merged.body["ordersMoved"], 2);
+    assert_eq!(merged.body["loyaltyPointsMerged"], 40);
+    let target_after = &merged.body["target"];
+    assert_eq!(target_after["loyaltyPoints"], 50);
+    assert_eq!(target_after["totalOrders"], 3);
+    assert_eq!(target_after["totalSpentMinor"], 4_250);
+    assert_eq!(
+        target_after["name2"], "أحمد",
+        "blank fields are filled from the source"
+    );
+    assert_eq!(
+        target_after["phone"], "+96892123456",
+        "the target keeps its own phone"
+    );
+    let source_after = app
+        .get(&format!("/api/v1/customers/{s}"), &cashier)
+        .await
+        .body;
+    assert_eq!(source_after["isActive"], false);
+    assert_eq!(source_after["mergedInto"], t);
+    assert_eq!(source_after["loyaltyPoints"], 0);
+    assert_eq!(source_after["totalOrders"], 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM customer_merges WHERE reason = 'duplicate-phone' AND orders_moved = 2 AND loyalty_points_merged = 40").await,
+        1
+    );
+    // Merging the deactivated source again is refused.
+    let again = app
+        .post(
+            "/api/v1/customers/merge",
+            &manager,
+            json!({"sourceId": s, "targetId": t}),
+        )
+        .await;
+    assert_eq!(again.code(), "customer.inactive");
+}
+
+#[tokio::test]
+async fn merging_into_itself_or_across_tenants_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (_, a) = app.tenant_with("shop-a", Role::Admin).await;
+    let (_, b) = app.tenant_with("shop-b", Role::Admin).await;
+    let mine = app.stub(&a, "Ahmed", "92123456").await;
+    let theirs = app.stub(&b, "Badr", "93334444").await;
+    let m = mine["id"].as_str().expect("test setup");
+    let t = theirs["id"].as_str().expect("test setup");
+    let own = app
+        .post(
+            "/api/v1/customers/merge",
+            &a,
+            json!({"sourceId": m, "targetId": m}),
+        )
+        .await;
+    assert_eq!(own.code(), "customer.merge-self");
+    for (s, tg) in [(m, t), (t, m)] {
+        let r = app
+            .post(
+                "/api/v1/customers/merge",
+                &a,
+                json!({"sourceId": s, "targetId": tg}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{r:?}");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM customer_merges").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM customers WHERE NOT active")
+            .await,
+        0
+    );
+    let bidi = app
+        .post(
+            "/api/v1/customers/merge",
+            &a,
+            json!({"sourceId": m, "targetId": t, "reason": "dup\u{202E}"}),
+        )
+        .await;
+    assert_eq!(bidi.code(), "validation.bidi-control");
+}
