@@ -23,3 +23,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The UI toolchain (Vite 7) needs Node.js 20 or newer; Debian 12's own nodejs is 18.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js 20 or newer is required for the UI (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "setup: install it from your distribution's backports or nodesource, then run again." >&2
+  exit 1
+fi

@@ -13,6 +13,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # One profile and no incremental artefacts: CI builds from scratch once.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
+step "desktop UI (svelte-check, vitest, vite build -> ui/dist, which the app embeds)"
+bash scripts/test-ui.sh
+
 step "format"
 cargo fmt --all --check
 
@@ -21,5 +24,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests (unit, property, store, server against real Postgres)"
 cargo test --workspace --locked
+
+step "end to end: the real desktop app through tauri-driver under Xvfb"
+bash scripts/test-e2e.sh
 
 step "all checks passed"
