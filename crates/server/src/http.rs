@@ -291,6 +291,26 @@ async fn merge_customers(
     Ok(Json(crate::merge::merge(&s.pool, &actor, b).await?))
 }
 
+async fn export_customers(
+    State(s): State<AppState>,
+    actor: Actor,
+    RequestLocale(locale): RequestLocale,
+    ApiQuery(q): ApiQuery<crate::export::ExportQuery>,
+) -> Result<axum::response::Response, Error> {
+    let chunks = crate::export::start(&s.pool, &actor, q, locale).await?;
+    let stream = futures_util::stream::unfold(chunks, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    axum::response::Response::builder()
+        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .header(
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"customers.csv\"",
+        )
+        .body(axum::body::Body::from_stream(stream))
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
@@ -309,6 +329,7 @@ pub fn router(state: AppState) -> Router {
         .route("/devices/enroll", post(enroll))
         .route("/customers", post(create_customer).get(list_customers))
         .route("/customers/merge", post(merge_customers))
+        .route("/customers/export", get(export_customers))
         .route("/customers/send-otp", post(send_otp))
         .route("/customers/verify-otp", post(verify_otp))
         .route("/customers/{id}/upgrade", post(upgrade_customer))

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod db;
 pub mod devices;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod ids;
 pub mod merge;

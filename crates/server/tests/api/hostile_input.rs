@@ -301,6 +301,11 @@ async fn unauthenticated_requests_are_refused_before_the_body_is_read() {
             Method::POST,
             format!("/api/v1/customers/{id}/addresses/{id}/default"),
         ),
+        (Method::POST, "/api/v1/customers/send-otp".to_owned()),
+        (Method::POST, "/api/v1/customers/verify-otp".to_owned()),
+        (Method::POST, format!("/api/v1/customers/{id}/upgrade")),
+        (Method::POST, "/api/v1/customers/merge".to_owned()),
+        (Method::GET, "/api/v1/customers/export".to_owned()),
     ] {
         let a = app
             .raw(

@@ -7,6 +7,7 @@ mod addresses;
 mod auth;
 mod customer_numbers;
 mod customers;
+mod export;
 mod hostile_input;
 mod merge;
 mod otp;
