@@ -310,3 +310,52 @@ fn new_backoff() -> impl Iterator<Item = Duration> {
         .without_max_times()
         .build()
 }
+
+/// Exchanges a one-time enrollment code for a device token and stores it. The device keeps its
+/// pending ops; the server continues its exactly-once counter after the last acknowledged one.
+pub async fn enroll(
+    device: &Device,
+    server_url: &str,
+    tenant: &str,
+    code: &str,
+    device_name: Option<&str>,
+) -> Result<()> {
+    let base = server_url.trim().trim_end_matches('/');
+    if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 2048 {
+        return Err(DeviceError::ServerUnreachable);
+    }
+    let request = dukkan_core::sync::EnrollRequest {
+        tenant: tenant.trim().to_owned(),
+        code: code.trim().to_owned(),
+        device_name: device_name.map(str::to_owned),
+        last_acked_seq: device.last_acked_seq()?,
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .map_err(|e| DeviceError::Export(e.to_string()))?;
+    let resp = http
+        .post(format!("{base}/api/v1/devices/enroll"))
+        .json(&request)
+        .send()
+        .await
+        .map_err(|_| DeviceError::ServerUnreachable)?;
+    if resp.status().is_client_error() {
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        let code = body["code"]
+            .as_str()
+            .unwrap_or("enrollment-refused")
+            .to_owned();
+        return Err(DeviceError::EnrollmentRefused(code));
+    }
+    if !resp.status().is_success() {
+        return Err(DeviceError::ServerUnreachable);
+    }
+    let enrollment: dukkan_core::sync::Enrollment = resp
+        .json()
+        .await
+        .map_err(|_| DeviceError::ServerUnreachable)?;
+    device.save_enrollment(base, &enrollment)?;
+    tracing::info!(device = %enrollment.device_id, "device enrolled");
+    Ok(())
+}

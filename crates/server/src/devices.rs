@@ -9,7 +9,7 @@ use crate::tokens;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Pool;
 use dukkan_core::DeviceId;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// How long an enrollment code stays valid.
 pub const CODE_TTL_HOURS: i64 = 24;
@@ -24,23 +24,8 @@ pub struct EnrollmentCode {
     pub expires_at: DateTime<Utc>,
 }
 
-/// `POST /api/v1/devices/enroll`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EnrollRequest {
-    pub tenant: String,
-    pub code: String,
-    pub device_name: Option<String>,
-}
-
-/// What a device keeps after enrolling. The token is shown once.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Enrollment {
-    pub tenant_id: uuid::Uuid,
-    pub device_id: DeviceId,
-    pub device_token: String,
-}
+/// `POST /api/v1/devices/enroll` and its answer: wire types shared with the device.
+pub use dukkan_core::sync::{EnrollRequest, Enrollment};
 
 /// Makes a one-time enrollment code for the tenant with slug `tenant_slug`.
 pub async fn create_code(
@@ -120,8 +105,10 @@ pub async fn enroll(pool: &Pool, request: EnrollRequest) -> Result<Enrollment, E
     )
     .await?;
     tx.execute(
-        "INSERT INTO device_sync_state (tenant_id, device_id) VALUES ($1, $2)",
-        &[&tenant.0, &device.as_uuid()],
+        // A re-enrolled installation keeps its outbox: its exactly-once counter continues after
+        // the last op the server answered for it.
+        "INSERT INTO device_sync_state (tenant_id, device_id, last_applied_seq) VALUES ($1, $2, $3)",
+        &[&tenant.0, &device.as_uuid(), &request.last_acked_seq.max(0)],
     )
     .await?;
     tx.commit().await?;

@@ -362,6 +362,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .nest("/api/v1/sync", crate::sync::routes())
         // Spans name the method and path only: query strings may hold a searched phone number.
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {

@@ -20,6 +20,7 @@ pub mod messages;
 pub mod otp;
 pub mod sms;
 pub mod staff;
+pub mod sync;
 pub mod tenants;
 pub mod tokens;
 

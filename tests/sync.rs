@@ -1,0 +1,552 @@
+//! Sync end to end: real devices (their own SQLite files) against the real tenant server on
+//! 127.0.0.1:0 and a fresh Postgres database per test.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../crates/server/tests/support/mod.rs"]
+mod support;
+
+use dukkan_core::sync::{OpOutcome, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
+use dukkan_core::{AddressInput, StubInput};
+use dukkan_device::engine::{self, ServerConfig};
+use dukkan_device::{CustomerChanges, Device, StubOutcome, SyncState};
+use std::sync::Arc;
+use std::time::Duration;
+use support::TestApp;
+use tempfile::TempDir;
+
+struct TestDevice {
+    _dir: TempDir,
+    device: Arc<Device>,
+}
+
+async fn enrolled_device(app: &TestApp, slug: &str) -> TestDevice {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Arc::new(Device::open(dir.path().join("d.sqlite3")).unwrap());
+    let code = dukkan_server::devices::create_code(&app.owner, slug, None)
+        .await
+        .unwrap();
+    engine::enroll(&device, &app.base, slug, &code.code, Some("till"))
+        .await
+        .unwrap();
+    TestDevice { _dir: dir, device }
+}
+
+fn stub(d: &Device, first: &str, phone: &str) -> dukkan_device::Customer {
+    match d
+        .create_stub(&StubInput {
+            first_name: first.into(),
+            phone: phone.into(),
+            ..Default::default()
+        })
+        .unwrap()
+    {
+        StubOutcome::Created(c) => c,
+        StubOutcome::Existing(c) => panic!("phone already used by {}", c.id),
+    }
+}
+
+fn token(d: &Device) -> (String, String) {
+    d.enrollment().unwrap().expect("enrolled")
+}
+
+/// One push of everything pending, answers applied; returns the server's answers.
+async fn push_once(app: &TestApp, d: &Device) -> PushResponse {
+    let (_, token) = token(d);
+    let ops = d.next_push_batch(200).unwrap();
+    let resp: PushResponse = app
+        .client
+        .post(format!("{}/api/v1/sync/push", app.base))
+        .bearer_auth(&token)
+        .json(&PushRequest {
+            protocol: PROTOCOL_VERSION,
+            ops,
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    resp
+}
+
+async fn pull_all(app: &TestApp, d: &Device) {
+    let (_, token) = token(d);
+    loop {
+        let page: PullResponse = app
+            .client
+            .get(format!(
+                "{}/api/v1/sync/pull?since={}",
+                app.base,
+                d.sync_cursor().unwrap()
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        d.apply_pull(&page).unwrap();
+        if !page.more {
+            break;
+        }
+    }
+}
+
+async fn sync(app: &TestApp, d: &Device) {
+    let answer = push_once(app, d).await;
+    d.apply_push_results(&answer.results).unwrap();
+    pull_all(app, d).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_devices_creating_the_same_phone_offline_converge_on_one_customer() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let a = enrolled_device(&app, "muscat").await;
+    let b = enrolled_device(&app, "muscat").await;
+    // Both offline: the same person registered at two tills.
+    let first = stub(&a.device, "Ahmed", "92123456");
+    let second = stub(&b.device, "Ahmed", "+968 9212 3456");
+    b.device
+        .update_customer(
+            second.id,
+            &CustomerChanges {
+                last_name: Some("Al Said".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    b.device
+        .add_address(
+            second.id,
+            &AddressInput {
+                area: Some("Ruwi".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+
+    sync(&app, &a.device).await;
+    let answer = push_once(&app, &b.device).await;
+    assert_eq!(
+        answer.results[0].outcome,
+        OpOutcome::Redirected { to: first.id }
+    );
+    b.device.apply_push_results(&answer.results).unwrap();
+    pull_all(&app, &b.device).await;
+    sync(&app, &a.device).await;
+
+    assert_eq!(
+        app.count("SELECT count(*) FROM customers WHERE active AND phone = '+96892123456'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM customer_merges WHERE reason = 'duplicate-phone'")
+            .await,
+        1
+    );
+    for d in [&a.device, &b.device] {
+        let hits = d.search("92123456", 10).unwrap();
+        assert_eq!(hits.len(), 1, "one active customer on every device");
+        let survivor = &hits[0].customer;
+        assert_eq!(survivor.id, first.id);
+        assert_eq!(
+            survivor.last_name.as_deref(),
+            Some("Al Said"),
+            "blank field filled from the later copy"
+        );
+        assert_eq!(
+            survivor.customer_number.map(|n| n.to_string()).as_deref(),
+            Some("CUST-00001")
+        );
+        assert_eq!(survivor.sync_state, SyncState::Synced);
+        let details = d.customer(first.id).unwrap();
+        assert_eq!(
+            details.addresses.len(),
+            1,
+            "the address added offline follows the survivor"
+        );
+        assert_eq!(d.sync_status().unwrap().pending, 0);
+    }
+    let retired = b.device.customer(second.id).unwrap().customer;
+    assert!(!retired.active);
+    assert_eq!(retired.merged_into, Some(first.id));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replayed_pushes_and_lost_answers_apply_every_op_exactly_once() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let d = enrolled_device(&app, "muscat").await;
+    for i in 0..5 {
+        stub(&d.device, &format!("C{i}"), &format!("9212345{i}"));
+    }
+    let c0 = d
+        .device
+        .list_customers(&Default::default())
+        .unwrap()
+        .items
+        .last()
+        .unwrap()
+        .id;
+    d.device
+        .update_customer(
+            c0,
+            &CustomerChanges {
+                last_name: Some("X".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // The server commits, but the answers are lost three times over.
+    let first = push_once(&app, &d.device).await;
+    assert!(
+        first
+            .results
+            .iter()
+            .all(|r| r.outcome == OpOutcome::Applied),
+        "{first:?}"
+    );
+    for _ in 0..3 {
+        let replay = push_once(&app, &d.device).await;
+        assert!(
+            replay
+                .results
+                .iter()
+                .all(|r| r.outcome == OpOutcome::Duplicate),
+            "{replay:?}"
+        );
+    }
+    d.device
+        .apply_push_results(&push_once(&app, &d.device).await.results)
+        .unwrap();
+    pull_all(&app, &d.device).await;
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 5);
+    assert_eq!(
+        app.count("SELECT max(customer_number)::bigint FROM customers")
+            .await,
+        5,
+        "no number burnt by a replay"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'update'")
+            .await,
+        1
+    );
+    assert_eq!(d.device.sync_status().unwrap().pending, 0);
+    assert!(d
+        .device
+        .list_customers(&Default::default())
+        .unwrap()
+        .items
+        .iter()
+        .all(|c| c.customer_number.is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_op_after_a_gap_is_not_applied_until_the_gap_is_filled() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let d = enrolled_device(&app, "muscat").await;
+    stub(&d.device, "A", "92123450");
+    stub(&d.device, "B", "92123451");
+    let (_, token) = token(&d.device);
+    let mut ops = d.device.next_push_batch(10).unwrap();
+    let second = ops.split_off(1);
+    let answer: PushResponse = app
+        .client
+        .post(format!("{}/api/v1/sync/push", app.base))
+        .bearer_auth(&token)
+        .json(&PushRequest {
+            protocol: PROTOCOL_VERSION,
+            ops: second,
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.results[0].outcome,
+        OpOutcome::OutOfOrder { expected: 1 }
+    );
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 0);
+    sync(&app, &d.device).await;
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_op_is_rejected_and_parked_without_blocking_the_ones_after_it() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let d = enrolled_device(&app, "muscat").await;
+    let a = stub(&d.device, "A", "92123450");
+    let b = stub(&d.device, "B", "92123451");
+    sync(&app, &d.device).await;
+    // Offline, B takes a phone that the server will already have given to A... by another device.
+    let other = enrolled_device(&app, "muscat").await;
+    pull_all(&app, &other.device).await;
+    other
+        .device
+        .update_customer(
+            a.id,
+            &CustomerChanges {
+                phone: Some("92999999".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    d.device
+        .update_customer(
+            b.id,
+            &CustomerChanges {
+                phone: Some("92999999".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    d.device
+        .update_customer(
+            b.id,
+            &CustomerChanges {
+                last_name: Some("Later".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    sync(&app, &other.device).await;
+    sync(&app, &d.device).await;
+    let parked = d.device.parked_ops().unwrap();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].error_code, "customer.phone-taken");
+    assert_eq!(
+        d.device.sync_status().unwrap().pending,
+        0,
+        "the op after the bad one went through"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM customers WHERE id = '{}' AND last_name = 'Later'",
+            b.id
+        ))
+        .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_token_never_reaches_another_tenant() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    app.tenant("sohar").await;
+    let muscat = enrolled_device(&app, "muscat").await;
+    let sohar = enrolled_device(&app, "sohar").await;
+    let theirs = stub(&sohar.device, "Sohar", "92123456");
+    sync(&app, &sohar.device).await;
+    // A Muscat device edits the Sohar customer's id: the server must not find it.
+    pull_all(&app, &muscat.device).await;
+    assert!(
+        muscat
+            .device
+            .list_customers(&Default::default())
+            .unwrap()
+            .items
+            .is_empty(),
+        "no foreign customers pulled"
+    );
+    let forged = dukkan_core::sync::PushOp {
+        op_id: dukkan_core::OpId::new(),
+        device_seq: 1,
+        op: dukkan_core::ops::Op::CustomerDeactivated {
+            customer_id: theirs.id,
+        },
+        staff_id: None,
+        at: "2026-11-25T10:00:00.000Z".into(),
+    };
+    let (_, token) = token(&muscat.device);
+    let answer: PushResponse = app
+        .client
+        .post(format!("{}/api/v1/sync/push", app.base))
+        .bearer_auth(&token)
+        .json(&PushRequest {
+            protocol: PROTOCOL_VERSION,
+            ops: vec![forged],
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.results[0].outcome,
+        OpOutcome::Rejected {
+            code: "not-found".into()
+        }
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM customers WHERE id = '{}' AND active",
+            theirs.id
+        ))
+        .await,
+        1
+    );
+    // A garbled or missing token is refused outright.
+    let resp = app
+        .client
+        .get(format!("{}/api/v1/sync/pull?since=0", app.base))
+        .bearer_auth("dkd_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_created_offline_syncs_and_reaches_another_online_device_within_seconds() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let a = enrolled_device(&app, "muscat").await;
+    let b = enrolled_device(&app, "muscat").await;
+    let created = stub(&a.device, "Salim", "92123456");
+    assert_eq!(a.device.sync_status().unwrap().pending, 1);
+    let (url_a, token_a) = token(&a.device);
+    let (url_b, token_b) = token(&b.device);
+    let engine_a = engine::spawn(a.device.clone(), ServerConfig::new(url_a, token_a)).unwrap();
+    let engine_b = engine::spawn(b.device.clone(), ServerConfig::new(url_b, token_b)).unwrap();
+    let mut status_a = engine_a.status();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        status_a.wait_for(|s| s.online && s.store.pending == 0),
+    )
+    .await
+    .expect("device A synced")
+    .unwrap();
+    assert!(a
+        .device
+        .customer(created.id)
+        .unwrap()
+        .customer
+        .customer_number
+        .is_some());
+    // B is idle on a long-poll; the new customer must show up without B writing anything.
+    let started = std::time::Instant::now();
+    loop {
+        if !b.device.search("92123456", 5).unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "device B never saw the customer"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And a write on B reaches A the same way.
+    let from_b = stub(&b.device, "Huda", "92123457");
+    let started = std::time::Instant::now();
+    while a.device.customer(from_b.id).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "device A never saw B's customer"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    engine_a.stop().await;
+    engine_b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_engine_reports_offline_keeps_ops_and_syncs_once_the_server_is_reachable() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let d = enrolled_device(&app, "muscat").await;
+    let (url, token) = token(&d.device);
+    // Point the engine at a port where nothing listens: the till is offline.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let c = stub(&d.device, "Offline", "92123456");
+    let offline =
+        engine::spawn(d.device.clone(), ServerConfig::new(dead_url, token.clone())).unwrap();
+    let mut status = offline.status();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        status.wait_for(|s| s.last_error.is_some()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let s = status.borrow().clone();
+    assert!(!s.online);
+    assert_eq!(s.store.pending, 1);
+    assert_eq!(s.last_error.as_deref(), Some("network"));
+    offline.stop().await;
+    assert!(
+        d.device
+            .customer(c.id)
+            .unwrap()
+            .customer
+            .customer_number
+            .is_none(),
+        "pending number while offline"
+    );
+
+    let online = engine::spawn(d.device.clone(), ServerConfig::new(url, token)).unwrap();
+    let mut status = online.status();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        status.wait_for(|s| s.online && s.store.pending == 0),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(status.borrow().store.last_success.is_some());
+    assert_eq!(
+        d.device
+            .customer(c.id)
+            .unwrap()
+            .customer
+            .customer_number
+            .map(|n| n.to_string())
+            .as_deref(),
+        Some("CUST-00001")
+    );
+    online.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_re_enrolled_device_keeps_its_pending_ops_and_the_server_applies_them_once() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let d = enrolled_device(&app, "muscat").await;
+    stub(&d.device, "A", "92123450");
+    sync(&app, &d.device).await;
+    stub(&d.device, "B", "92123451");
+    assert_eq!(
+        d.device.reset_enrollment(false).unwrap_err().code(),
+        "unsynced-ops"
+    );
+    // A new code (e.g. the device was moved to a new till slot) without losing B.
+    let code = dukkan_server::devices::create_code(&app.owner, "muscat", None)
+        .await
+        .unwrap();
+    engine::enroll(&d.device, &app.base, "muscat", &code.code, None)
+        .await
+        .unwrap();
+    sync(&app, &d.device).await;
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 2);
+    assert_eq!(d.device.sync_status().unwrap().pending, 0);
+    // A used code cannot enroll again.
+    let err = engine::enroll(&d.device, &app.base, "muscat", &code.code, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "enrollment-refused");
+    d.device.reset_enrollment(false).unwrap();
+    assert!(d.device.enrollment().unwrap().is_none());
+}
