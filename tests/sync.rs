@@ -281,7 +281,7 @@ async fn an_op_after_a_gap_is_not_applied_until_the_gap_is_filled() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_bad_op_is_rejected_and_parked_without_blocking_the_ones_after_it() {
+async fn a_bad_op_is_parked_without_blocking_the_ones_after_it_and_can_be_retried() {
     let app = TestApp::spawn().await;
     app.tenant("muscat").await;
     let d = enrolled_device(&app, "muscat").await;
@@ -332,6 +332,30 @@ async fn a_bad_op_is_rejected_and_parked_without_blocking_the_ones_after_it() {
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) FROM customers WHERE id = '{}' AND last_name = 'Later'",
+            b.id
+        ))
+        .await,
+        1
+    );
+    let seq = parked[0].device_seq;
+    // The manager frees the number on the other device, then the cashier retries.
+    other
+        .device
+        .update_customer(
+            a.id,
+            &CustomerChanges {
+                phone: Some("92888888".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    sync(&app, &other.device).await;
+    d.device.retry_parked(seq).unwrap();
+    sync(&app, &d.device).await;
+    assert!(d.device.parked_ops().unwrap().is_empty());
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM customers WHERE id = '{}' AND phone = '+96892999999'",
             b.id
         ))
         .await,

@@ -217,6 +217,29 @@ impl Device {
         })
     }
 
+    /// Sends a parked op again (after a person fixed what made the server refuse it, e.g.
+    /// freed the phone number): it is queued as a new op at the end of the outbox.
+    pub fn retry_parked(&self, device_seq: i64) -> Result<()> {
+        self.write(|tx, _| {
+            let customer: String = tx
+                .query_row(
+                    "SELECT customer_id FROM outbox WHERE device_seq = ?1 AND state = 'parked'",
+                    [device_seq],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or(DeviceError::NotFound(crate::Entity::Customer))?;
+            tx.execute(
+                "INSERT INTO outbox (op_id, kind, entity_id, customer_id, payload, staff_id, at)
+                 SELECT ?2, kind, entity_id, customer_id, payload, staff_id, at FROM outbox
+                 WHERE device_seq = ?1",
+                params![device_seq, dukkan_core::OpId::new().to_string()],
+            )?;
+            tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [device_seq])?;
+            refresh_sync_state(tx, &customer)
+        })
+    }
+
     /// Discards a parked op (a person decided it should not reach the server).
     pub fn discard_parked(&self, device_seq: i64) -> Result<()> {
         self.write(|tx, _| {

@@ -138,8 +138,12 @@ pub async fn push(
                     ],
                 )
                 .await?;
+            // The stored answer, except that "applied" is now "duplicate": a lost redirect or
+            // rejection is answered again rather than mistaken for success.
             match stored.map(|r| serde_json::from_value::<OpOutcome>(r.get(0))) {
-                Some(Ok(OpOutcome::Redirected { to })) => OpOutcome::Redirected { to },
+                Some(Ok(outcome @ (OpOutcome::Redirected { .. } | OpOutcome::Rejected { .. }))) => {
+                    outcome
+                }
                 _ => OpOutcome::Duplicate,
             }
         } else if op.device_seq != last + 1 {
