@@ -50,14 +50,11 @@ fn token(d: &Device) -> (String, String) {
     d.enrollment().unwrap().expect("enrolled")
 }
 
-/// One push of everything pending, answers applied; returns the server's answers.
-async fn push_once(app: &TestApp, d: &Device) -> PushResponse {
-    let (_, token) = token(d);
-    let ops = d.next_push_batch(200).unwrap();
-    let resp: PushResponse = app
-        .client
+/// Pushes `ops` with `token` and returns the server's answers.
+async fn push_ops(app: &TestApp, token: &str, ops: Vec<dukkan_core::sync::PushOp>) -> PushResponse {
+    app.client
         .post(format!("{}/api/v1/sync/push", app.base))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&PushRequest {
             protocol: PROTOCOL_VERSION,
             ops,
@@ -67,8 +64,14 @@ async fn push_once(app: &TestApp, d: &Device) -> PushResponse {
         .unwrap()
         .json()
         .await
-        .unwrap();
-    resp
+        .unwrap()
+}
+
+/// One push of everything pending (answers not applied); returns the server's answers.
+async fn push_once(app: &TestApp, d: &Device) -> PushResponse {
+    let (_, token) = token(d);
+    let ops = d.next_push_batch(200).unwrap();
+    push_ops(app, &token, ops).await
 }
 
 async fn pull_all(app: &TestApp, d: &Device) {
@@ -257,20 +260,7 @@ async fn an_op_after_a_gap_is_not_applied_until_the_gap_is_filled() {
     let (_, token) = token(&d.device);
     let mut ops = d.device.next_push_batch(10).unwrap();
     let second = ops.split_off(1);
-    let answer: PushResponse = app
-        .client
-        .post(format!("{}/api/v1/sync/push", app.base))
-        .bearer_auth(&token)
-        .json(&PushRequest {
-            protocol: PROTOCOL_VERSION,
-            ops: second,
-        })
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = push_ops(&app, &token, second).await;
     assert_eq!(
         answer.results[0].outcome,
         OpOutcome::OutOfOrder { expected: 1 }
@@ -393,20 +383,7 @@ async fn a_device_token_never_reaches_another_tenant() {
         at: "2026-11-25T10:00:00.000Z".into(),
     };
     let (_, token) = token(&muscat.device);
-    let answer: PushResponse = app
-        .client
-        .post(format!("{}/api/v1/sync/push", app.base))
-        .bearer_auth(&token)
-        .json(&PushRequest {
-            protocol: PROTOCOL_VERSION,
-            ops: vec![forged],
-        })
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = push_ops(&app, &token, vec![forged]).await;
     assert_eq!(
         answer.results[0].outcome,
         OpOutcome::Rejected {

@@ -5,27 +5,36 @@ use crate::customers::{index_names, last4};
 use crate::error::Result;
 use dukkan_core::ops::Op;
 use dukkan_core::{Address, Phone};
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 fn text(f: &Option<dukkan_core::FreeText>) -> Option<&str> {
     f.as_ref().map(|t| t.as_str())
 }
 
-fn write_address(tx: &Transaction<'_>, customer: &str, id: &str, a: &Address) -> Result<()> {
+/// Inserts or replaces an address of `customer` (also used for pulled server snapshots, which
+/// may move an address to a merge survivor).
+pub(crate) fn write_address(
+    tx: &Transaction<'_>,
+    customer: &str,
+    id: &str,
+    a: &Address,
+    updated_at: &str,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO addresses (id, customer_id, address_type, label, building, floor, apartment, street, area,
             city, country, postal_code, latitude, longitude, delivery_notes, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
-         ON CONFLICT (id) DO UPDATE SET address_type = excluded.address_type, label = excluded.label,
+         ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id,
+            address_type = excluded.address_type, label = excluded.label,
             building = excluded.building, floor = excluded.floor, apartment = excluded.apartment,
             street = excluded.street, area = excluded.area, city = excluded.city, country = excluded.country,
             postal_code = excluded.postal_code, latitude = excluded.latitude, longitude = excluded.longitude,
-            delivery_notes = excluded.delivery_notes",
+            delivery_notes = excluded.delivery_notes, updated_at = excluded.updated_at",
         params![
             id, customer, a.address_type.as_str(), text(&a.label), text(&a.building), text(&a.floor),
             text(&a.apartment), text(&a.street), text(&a.area), text(&a.city), a.country.as_str(),
             text(&a.postal_code), a.gps.map(|g| g.latitude()), a.gps.map(|g| g.longitude()),
-            text(&a.delivery_notes), crate::now_text(),
+            text(&a.delivery_notes), updated_at,
         ],
     )?;
     Ok(())
@@ -97,11 +106,21 @@ pub(crate) fn apply_local(tx: &Transaction<'_>, op: &Op) -> Result<()> {
             address_id,
             address,
         } => {
+            // An op queued before its customer was merged belongs to the survivor now.
+            let owner: String = tx
+                .query_row(
+                    "SELECT COALESCE(merged_into, id) FROM customers WHERE id = ?1",
+                    [customer_id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or_else(|| customer_id.to_string());
             write_address(
                 tx,
-                &customer_id.to_string(),
+                &owner,
                 &address_id.to_string(),
                 address,
+                &crate::now_text(),
             )?;
         }
         Op::AddressDeleted { address_id, .. } => {

@@ -416,23 +416,7 @@ fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
     )?;
     // Addresses: upsert the server's, drop the rest, then take the server's default.
     for a in &c.addresses {
-        let ad = &a.address;
-        let t = |f: &Option<dukkan_core::FreeText>| f.as_ref().map(|x| x.as_str().to_owned());
-        tx.execute(
-            "INSERT INTO addresses (id, customer_id, address_type, label, building, floor, apartment, street, area,
-                city, country, postal_code, latitude, longitude, delivery_notes, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)
-             ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, address_type = excluded.address_type,
-                label = excluded.label, building = excluded.building, floor = excluded.floor,
-                apartment = excluded.apartment, street = excluded.street, area = excluded.area, city = excluded.city,
-                country = excluded.country, postal_code = excluded.postal_code, latitude = excluded.latitude,
-                longitude = excluded.longitude, delivery_notes = excluded.delivery_notes, updated_at = excluded.updated_at",
-            params![
-                a.id.to_string(), id, ad.address_type.as_str(), t(&ad.label), t(&ad.building), t(&ad.floor),
-                t(&ad.apartment), t(&ad.street), t(&ad.area), t(&ad.city), ad.country.as_str(), t(&ad.postal_code),
-                ad.gps.map(|g| g.latitude()), ad.gps.map(|g| g.longitude()), t(&ad.delivery_notes), c.updated_at,
-            ],
-        )?;
+        crate::apply::write_address(tx, &id, &a.id.to_string(), &a.address, &c.updated_at)?;
     }
     let keep: Vec<String> = c.addresses.iter().map(|a| a.id.to_string()).collect();
     let keep_json = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());
