@@ -6,13 +6,16 @@
 
 use dukkan_core::i18n::Locale;
 use dukkan_core::{AddressId, AddressInput, CustomerId, LocalizedMessage, StubInput};
+use dukkan_device::engine::{self, EngineStatus, ServerConfig, SyncHandle};
+use dukkan_device::ParkedOp;
 use dukkan_device::{
     AddressRecord, Customer, CustomerChanges, CustomerDetails, Device, DeviceError, Entity,
     ListQuery, Page, SearchHit, StubOutcome,
 };
 use serde::Serialize;
 use std::path::PathBuf;
-use tauri::{Manager, Runtime, State};
+use std::sync::Arc;
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 /// Environment variable that overrides where the database lives (tests, portable installs).
 pub const DATA_DIR_ENV: &str = "DUKKAN_DATA_DIR";
@@ -60,18 +63,18 @@ pub struct ExportResult {
 }
 
 #[tauri::command]
-fn create_guest(device: State<'_, Device>) -> CmdResult<Customer> {
+fn create_guest(device: State<'_, Arc<Device>>) -> CmdResult<Customer> {
     Ok(device.create_guest()?)
 }
 
 #[tauri::command]
-fn create_stub(device: State<'_, Device>, input: StubInput) -> CmdResult<StubOutcome> {
+fn create_stub(device: State<'_, Arc<Device>>, input: StubInput) -> CmdResult<StubOutcome> {
     Ok(device.create_stub(&input)?)
 }
 
 #[tauri::command]
 fn search_customers(
-    device: State<'_, Device>,
+    device: State<'_, Arc<Device>>,
     query: String,
     limit: Option<usize>,
 ) -> CmdResult<Vec<SearchHit>> {
@@ -79,18 +82,18 @@ fn search_customers(
 }
 
 #[tauri::command]
-fn list_customers(device: State<'_, Device>, query: ListQuery) -> CmdResult<Page> {
+fn list_customers(device: State<'_, Arc<Device>>, query: ListQuery) -> CmdResult<Page> {
     Ok(device.list_customers(&query)?)
 }
 
 #[tauri::command]
-fn customer_details(device: State<'_, Device>, id: String) -> CmdResult<CustomerDetails> {
+fn customer_details(device: State<'_, Arc<Device>>, id: String) -> CmdResult<CustomerDetails> {
     Ok(device.customer(parse_id(&id)?)?)
 }
 
 #[tauri::command]
 fn update_customer(
-    device: State<'_, Device>,
+    device: State<'_, Arc<Device>>,
     id: String,
     changes: CustomerChanges,
 ) -> CmdResult<Customer> {
@@ -98,13 +101,13 @@ fn update_customer(
 }
 
 #[tauri::command]
-fn deactivate_customer(device: State<'_, Device>, id: String) -> CmdResult<Customer> {
+fn deactivate_customer(device: State<'_, Arc<Device>>, id: String) -> CmdResult<Customer> {
     Ok(device.deactivate_customer(parse_id(&id)?)?)
 }
 
 #[tauri::command]
 fn add_address(
-    device: State<'_, Device>,
+    device: State<'_, Arc<Device>>,
     customer_id: String,
     input: AddressInput,
 ) -> CmdResult<AddressRecord> {
@@ -113,7 +116,7 @@ fn add_address(
 
 #[tauri::command]
 fn update_address(
-    device: State<'_, Device>,
+    device: State<'_, Arc<Device>>,
     id: String,
     input: AddressInput,
 ) -> CmdResult<AddressRecord> {
@@ -121,12 +124,12 @@ fn update_address(
 }
 
 #[tauri::command]
-fn delete_address(device: State<'_, Device>, id: String) -> CmdResult<()> {
+fn delete_address(device: State<'_, Arc<Device>>, id: String) -> CmdResult<()> {
     Ok(device.delete_address(parse_address_id(&id)?)?)
 }
 
 #[tauri::command]
-fn set_default_address(device: State<'_, Device>, id: String) -> CmdResult<AddressRecord> {
+fn set_default_address(device: State<'_, Arc<Device>>, id: String) -> CmdResult<AddressRecord> {
     Ok(device.set_default_address(parse_address_id(&id)?)?)
 }
 
@@ -134,7 +137,7 @@ fn set_default_address(device: State<'_, Device>, id: String) -> CmdResult<Addre
 #[tauri::command]
 fn export_csv<R: Runtime>(
     app: tauri::AppHandle<R>,
-    device: State<'_, Device>,
+    device: State<'_, Arc<Device>>,
     filter: ListQuery,
     locale: Locale,
 ) -> CmdResult<ExportResult> {
@@ -157,6 +160,98 @@ fn export_csv<R: Runtime>(
     })
 }
 
+/// The running sync engine, when the device is enrolled.
+#[derive(Default)]
+pub struct SyncEngine(tokio::sync::Mutex<Option<SyncHandle>>);
+
+/// Event carrying [`EngineStatus`] to the UI's sync indicator on every change.
+pub const SYNC_STATUS_EVENT: &str = "sync-status";
+
+/// Starts the engine for the stored enrollment and forwards its status to the UI.
+async fn start_engine<R: Runtime>(
+    app: &AppHandle<R>,
+    device: Arc<Device>,
+    engine: &SyncEngine,
+) -> CmdResult<()> {
+    let Some((url, token)) = device.enrollment()? else {
+        return Ok(());
+    };
+    let mut slot = engine.0.lock().await;
+    if let Some(old) = slot.take() {
+        old.stop().await;
+    }
+    let handle = engine::spawn(device, ServerConfig::new(url, token))?;
+    let mut status = handle.status();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let current = status.borrow_and_update().clone();
+            if app.emit(SYNC_STATUS_EVENT, current).is_err() || status.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+    *slot = Some(handle);
+    Ok(())
+}
+
+#[tauri::command]
+async fn sync_status(
+    device: State<'_, Arc<Device>>,
+    engine: State<'_, SyncEngine>,
+) -> CmdResult<EngineStatus> {
+    let slot = engine.0.lock().await;
+    Ok(match slot.as_ref() {
+        Some(handle) => handle.status().borrow().clone(),
+        None => EngineStatus {
+            online: false,
+            store: device.sync_status()?,
+            last_error: None,
+        },
+    })
+}
+
+#[tauri::command]
+async fn enroll_device<R: Runtime>(
+    app: AppHandle<R>,
+    device: State<'_, Arc<Device>>,
+    engine: State<'_, SyncEngine>,
+    server_url: String,
+    tenant: String,
+    code: String,
+) -> CmdResult<()> {
+    engine::enroll(&device, &server_url, &tenant, &code, None).await?;
+    start_engine(&app, device.inner().clone(), &engine).await
+}
+
+#[tauri::command]
+async fn reset_enrollment(
+    device: State<'_, Arc<Device>>,
+    engine: State<'_, SyncEngine>,
+    force: bool,
+) -> CmdResult<()> {
+    device.reset_enrollment(force)?;
+    if let Some(handle) = engine.0.lock().await.take() {
+        handle.stop().await;
+    }
+    Ok(())
+}
+
+#[tauri::command]
+fn parked_ops(device: State<'_, Arc<Device>>) -> CmdResult<Vec<ParkedOp>> {
+    Ok(device.parked_ops()?)
+}
+
+#[tauri::command]
+fn retry_parked(device: State<'_, Arc<Device>>, device_seq: i64) -> CmdResult<()> {
+    Ok(device.retry_parked(device_seq)?)
+}
+
+#[tauri::command]
+fn discard_parked(device: State<'_, Arc<Device>>, device_seq: i64) -> CmdResult<()> {
+    Ok(device.discard_parked(device_seq)?)
+}
+
 /// Where the database lives: `$DUKKAN_DATA_DIR`, else the platform's app-data directory.
 fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::error::Error>> {
     match std::env::var_os(DATA_DIR_ENV) {
@@ -170,8 +265,17 @@ fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::err
 pub fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::error::Error>> {
     let dir = data_dir(app)?;
     std::fs::create_dir_all(&dir)?;
-    let device = Device::open(dir.join("dukkan.sqlite3"))?;
-    app.manage(device);
+    let device = Arc::new(Device::open(dir.join("dukkan.sqlite3"))?);
+    app.manage(device.clone());
+    app.manage(SyncEngine::default());
+    // An enrolled till syncs from the start; before enrollment the app works fully locally.
+    let handle = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        let engine = handle.state::<SyncEngine>();
+        if let Err(e) = start_engine(&handle, device, &engine).await {
+            tracing::warn!(code = %e.code, "sync engine did not start");
+        }
+    });
     Ok(())
 }
 
@@ -191,7 +295,13 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             update_address,
             delete_address,
             set_default_address,
-            export_csv
+            export_csv,
+            sync_status,
+            enroll_device,
+            reset_enrollment,
+            parked_ops,
+            retry_parked,
+            discard_parked
         ])
 }
 
