@@ -72,8 +72,8 @@ macro_rules! sources {
 }
 
 sources! {
-    En "en" ["errors.ftl", "customers.ftl", "ui.ftl"];
-    Ar "ar" ["errors.ftl", "customers.ftl", "ui.ftl"]
+    En "en" ["errors.ftl", "customers.ftl", "ui.ftl", "server.ftl"];
+    Ar "ar" ["errors.ftl", "customers.ftl", "ui.ftl", "server.ftl"]
 }
 
 /// Formats messages in either language.
