@@ -551,3 +551,90 @@ async fn a_re_enrolled_device_keeps_its_pending_ops_and_the_server_applies_them_
     d.device.reset_enrollment(false).unwrap();
     assert!(d.device.enrollment().unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_never_skips_a_change_whose_transaction_commits_late() {
+    let app = TestApp::spawn().await;
+    let tenant = app.tenant("muscat").await;
+    let writer = enrolled_device(&app, "muscat").await;
+    let reader = enrolled_device(&app, "muscat").await;
+    let early = stub(&writer.device, "Early", "92123450");
+    sync(&app, &writer.device).await;
+    pull_all(&app, &reader.device).await;
+    let cursor_before = reader.device.sync_cursor().unwrap();
+
+    // A slow transaction takes the next change number and holds it uncommitted.
+    let mut slow = app.owner.get().await.unwrap();
+    let tx = slow.transaction().await.unwrap();
+    let seq: i64 = tx
+        .query_one(
+            "UPDATE tenant_counters SET next_change_seq = next_change_seq + 1
+             WHERE tenant_id = $1 RETURNING next_change_seq - 1",
+            &[&tenant.0],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    tx.execute(
+        "UPDATE customers SET loyalty_points = 70 WHERE tenant_id = $1 AND id = $2",
+        &[&tenant.0, &early.id.as_uuid()],
+    )
+    .await
+    .unwrap();
+    tx.execute(
+        "INSERT INTO change_feed (tenant_id, seq, entity, entity_id) VALUES ($1, $2, 'customer', $3)",
+        &[&tenant.0, &seq, &early.id.as_uuid()],
+    )
+    .await
+    .unwrap();
+    // Meanwhile another device pushes a new customer: it must wait for the slow one.
+    let later = stub(&writer.device, "Later", "92123451");
+    let ops = writer.device.next_push_batch(10).unwrap();
+    let (_, writer_token) = token(&writer.device);
+    let client = app.client.clone();
+    let base = app.base.clone();
+    let push = tokio::spawn(async move {
+        client
+            .post(format!("{base}/api/v1/sync/push"))
+            .bearer_auth(writer_token)
+            .json(&PushRequest {
+                protocol: PROTOCOL_VERSION,
+                ops,
+            })
+            .send()
+            .await
+            .unwrap()
+            .json::<PushResponse>()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !push.is_finished(),
+        "a later change cannot commit before the earlier number"
+    );
+    pull_all(&app, &reader.device).await;
+    assert_eq!(
+        reader.device.sync_cursor().unwrap(),
+        cursor_before,
+        "nothing visible, nothing skipped"
+    );
+
+    tx.commit().await.unwrap();
+    writer
+        .device
+        .apply_push_results(&push.await.unwrap().results)
+        .unwrap();
+    pull_all(&app, &reader.device).await;
+    assert_eq!(
+        reader
+            .device
+            .customer(early.id)
+            .unwrap()
+            .customer
+            .loyalty_points,
+        70,
+        "the late commit arrived"
+    );
+    assert!(reader.device.customer(later.id).is_ok());
+}
