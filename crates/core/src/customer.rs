@@ -164,6 +164,19 @@ impl Preferences {
     }
 }
 
+impl Preferences {
+    /// The same preferences checked again: for values that arrived as data (JSON from the UI,
+    /// an op from a device), which deserialisation alone does not validate.
+    pub fn checked(&self) -> Result<Self, ValidationError> {
+        Self::new(
+            self.folding,
+            self.fragrance.as_ref().map(FreeText::as_str),
+            self.eco_friendly,
+            &self.channels,
+        )
+    }
+}
+
 /// What the cashier typed into the quick stub form.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

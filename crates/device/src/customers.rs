@@ -379,7 +379,11 @@ impl Device {
                 }
             })
             .transpose()?;
-        let preferences = changes.preferences.clone();
+        let preferences = changes
+            .preferences
+            .as_ref()
+            .map(Preferences::checked)
+            .transpose()?;
 
         self.write(|tx, ctx| {
             let current = load_active(tx, id)?;
@@ -536,12 +540,7 @@ impl Device {
     ) -> Result<UpgradeRequest> {
         let email = Email::parse(email)?;
         // Re-validate preferences that arrived as data (e.g. from the UI as JSON).
-        let preferences = Preferences::new(
-            preferences.folding,
-            preferences.fragrance.as_ref().map(|f| f.as_str()),
-            preferences.eco_friendly,
-            &preferences.channels,
-        )?;
+        let preferences = preferences.checked()?;
         self.write(|tx, ctx| {
             let current = load_active(tx, id)?;
             match current.kind {

@@ -657,3 +657,23 @@ fn an_import_skips_phones_already_in_use_and_writes_nothing_when_a_row_is_invali
         "an invalid row writes nothing"
     );
 }
+
+#[test]
+fn preferences_arriving_as_json_are_validated_before_an_update() {
+    let (_dir, device) = device();
+    let c = created(device.create_stub(&stub("Ahmed", "92123456")).unwrap());
+    // The UI sends JSON; deserialising alone does not check the fragrance.
+    let prefs: Preferences = serde_json::from_value(serde_json::json!({
+        "folding": "hang", "fragrance": "x".repeat(10_000), "ecoFriendly": true, "channels": []
+    }))
+    .unwrap();
+    let changes = CustomerChanges {
+        preferences: Some(prefs),
+        ..Default::default()
+    };
+    assert_eq!(
+        device.update_customer(c.id, &changes).unwrap_err().code(),
+        "validation.too-long"
+    );
+    assert_eq!(count(&device, "outbox"), 1, "only the create");
+}

@@ -408,12 +408,7 @@ async fn apply(tx: &Transaction<'_>, actor: &OpActor, op: &Op) -> Result<OpOutco
         } => {
             let id = resolve(tx, actor.tenant, customer_id.as_uuid()).await?;
             let email = Email::parse(email)?;
-            let preferences = Preferences::new(
-                preferences.folding,
-                preferences.fragrance.as_ref().map(|f| f.as_str()),
-                preferences.eco_friendly,
-                &preferences.channels,
-            )?;
+            let preferences = preferences.checked()?;
             let row = tx
                 .query_one(
                     "SELECT kind, active FROM customers WHERE tenant_id = $1 AND id = $2",
@@ -617,14 +612,7 @@ async fn update(tx: &Transaction<'_>, actor: &OpActor, u: &CustomerUpdated) -> R
     let prefs = u
         .preferences
         .as_ref()
-        .map(|p| {
-            Preferences::new(
-                p.folding,
-                p.fragrance.as_ref().map(|f| f.as_str()),
-                p.eco_friendly,
-                &p.channels,
-            )
-        })
+        .map(Preferences::checked)
         .transpose()?;
     let kind: &str = row.get(0);
     if phone.is_some() && row.get::<_, bool>(3) {
