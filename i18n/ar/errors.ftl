@@ -44,3 +44,7 @@ field-delivery-notes = ملاحظات التوصيل
 field-fragrance = العطر
 field-customer-number = رقم العميل
 field-query = البحث
+error-not-enrolled = هذا الجهاز غير متصل بخادم المتجر بعد. سجّله من الإعدادات.
+error-upgrade-waiting-for-sync = لم يصل طلب الترقية إلى الخادم بعد. يُرسل الرمز فور اتصال الجهاز.
+error-no-upgrade-request = لم يُطلب ترقية هذا العميل.
+error-otp-malformed = رمز التحقق من 6 أرقام.

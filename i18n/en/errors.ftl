@@ -44,3 +44,7 @@ field-delivery-notes = Delivery notes
 field-fragrance = Fragrance
 field-customer-number = Customer number
 field-query = Search
+error-not-enrolled = This device is not connected to a shop server yet. Enroll it in Settings.
+error-upgrade-waiting-for-sync = The upgrade request has not reached the server yet. The code is sent as soon as the device is online.
+error-no-upgrade-request = No upgrade was requested for this customer.
+error-otp-malformed = A verification code has 6 digits.

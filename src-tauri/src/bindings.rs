@@ -56,6 +56,7 @@ fn generated() -> BTreeMap<String, String> {
         device::Customer,
         device::CustomerDetails,
         device::UpgradeRequest,
+        core::sync::UpgradeState,
         device::StubOutcome,
         device::CustomerChanges,
         device::AddressRecord,

@@ -5,12 +5,12 @@
 #![forbid(unsafe_code)]
 
 use dukkan_core::i18n::Locale;
-use dukkan_core::{AddressId, AddressInput, CustomerId, LocalizedMessage, StubInput};
+use dukkan_core::{AddressId, AddressInput, CustomerId, LocalizedMessage, Preferences, StubInput};
 use dukkan_device::engine::{self, EngineStatus, ServerConfig, SyncHandle};
 use dukkan_device::ParkedOp;
 use dukkan_device::{
     AddressRecord, Customer, CustomerChanges, CustomerDetails, Device, DeviceError, Entity,
-    ListQuery, Page, SearchHit, StubOutcome,
+    ListQuery, Page, SearchHit, StubOutcome, UpgradeRequest,
 };
 use serde::Serialize;
 use std::path::PathBuf;
@@ -252,6 +252,34 @@ fn discard_parked(device: State<'_, Arc<Device>>, device_seq: i64) -> CmdResult<
     Ok(device.discard_parked(device_seq)?)
 }
 
+#[tauri::command]
+fn request_upgrade(
+    device: State<'_, Arc<Device>>,
+    id: String,
+    email: String,
+    preferences: Preferences,
+    sms_language: Option<Locale>,
+) -> CmdResult<UpgradeRequest> {
+    Ok(device.request_upgrade(parse_id(&id)?, &email, &preferences, sms_language)?)
+}
+
+#[tauri::command]
+async fn resend_upgrade_code(
+    device: State<'_, Arc<Device>>,
+    id: String,
+) -> CmdResult<UpgradeRequest> {
+    Ok(engine::resend_upgrade_code(&device, parse_id(&id)?).await?)
+}
+
+#[tauri::command]
+async fn verify_upgrade_code(
+    device: State<'_, Arc<Device>>,
+    id: String,
+    code: String,
+) -> CmdResult<UpgradeRequest> {
+    Ok(engine::verify_upgrade_code(&device, parse_id(&id)?, &code).await?)
+}
+
 /// Where the database lives: `$DUKKAN_DATA_DIR`, else the platform's app-data directory.
 fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::error::Error>> {
     match std::env::var_os(DATA_DIR_ENV) {
@@ -301,7 +329,10 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             reset_enrollment,
             parked_ops,
             retry_parked,
-            discard_parked
+            discard_parked,
+            request_upgrade,
+            resend_upgrade_code,
+            verify_upgrade_code
         ])
 }
 

@@ -48,6 +48,9 @@ pub enum Op {
         customer_id: CustomerId,
         email: String,
         preferences: Preferences,
+        /// Language of the verification SMS; the server's default when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<crate::i18n::Locale>,
     },
 }
 

@@ -106,10 +106,16 @@ pub struct CustomerSnapshot {
     pub merged_into: Option<CustomerId>,
     pub default_address_id: Option<crate::ids::AddressId>,
     pub addresses: Vec<AddressSnapshot>,
-    /// State of the customer's upgrade, when one was requested: sent | verified | failed | expired.
-    pub upgrade_state: Option<String>,
-    /// When another OTP may be sent (RFC 3339), while the upgrade is `sent`.
+    /// State of the customer's upgrade, when one was requested.
+    pub upgrade_state: Option<UpgradeState>,
+    /// When another OTP may be sent (RFC 3339).
     pub resend_after: Option<String>,
+    /// When the code sent expires (RFC 3339), while the upgrade is `sent`.
+    #[serde(default)]
+    pub code_expires_at: Option<String>,
+    /// Why the upgrade is `failed`, or why its code is not sent yet (`otp-cooldown`, ...).
+    #[serde(default)]
+    pub upgrade_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -209,4 +215,63 @@ mod tests {
             }
         );
     }
+}
+
+/// Where an upgrade stub → full stands: `queued` (waiting for the server, or for the phone's
+/// cooldown) → `sent` (a code is on its way) → `verified` | `failed` | `expired`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum UpgradeState {
+    Queued,
+    Sent,
+    Verified,
+    Failed,
+    Expired,
+}
+
+impl UpgradeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpgradeState::Queued => "queued",
+            UpgradeState::Sent => "sent",
+            UpgradeState::Verified => "verified",
+            UpgradeState::Failed => "failed",
+            UpgradeState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => UpgradeState::Queued,
+            "sent" => UpgradeState::Sent,
+            "verified" => UpgradeState::Verified,
+            "failed" => UpgradeState::Failed,
+            "expired" => UpgradeState::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// `POST /api/v1/sync/upgrades/{customerId}/verify`: the code the customer read out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifyUpgrade {
+    pub code: String,
+}
+
+/// The server's answer to a device's resend or verify: where the upgrade stands now. A wrong
+/// code is an answer too (`errorCode` `otp-invalid`, `attemptsLeft`), not an HTTP error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeStatus {
+    pub customer_id: CustomerId,
+    pub state: UpgradeState,
+    pub error_code: Option<String>,
+    pub code_expires_at: Option<String>,
+    pub resend_after: Option<String>,
+    pub attempts_left: Option<u32>,
+    pub phone_masked: Option<String>,
+    /// The customer as the server now holds it (full, phone verified, once `verified`).
+    pub customer: Option<CustomerSnapshot>,
 }

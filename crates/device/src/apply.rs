@@ -45,7 +45,16 @@ pub(crate) fn write_address(
 pub(crate) fn apply_local(tx: &Transaction<'_>, op: &Op) -> Result<()> {
     match op {
         // The customer exists (it came with the pulled snapshot or was created locally).
-        Op::CustomerCreated(_) | Op::UpgradeRequested { .. } => {}
+        Op::CustomerCreated(_) => {}
+        // A request not yet pushed is queued, whatever the server said of an earlier one.
+        Op::UpgradeRequested { customer_id, .. } => {
+            tx.execute(
+                "UPDATE upgrade_requests SET state = 'queued', error_code = NULL,
+                        code_expires_at = NULL, attempts_left = NULL, resend_after = NULL
+                 WHERE customer_id = ?1",
+                [customer_id.to_string()],
+            )?;
+        }
         Op::CustomerUpdated(u) => {
             let id = u.id.to_string();
             if let Some(v) = &u.first_name {

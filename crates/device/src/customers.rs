@@ -3,8 +3,10 @@
 use crate::addresses::{self, AddressRecord};
 use crate::error::{DeviceError, Entity, Result};
 use crate::{journal, Device, WriteContext};
+use dukkan_core::i18n::Locale;
 use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op};
 use dukkan_core::search::search_key;
+use dukkan_core::sync::UpgradeState;
 use dukkan_core::{
     CustomerId, CustomerKind, CustomerNumber, Email, Field, PersonName, Phone, Preferences,
     StubInput, ValidStub,
@@ -91,10 +93,58 @@ pub struct CustomerDetails {
 pub struct UpgradeRequest {
     pub email: String,
     pub preferences: Preferences,
-    /// queued | sent | verified | failed | expired
-    pub state: String,
+    /// `sent` becomes `expired` here once the code's expiry has passed.
+    pub state: UpgradeState,
     pub requested_at: String,
     pub updated_at: String,
+    /// When the code sent expires (RFC 3339), while `sent`.
+    pub code_expires_at: Option<String>,
+    /// When a new code may be asked for (RFC 3339).
+    pub resend_after: Option<String>,
+    /// Why it failed, why no code went out yet, or what the last code typed was
+    /// (`sms-failed`, `otp-locked`, `otp-cooldown`, `otp-invalid`, ...).
+    pub error_code: Option<String>,
+    /// Attempts left after a wrong code.
+    pub attempts_left: Option<u32>,
+    /// The request has not reached the server yet (it is in the outbox).
+    pub waiting_for_sync: bool,
+}
+
+/// The customer's upgrade request as the screen shows it, if there is one.
+pub(crate) fn load_upgrade(conn: &Connection, id: CustomerId) -> Result<Option<UpgradeRequest>> {
+    let now = crate::now_text();
+    Ok(conn
+        .query_row(
+            "SELECT u.email, u.preferences, u.state, u.requested_at, u.updated_at, u.code_expires_at,
+                    u.resend_after, u.error_code, u.attempts_left,
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.customer_id = u.customer_id
+                            AND o.kind = 'upgrade_requested')
+             FROM upgrade_requests u WHERE u.customer_id = ?1",
+            [id.to_string()],
+            |r| {
+                let prefs: String = r.get(1)?;
+                let state: String = r.get(2)?;
+                let code_expires_at: Option<String> = r.get(5)?;
+                let mut state = UpgradeState::parse(&state).unwrap_or(UpgradeState::Queued);
+                // RFC 3339 UTC texts of one format compare as times.
+                if state == UpgradeState::Sent && code_expires_at.as_deref().is_some_and(|e| e <= now.as_str()) {
+                    state = UpgradeState::Expired;
+                }
+                Ok(UpgradeRequest {
+                    email: r.get(0)?,
+                    preferences: serde_json::from_str(&prefs).unwrap_or_default(),
+                    state,
+                    requested_at: r.get(3)?,
+                    updated_at: r.get(4)?,
+                    code_expires_at,
+                    resend_after: r.get(6)?,
+                    error_code: r.get(7)?,
+                    attempts_left: r.get(8)?,
+                    waiting_for_sync: r.get(9)?,
+                })
+            },
+        )
+        .optional()?)
 }
 
 /// The result of the quick stub form.
@@ -327,24 +377,12 @@ impl Device {
         self.read(|conn| {
             let customer = load(conn, id)?;
             let addresses = addresses::list(conn, id, customer.default_address_id.as_deref())?;
-            let upgrade = conn
-                .query_row(
-                    "SELECT email, preferences, state, requested_at, updated_at FROM upgrade_requests
-                     WHERE customer_id = ?1",
-                    [id.to_string()],
-                    |r| {
-                        let prefs: String = r.get(1)?;
-                        Ok(UpgradeRequest {
-                            email: r.get(0)?,
-                            preferences: serde_json::from_str(&prefs).unwrap_or_default(),
-                            state: r.get(2)?,
-                            requested_at: r.get(3)?,
-                            updated_at: r.get(4)?,
-                        })
-                    },
-                )
-                .optional()?;
-            Ok(CustomerDetails { customer, addresses, upgrade })
+            let upgrade = load_upgrade(conn, id)?;
+            Ok(CustomerDetails {
+                customer,
+                addresses,
+                upgrade,
+            })
         })
     }
 
@@ -537,6 +575,7 @@ impl Device {
         id: CustomerId,
         email: &str,
         preferences: &Preferences,
+        sms_language: Option<Locale>,
     ) -> Result<UpgradeRequest> {
         let email = Email::parse(email)?;
         // Re-validate preferences that arrived as data (e.g. from the UI as JSON).
@@ -548,13 +587,12 @@ impl Device {
                 CustomerKind::Full => return Err(DeviceError::AlreadyFull),
                 CustomerKind::Stub => {}
             }
-            let waiting: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM upgrade_requests WHERE customer_id = ?1 AND state IN ('queued', 'sent'))",
-                [id.to_string()],
-                |r| r.get(0),
-            )?;
-            if waiting {
-                return Err(DeviceError::UpgradeAlreadyRequested);
+            // One live request at a time: a sent code still valid, or one not sent yet. An
+            // expired or failed request may be made again (with new details).
+            if let Some(live) = load_upgrade(tx, id)? {
+                if matches!(live.state, UpgradeState::Queued | UpgradeState::Sent | UpgradeState::Verified) {
+                    return Err(DeviceError::UpgradeAlreadyRequested);
+                }
             }
             let prefs_json = serde_json::to_string(&preferences).map_err(|e| DeviceError::Export(e.to_string()))?;
             tx.execute(
@@ -562,18 +600,18 @@ impl Device {
                  VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?4)
                  ON CONFLICT (customer_id) DO UPDATE SET email = excluded.email,
                     preferences = excluded.preferences, state = 'queued', requested_at = excluded.requested_at,
-                    requested_by = excluded.requested_by, updated_at = excluded.updated_at, error_code = NULL",
+                    requested_by = excluded.requested_by, updated_at = excluded.updated_at, error_code = NULL,
+                    code_expires_at = NULL, attempts_left = NULL, resend_after = NULL",
                 params![id.to_string(), email.as_str(), prefs_json, ctx.now, ctx.staff_id],
             )?;
-            let op = Op::UpgradeRequested { customer_id: id, email: email.as_str().to_owned(), preferences: preferences.clone() };
-            journal::record(tx, ctx, &op, id, &id.to_string(), &["email", "preferences", "upgrade"])?;
-            Ok(UpgradeRequest {
+            let op = Op::UpgradeRequested {
+                customer_id: id,
                 email: email.as_str().to_owned(),
                 preferences: preferences.clone(),
-                state: "queued".to_owned(),
-                requested_at: ctx.now.clone(),
-                updated_at: ctx.now.clone(),
-            })
+                language: sms_language,
+            };
+            journal::record(tx, ctx, &op, id, &id.to_string(), &["email", "preferences", "upgrade"])?;
+            load_upgrade(tx, id)?.ok_or(DeviceError::NotFound(Entity::Customer))
         })
     }
 }

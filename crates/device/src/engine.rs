@@ -359,3 +359,86 @@ pub async fn enroll(
     tracing::info!(device = %enrollment.device_id, "device enrolled");
     Ok(())
 }
+
+/// The code as typed: Arabic-Indic or Persian digits and spaces allowed; six digits or nothing.
+fn normalize_code(input: &str) -> Option<String> {
+    if input.len() > 64 {
+        return None;
+    }
+    let code: String = input
+        .chars()
+        .map(dukkan_core::phone::ascii_digit)
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+}
+
+/// Asks the server for a new verification code for the customer's upgrade (cooldown and hourly
+/// caps apply; a refusal comes back as the request's `errorCode` and `resendAfter`). Online only.
+pub async fn resend_upgrade_code(
+    device: &Device,
+    customer: dukkan_core::CustomerId,
+) -> Result<crate::UpgradeRequest> {
+    upgrade_call(device, customer, "resend", None).await
+}
+
+/// Submits the code the customer read out. A right code makes the customer full with a
+/// verified phone — set by the server and stored here at once; a wrong one leaves
+/// `errorCode` `otp-invalid` and `attemptsLeft`. Online only.
+pub async fn verify_upgrade_code(
+    device: &Device,
+    customer: dukkan_core::CustomerId,
+    code: &str,
+) -> Result<crate::UpgradeRequest> {
+    let code = normalize_code(code).ok_or(DeviceError::OtpMalformed)?;
+    upgrade_call(device, customer, "verify", Some(code)).await
+}
+
+async fn upgrade_call(
+    device: &Device,
+    customer: dukkan_core::CustomerId,
+    action: &str,
+    code: Option<String>,
+) -> Result<crate::UpgradeRequest> {
+    let (base, token) = device.enrollment()?.ok_or(DeviceError::NotEnrolled)?;
+    let request = device
+        .upgrade_request(customer)?
+        .ok_or(DeviceError::NoUpgradeRequest)?;
+    if request.waiting_for_sync {
+        return Err(DeviceError::UpgradeWaitingForSync);
+    }
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|e| DeviceError::Export(e.to_string()))?;
+    let url = format!("{base}/api/v1/sync/upgrades/{customer}/{action}");
+    let mut req = http.post(url).bearer_auth(token);
+    if let Some(code) = code {
+        req = req.json(&dukkan_core::sync::VerifyUpgrade { code });
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|_| DeviceError::ServerUnreachable)?;
+    match resp.status() {
+        s if s.is_success() => {}
+        reqwest::StatusCode::NOT_FOUND => return Err(DeviceError::NoUpgradeRequest),
+        reqwest::StatusCode::UNAUTHORIZED => {
+            return Err(DeviceError::EnrollmentRefused("unauthenticated".into()))
+        }
+        _ => return Err(DeviceError::ServerUnreachable),
+    }
+    let status: dukkan_core::sync::UpgradeStatus = resp
+        .json()
+        .await
+        .map_err(|_| DeviceError::ServerUnreachable)?;
+    if status.customer_id != customer {
+        return Err(DeviceError::ServerUnreachable);
+    }
+    device.apply_upgrade_status(&status)?;
+    tracing::info!(%customer, state = status.state.as_str(), "upgrade {action} answered");
+    device
+        .upgrade_request(customer)?
+        .ok_or(DeviceError::NoUpgradeRequest)
+}

@@ -42,6 +42,14 @@ pub enum DeviceError {
     EnrollmentRefused(String),
     #[error("the server could not be reached")]
     ServerUnreachable,
+    #[error("this device is not enrolled with a server")]
+    NotEnrolled,
+    #[error("the upgrade request has not reached the server yet")]
+    UpgradeWaitingForSync,
+    #[error("no upgrade was requested for this customer")]
+    NoUpgradeRequest,
+    #[error("a verification code has six digits")]
+    OtpMalformed,
 }
 
 impl DeviceError {
@@ -63,6 +71,10 @@ impl DeviceError {
             DeviceError::UnsyncedOps { .. } => "unsynced-ops",
             DeviceError::EnrollmentRefused(_) => "enrollment-refused",
             DeviceError::ServerUnreachable => "server-unreachable",
+            DeviceError::NotEnrolled => "not-enrolled",
+            DeviceError::UpgradeWaitingForSync => "upgrade-waiting-for-sync",
+            DeviceError::NoUpgradeRequest => "no-upgrade-request",
+            DeviceError::OtpMalformed => "otp-malformed",
         }
     }
 

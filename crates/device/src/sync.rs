@@ -13,7 +13,9 @@ use crate::customers::{index_names, last4};
 use crate::error::{DeviceError, Result};
 use crate::{now_text, Device};
 use dukkan_core::ops::Op;
-use dukkan_core::sync::{CustomerSnapshot, OpOutcome, OpResult, PullResponse, PushOp};
+use dukkan_core::sync::{
+    CustomerSnapshot, OpOutcome, OpResult, PullResponse, PushOp, UpgradeStatus,
+};
 use dukkan_core::{CustomerId, Phone};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -255,6 +257,38 @@ impl Device {
             refresh_sync_state(tx, &customer)
         })
     }
+    /// The customer's upgrade request, if one was made.
+    pub fn upgrade_request(&self, id: CustomerId) -> Result<Option<crate::UpgradeRequest>> {
+        self.read(|c| crate::customers::load_upgrade(c, id))
+    }
+
+    /// Records the server's answer to a resend or verify: the request's state, and the customer
+    /// as the server holds it once verified (full, phone verified).
+    pub fn apply_upgrade_status(&self, status: &UpgradeStatus) -> Result<()> {
+        self.write(|tx, _| {
+            if let Some(customer) = &status.customer {
+                upsert_snapshot(tx, customer)?;
+                reapply_pending(tx, customer.id)?;
+                refresh_sync_state(tx, &customer.id.to_string())?;
+            }
+            tx.execute(
+                "UPDATE upgrade_requests SET state = ?2, error_code = ?3, code_expires_at = ?4,
+                        resend_after = ?5, attempts_left = ?6, updated_at = ?7
+                 WHERE customer_id = ?1",
+                params![
+                    status.customer_id.to_string(),
+                    status.state.as_str(),
+                    status.error_code,
+                    status.code_expires_at,
+                    status.resend_after,
+                    status.attempts_left,
+                    now_text()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
     /// The server this device is enrolled with: `(base URL, device token)`.
     pub fn enrollment(&self) -> Result<Option<(String, String)>> {
         self.read(|c| Ok(get_state(c, "server_url")?.zip(get_state(c, "device_token")?)))
@@ -430,10 +464,20 @@ fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
             params![id, default.to_string()],
         )?;
     }
-    if let Some(state) = &c.upgrade_state {
+    if let Some(state) = c.upgrade_state {
         tx.execute(
-            "UPDATE upgrade_requests SET state = ?2, resend_after = ?3, updated_at = ?4 WHERE customer_id = ?1",
-            params![id, state, c.resend_after, now_text()],
+            "UPDATE upgrade_requests SET state = ?2, resend_after = ?3, code_expires_at = ?4,
+                    error_code = ?5, updated_at = ?6,
+                    attempts_left = CASE WHEN ?2 = 'sent' AND state = 'sent' THEN attempts_left END
+             WHERE customer_id = ?1",
+            params![
+                id,
+                state.as_str(),
+                c.resend_after,
+                c.code_expires_at,
+                c.upgrade_error,
+                now_text()
+            ],
         )?;
     }
     index_names(tx, c.id)?;

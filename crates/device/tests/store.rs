@@ -527,11 +527,15 @@ fn an_upgrade_request_is_recorded_and_queued_offline() {
     let (_dir, device) = device();
     let c = created(device.create_stub(&stub("Ahmed", "92123456")).unwrap());
     let req = device
-        .request_upgrade(c.id, "ahmed@example.om", &prefs())
+        .request_upgrade(c.id, "ahmed@example.om", &prefs(), None)
         .unwrap();
-    assert_eq!(req.state, "queued");
+    assert_eq!(req.state, dukkan_core::sync::UpgradeState::Queued);
+    assert!(req.waiting_for_sync, "a new request waits in the outbox");
     let details = device.customer(c.id).unwrap();
-    assert_eq!(details.upgrade.map(|u| u.state), Some("queued".into()));
+    assert_eq!(
+        details.upgrade.map(|u| u.state),
+        Some(dukkan_core::sync::UpgradeState::Queued)
+    );
     assert_eq!(
         details.customer.kind,
         CustomerKind::Stub,
@@ -544,7 +548,7 @@ fn an_upgrade_request_is_recorded_and_queued_offline() {
     assert_eq!(payload["preferences"]["folding"], "hang");
     assert_eq!(
         device
-            .request_upgrade(c.id, "ahmed@example.om", &prefs())
+            .request_upgrade(c.id, "ahmed@example.om", &prefs(), None)
             .unwrap_err()
             .code(),
         "upgrade-already-requested"
@@ -557,7 +561,7 @@ fn upgrades_are_refused_for_guests_bad_emails_and_unknown_customers() {
     let g = device.create_guest().unwrap();
     assert_eq!(
         device
-            .request_upgrade(g.id, "a@example.om", &prefs())
+            .request_upgrade(g.id, "a@example.om", &prefs(), None)
             .unwrap_err()
             .code(),
         "guest-cannot-upgrade"
@@ -565,21 +569,26 @@ fn upgrades_are_refused_for_guests_bad_emails_and_unknown_customers() {
     let c = created(device.create_stub(&stub("Ahmed", "92123456")).unwrap());
     assert_eq!(
         device
-            .request_upgrade(c.id, "not-an-email", &prefs())
+            .request_upgrade(c.id, "not-an-email", &prefs(), None)
             .unwrap_err()
             .code(),
         "validation.invalid-email"
     );
     assert_eq!(
         device
-            .request_upgrade(c.id, "", &prefs())
+            .request_upgrade(c.id, "", &prefs(), None)
             .unwrap_err()
             .code(),
         "validation.required"
     );
     assert_eq!(
         device
-            .request_upgrade(dukkan_core::CustomerId::new(), "a@example.om", &prefs())
+            .request_upgrade(
+                dukkan_core::CustomerId::new(),
+                "a@example.om",
+                &prefs(),
+                None
+            )
             .unwrap_err()
             .code(),
         "not-found"

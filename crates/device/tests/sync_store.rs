@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use dukkan_core::sync::{Change, CustomerSnapshot, OpOutcome, OpResult, PullResponse};
+use dukkan_core::sync::{
+    Change, CustomerSnapshot, OpOutcome, OpResult, PullResponse, UpgradeState,
+};
 use dukkan_core::{CustomerId, CustomerKind, CustomerNumber, StubInput};
 use dukkan_device::{CustomerChanges, Device, StubOutcome, SyncState};
 use tempfile::TempDir;
@@ -64,6 +66,8 @@ fn snapshot(id: CustomerId, number: u32, first: &str, phone: &str) -> CustomerSn
         addresses: vec![],
         upgrade_state: None,
         resend_after: None,
+        code_expires_at: None,
+        upgrade_error: None,
         created_at: "2026-11-25T10:00:00.000Z".into(),
         updated_at: "2026-11-25T10:00:00.000Z".into(),
     }
@@ -275,4 +279,82 @@ fn a_failed_page_leaves_the_cursor_where_it_was() {
         .unwrap()
         .items
         .is_empty());
+}
+
+fn page(cursor: i64, customer: CustomerSnapshot) -> PullResponse {
+    PullResponse {
+        changes: vec![Change {
+            seq: cursor,
+            customer,
+        }],
+        cursor,
+        more: false,
+    }
+}
+
+#[test]
+fn a_queued_upgrade_follows_the_states_the_server_reports() {
+    let (_dir, d) = device();
+    let c = stub(&d, "Ahmed", "92123456");
+    d.request_upgrade(c.id, "ahmed@example.om", &Default::default(), None)
+        .unwrap();
+    let queued = d.upgrade_request(c.id).unwrap().unwrap();
+    assert_eq!(queued.state, UpgradeState::Queued);
+    assert!(queued.waiting_for_sync);
+    answer(&d, |_| OpOutcome::Applied);
+    let pushed = d.upgrade_request(c.id).unwrap().unwrap();
+    assert_eq!(pushed.state, UpgradeState::Queued);
+    assert!(
+        !pushed.waiting_for_sync,
+        "acknowledged: now the server's to send"
+    );
+
+    // sent, with a code valid for five more minutes
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(5))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut s = snapshot(c.id, 1, "Ahmed", "+96892123456");
+    s.upgrade_state = Some(UpgradeState::Sent);
+    s.code_expires_at = Some(soon.clone());
+    s.resend_after = Some(soon.clone());
+    d.apply_pull(&page(1, s.clone())).unwrap();
+    let sent = d.upgrade_request(c.id).unwrap().unwrap();
+    assert_eq!(sent.state, UpgradeState::Sent);
+    assert_eq!(sent.code_expires_at.as_deref(), Some(soon.as_str()));
+
+    // the code's time passes without a word from the server: the device shows it expired
+    s.code_expires_at = Some("2026-01-01T00:00:00.000Z".into());
+    d.apply_pull(&page(2, s.clone())).unwrap();
+    assert_eq!(
+        d.upgrade_request(c.id).unwrap().unwrap().state,
+        UpgradeState::Expired
+    );
+
+    // the provider refused the text: failed, with the reason
+    s.upgrade_state = Some(UpgradeState::Failed);
+    s.upgrade_error = Some("sms-failed".into());
+    d.apply_pull(&page(3, s.clone())).unwrap();
+    let failed = d.upgrade_request(c.id).unwrap().unwrap();
+    assert_eq!(failed.state, UpgradeState::Failed);
+    assert_eq!(failed.error_code.as_deref(), Some("sms-failed"));
+
+    // a failed request may be made again; it is queued until pushed, whatever a later pull says
+    d.request_upgrade(c.id, "ahmed@example.om", &Default::default(), None)
+        .unwrap();
+    d.apply_pull(&page(4, s.clone())).unwrap();
+    let again = d.upgrade_request(c.id).unwrap().unwrap();
+    assert_eq!(again.state, UpgradeState::Queued);
+    assert_eq!(again.error_code, None);
+
+    // verified by the server: the customer is full with a verified phone
+    answer(&d, |_| OpOutcome::Applied);
+    s.upgrade_state = Some(UpgradeState::Verified);
+    s.upgrade_error = None;
+    s.kind = CustomerKind::Full;
+    s.phone_verified = true;
+    s.email = Some("ahmed@example.om".into());
+    d.apply_pull(&page(5, s)).unwrap();
+    let details = d.customer(c.id).unwrap();
+    assert_eq!(details.upgrade.unwrap().state, UpgradeState::Verified);
+    assert_eq!(details.customer.kind, CustomerKind::Full);
+    assert!(details.customer.phone_verified);
 }

@@ -23,6 +23,7 @@ pub mod staff;
 pub mod sync;
 pub mod tenants;
 pub mod tokens;
+pub mod upgrades;
 
 pub use error::Error;
 pub use http::{router, AppState};

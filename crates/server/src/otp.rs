@@ -5,10 +5,11 @@
 //! per client address, compared in constant time. Sends for one phone are serialised by an
 //! advisory lock so two tills cannot both pass the cooldown check.
 
-use crate::changes::{self, Entity};
+use crate::changes::{self, Author, Entity};
 use crate::clock::Clock;
 use crate::db;
 use crate::error::{Conflict, Error, OtpRefusal};
+use crate::ids::TenantId;
 use crate::sms::SmsSender;
 use crate::staff::Actor;
 use chrono::{DateTime, Duration, Utc};
@@ -80,6 +81,11 @@ impl Otp {
             clock,
             settings: OtpSettings::default(),
         })
+    }
+
+    /// The OTP clock's time (injected in tests).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     fn mac(&self, tenant: Uuid, phone: &str, code: &str) -> HmacSha256 {
@@ -159,18 +165,23 @@ pub struct Upgrade {
     pub preferences: Option<crate::customers::PreferencesInput>,
 }
 
-struct Target {
-    kind: CustomerKind,
-    phone: Option<String>,
-    verified: bool,
+pub(crate) struct Target {
+    pub kind: CustomerKind,
+    pub phone: Option<String>,
+    pub verified: bool,
 }
 
-async fn lock_target(tx: &Transaction<'_>, actor: &Actor, id: Uuid) -> Result<Target, Error> {
+/// Locks the customer a code is for and reads what decides whether it may have one.
+pub(crate) async fn lock_target(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    id: Uuid,
+) -> Result<Target, Error> {
     let row = tx
         .query_opt(
             "SELECT kind, phone, phone_verified, active FROM customers
              WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            &[&actor.tenant.0, &id],
+            &[&tenant.0, &id],
         )
         .await?
         .ok_or(Error::NotFound)?;
@@ -194,6 +205,15 @@ fn seconds_until(later: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
         .max(1)
 }
 
+/// Where a request for a code comes from, for the hourly cap per client.
+#[derive(Debug, Clone, Copy)]
+pub enum Requester {
+    /// A REST call from this address.
+    Ip(IpAddr),
+    /// An enrolled device, on whose behalf the server sends a queued upgrade's code.
+    Device(Uuid),
+}
+
 /// Sends a code to the customer's phone.
 pub async fn send(
     pool: &Pool,
@@ -203,10 +223,9 @@ pub async fn send(
     client: IpAddr,
     locale: Locale,
 ) -> Result<OtpSent, Error> {
-    let s = &otp.settings;
     let mut conn = pool.get().await?;
     let tx = db::tenant_tx(&mut conn, actor.tenant).await?;
-    let target = lock_target(&tx, actor, request.customer_id).await?;
+    let target = lock_target(&tx, actor.tenant, request.customer_id).await?;
     let phone = match (&target.kind, &target.phone) {
         (CustomerKind::Guest, _) | (_, None) => {
             return Err(Error::Conflict(Conflict::GuestCannotUpgrade))
@@ -214,9 +233,37 @@ pub async fn send(
         (CustomerKind::Full, _) => return Err(Error::Conflict(Conflict::AlreadyFull)),
         (_, Some(p)) => p.clone(),
     };
+    let sent = issue_code(
+        &tx,
+        otp,
+        actor.tenant,
+        request.customer_id,
+        &phone,
+        Requester::Ip(client),
+        request.language.unwrap_or(locale),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(sent)
+}
+
+/// Issues a new code for `phone` in `tx` and sends it by SMS, after the cooldown and the hourly
+/// caps (per phone, and per client address or device) allow it. The SMS goes out before the
+/// caller commits: when the provider refuses, the caller's rollback leaves no trace and the
+/// cooldown does not start. Sends for one phone are serialised by an advisory lock.
+pub(crate) async fn issue_code(
+    tx: &Transaction<'_>,
+    otp: &Otp,
+    tenant: TenantId,
+    customer: Uuid,
+    phone: &str,
+    requester: Requester,
+    language: Locale,
+) -> Result<OtpSent, Error> {
+    let s = &otp.settings;
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[&format!("otp:{}:{phone}", actor.tenant)],
+        &[&format!("otp:{tenant}:{phone}")],
     )
     .await?;
     let now = otp.clock.now();
@@ -226,7 +273,7 @@ pub async fn send(
             "SELECT max(created_at), count(*) FILTER (WHERE created_at > $3),
                     min(created_at) FILTER (WHERE created_at > $3)
              FROM otp_codes WHERE tenant_id = $1 AND phone = $2",
-            &[&actor.tenant.0, &phone, &hour_ago],
+            &[&tenant.0, &phone, &hour_ago],
         )
         .await?;
     let last: Option<DateTime<Utc>> = row.get(0);
@@ -240,13 +287,28 @@ pub async fn send(
         let retry = oldest.map_or(3600, |o| seconds_until(o + Duration::hours(1), now));
         return Err(Error::Otp(OtpRefusal::RateLimited { seconds: retry }));
     }
-    let by_client = tx
-        .query_one(
-            "SELECT count(*), min(created_at) FROM otp_codes
-             WHERE tenant_id = $1 AND client_ip = $2 AND created_at > $3",
-            &[&actor.tenant.0, &client, &hour_ago],
-        )
-        .await?;
+    let (client_ip, device) = match requester {
+        Requester::Ip(ip) => (Some(ip), None),
+        Requester::Device(d) => (None, Some(d)),
+    };
+    let by_client = match requester {
+        Requester::Ip(ip) => {
+            tx.query_one(
+                "SELECT count(*), min(created_at) FROM otp_codes
+                 WHERE tenant_id = $1 AND client_ip = $2 AND created_at > $3",
+                &[&tenant.0, &ip, &hour_ago],
+            )
+            .await?
+        }
+        Requester::Device(d) => {
+            tx.query_one(
+                "SELECT count(*), min(created_at) FROM otp_codes
+                 WHERE tenant_id = $1 AND device_id = $2 AND created_at > $3",
+                &[&tenant.0, &d, &hour_ago],
+            )
+            .await?
+        }
+    };
     if by_client.get::<_, i64>(0) >= s.per_client_per_hour {
         let oldest: Option<DateTime<Utc>> = by_client.get(1);
         let retry = oldest.map_or(3600, |o| seconds_until(o + Duration::hours(1), now));
@@ -256,104 +318,156 @@ pub async fn send(
     tx.execute(
         "UPDATE otp_codes SET consumed_at = $3
          WHERE tenant_id = $1 AND phone = $2 AND consumed_at IS NULL",
-        &[&actor.tenant.0, &phone, &now],
+        &[&tenant.0, &phone, &now],
     )
     .await?;
     let code = new_code();
     let expires_at = now + s.ttl;
     tx.execute(
         "INSERT INTO otp_codes (tenant_id, id, phone, customer_id, code_hash, created_at,
-                                expires_at, client_ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                expires_at, client_ip, device_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
-            &actor.tenant.0,
+            &tenant.0,
             &Uuid::now_v7(),
             &phone,
-            &request.customer_id,
-            &otp.digest(actor.tenant.0, &phone, &code),
+            &customer,
+            &otp.digest(tenant.0, phone, &code),
             &now,
             &expires_at,
-            &client,
+            &client_ip,
+            &device,
         ],
     )
     .await?;
     let body = crate::messages::format(
-        request.language.unwrap_or(locale),
+        language,
         &LocalizedMessage::new("server-otp-sms").with("code", MessageArg::Text(code)),
     );
-    // Sent before commit: when the provider refuses, nothing is recorded and the cooldown
-    // does not start.
-    otp.sms.send(&phone, &body).await.map_err(|e| {
-        tracing::warn!(error = %e, phone = %mask_e164(&phone), "OTP SMS not sent");
+    otp.sms.send(phone, &body).await.map_err(|e| {
+        tracing::warn!(error = %e, phone = %mask_e164(phone), "OTP SMS not sent");
         Error::Otp(OtpRefusal::SmsFailed)
     })?;
-    tx.commit().await?;
-    tracing::info!(tenant = %actor.tenant, phone = %mask_e164(&phone), "OTP sent");
+    tracing::info!(%tenant, phone = %mask_e164(phone), "OTP sent");
     Ok(OtpSent {
-        phone_masked: mask_e164(&phone),
+        phone_masked: mask_e164(phone),
         expires_at,
         resend_after_seconds: s.cooldown.num_seconds(),
     })
 }
 
-/// Checks `code` against the phone's live code. A wrong code uses up an attempt, which is
-/// committed even though the request fails.
-async fn check_code<'t>(
-    tx: Transaction<'t>,
+/// What a typed code turned out to be. Every outcome's writes (a used-up attempt, the code
+/// consumed) are in the caller's transaction, which commits them whatever it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CodeCheck {
+    /// Right: the code is consumed.
+    Accepted,
+    /// Not six digits: no attempt used.
+    Malformed,
+    /// No live code for the phone (never sent, used, or replaced).
+    NoCode,
+    /// Wrong: one attempt used, this many left.
+    Wrong {
+        attempts_left: i32,
+    },
+    /// No attempts left: a new code is needed.
+    Locked,
+    Expired,
+}
+
+impl CodeCheck {
+    /// The refusal a REST caller gets for anything but `Accepted`.
+    pub(crate) fn refusal(self) -> Option<OtpRefusal> {
+        match self {
+            CodeCheck::Accepted => None,
+            CodeCheck::Malformed | CodeCheck::NoCode | CodeCheck::Wrong { .. } => {
+                Some(OtpRefusal::Invalid)
+            }
+            CodeCheck::Locked => Some(OtpRefusal::Locked),
+            CodeCheck::Expired => Some(OtpRefusal::Expired),
+        }
+    }
+}
+
+/// Checks `code` against the phone's live code, in constant time.
+pub(crate) async fn check_code(
+    tx: &Transaction<'_>,
     otp: &Otp,
-    actor: &Actor,
+    tenant: TenantId,
     phone: &str,
     code: &str,
-) -> Result<Transaction<'t>, Error> {
+) -> Result<CodeCheck, Error> {
     let Some(code) = normalize_code(code) else {
-        return Err(Error::Otp(OtpRefusal::Invalid));
+        return Ok(CodeCheck::Malformed);
     };
     let now = otp.clock.now();
-    let row = tx
+    let Some(row) = tx
         .query_opt(
             "SELECT id, code_hash, attempts, expires_at FROM otp_codes
              WHERE tenant_id = $1 AND phone = $2 AND consumed_at IS NULL
              ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
-            &[&actor.tenant.0, &phone],
+            &[&tenant.0, &phone],
         )
         .await?
-        .ok_or(Error::Otp(OtpRefusal::Invalid))?;
+    else {
+        return Ok(CodeCheck::NoCode);
+    };
     let id: Uuid = row.get(0);
     let stored: Vec<u8> = row.get(1);
     let attempts: i32 = row.get(2);
     let expires_at: DateTime<Utc> = row.get(3);
     if attempts >= otp.settings.max_attempts {
-        return Err(Error::Otp(OtpRefusal::Locked));
+        return Ok(CodeCheck::Locked);
     }
     if now >= expires_at {
-        return Err(Error::Otp(OtpRefusal::Expired));
+        return Ok(CodeCheck::Expired);
     }
-    if !otp.matches(actor.tenant.0, phone, &code, &stored) {
+    if !otp.matches(tenant.0, phone, &code, &stored) {
         tx.execute(
             "UPDATE otp_codes SET attempts = attempts + 1 WHERE tenant_id = $1 AND id = $2",
-            &[&actor.tenant.0, &id],
+            &[&tenant.0, &id],
         )
         .await?;
-        tx.commit().await?;
         tracing::info!(phone = %mask_e164(phone), attempt = attempts + 1, "wrong OTP");
-        return Err(Error::Otp(if attempts + 1 >= otp.settings.max_attempts {
-            OtpRefusal::Locked
+        let left = otp.settings.max_attempts - (attempts + 1);
+        return Ok(if left <= 0 {
+            CodeCheck::Locked
         } else {
-            OtpRefusal::Invalid
-        }));
+            CodeCheck::Wrong {
+                attempts_left: left,
+            }
+        });
     }
     tx.execute(
         "UPDATE otp_codes SET consumed_at = $3 WHERE tenant_id = $1 AND id = $2",
-        &[&actor.tenant.0, &id, &now],
+        &[&tenant.0, &id, &now],
     )
     .await?;
-    Ok(tx)
+    Ok(CodeCheck::Accepted)
+}
+
+/// Checks the code for a REST caller: anything but a right code commits what the check wrote
+/// (a used-up attempt) and answers the refusal.
+async fn require_code<'t>(
+    tx: Transaction<'t>,
+    otp: &Otp,
+    tenant: TenantId,
+    phone: &str,
+    code: &str,
+) -> Result<Transaction<'t>, Error> {
+    match check_code(&tx, otp, tenant, phone, code).await?.refusal() {
+        None => Ok(tx),
+        Some(refusal) => {
+            tx.commit().await?;
+            Err(Error::Otp(refusal))
+        }
+    }
 }
 
 /// Marks the phone verified and links the customer to the phone's global identity.
-async fn mark_verified(
+pub(crate) async fn mark_verified(
     tx: &Transaction<'_>,
-    actor: &Actor,
+    author: Author,
     id: Uuid,
     phone: &str,
 ) -> Result<(), Error> {
@@ -379,7 +493,7 @@ async fn mark_verified(
         "UPDATE customers SET phone_verified = true, identity_id = $3, updated_at = now(),
                 updated_by = $4
          WHERE tenant_id = $1 AND id = $2",
-        &[&actor.tenant.0, &id, &identity, &actor.staff.0],
+        &[&author.tenant.0, &id, &identity, &author.staff],
     )
     .await?;
     Ok(())
@@ -394,14 +508,14 @@ pub async fn verify(
 ) -> Result<crate::customers::Customer, Error> {
     let mut conn = pool.get().await?;
     let tx = db::tenant_tx(&mut conn, actor.tenant).await?;
-    let target = lock_target(&tx, actor, request.customer_id).await?;
+    let target = lock_target(&tx, actor.tenant, request.customer_id).await?;
     let phone = target
         .phone
         .clone()
         .ok_or(Error::Conflict(Conflict::GuestCannotUpgrade))?;
-    let tx = check_code(tx, otp, actor, &phone, &request.code).await?;
+    let tx = require_code(tx, otp, actor.tenant, &phone, &request.code).await?;
     if !target.verified {
-        mark_verified(&tx, actor, request.customer_id, &phone).await?;
+        mark_verified(&tx, actor.into(), request.customer_id, &phone).await?;
         changes::record(
             &tx,
             actor,
@@ -434,7 +548,7 @@ pub async fn upgrade(
         .unwrap_or_default();
     let mut conn = pool.get().await?;
     let tx = db::tenant_tx(&mut conn, actor.tenant).await?;
-    let target = lock_target(&tx, actor, id).await?;
+    let target = lock_target(&tx, actor.tenant, id).await?;
     match target.kind {
         CustomerKind::Guest => return Err(Error::Conflict(Conflict::GuestCannotUpgrade)),
         CustomerKind::Full => return Err(Error::Conflict(Conflict::AlreadyFull)),
@@ -446,8 +560,8 @@ pub async fn upgrade(
         .ok_or(ValidationError::Required(Field::Phone))?;
     let tx = match (&request.otp_code, target.verified) {
         (Some(code), _) => {
-            let tx = check_code(tx, otp, actor, &phone, code).await?;
-            mark_verified(&tx, actor, id, &phone).await?;
+            let tx = require_code(tx, otp, actor.tenant, &phone, code).await?;
+            mark_verified(&tx, actor.into(), id, &phone).await?;
             tx
         }
         (None, true) => tx,
@@ -455,32 +569,53 @@ pub async fn upgrade(
     };
     let preferences =
         serde_json::to_value(&preferences).map_err(|e| Error::Internal(e.to_string()))?;
+    make_full(&tx, actor.into(), id, &email, &preferences).await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %actor.tenant, customer = %id, "customer upgraded to full");
+    crate::customers::get(pool, actor, id).await
+}
+
+/// Makes a stub whose phone is verified a full profile with `email` and `preferences`, and
+/// records the change. Only the server ever does this.
+pub(crate) async fn make_full(
+    tx: &Transaction<'_>,
+    author: Author,
+    id: Uuid,
+    email: &Email,
+    preferences: &serde_json::Value,
+) -> Result<(), Error> {
     tx.execute(
         "UPDATE customers SET kind = 'full', email = $3, preferences = $4,
                 search_text = search_text || ' ' || $5, updated_at = now(), updated_by = $6
          WHERE tenant_id = $1 AND id = $2",
         &[
-            &actor.tenant.0,
+            &author.tenant.0,
             &id,
             &email.as_str(),
-            &preferences,
+            preferences,
             &dukkan_core::search::search_key(email.as_str()),
-            &actor.staff.0,
+            &author.staff,
         ],
     )
     .await?;
+    // A request queued from a device is answered by this upgrade, however it came about.
+    tx.execute(
+        "UPDATE upgrade_requests SET state = 'verified', error_code = NULL, code_expires_at = NULL,
+                updated_at = now()
+         WHERE tenant_id = $1 AND customer_id = $2",
+        &[&author.tenant.0, &id],
+    )
+    .await?;
     changes::record(
-        &tx,
-        actor,
+        tx,
+        author,
         Entity::Customer,
         id,
         "upgrade",
         &["type", "phoneVerified", "email", "preferences"],
     )
     .await?;
-    tx.commit().await?;
-    tracing::info!(tenant = %actor.tenant, customer = %id, "customer upgraded to full");
-    crate::customers::get(pool, actor, id).await
+    Ok(())
 }
 
 /// Deletes codes that expired more than an hour ago, in every tenant. Run by an operator (the

@@ -19,7 +19,8 @@ use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op};
 use dukkan_core::search::search_key;
 use dukkan_core::sync::{
     AddressSnapshot, Change, CustomerSnapshot, OpOutcome, OpResult, PullResponse, PushOp,
-    PushRequest, PushResponse, MAX_PULL_PAGE, MAX_PULL_WAIT_SECS, MAX_PUSH_BATCH, PROTOCOL_VERSION,
+    PushRequest, PushResponse, UpgradeState, MAX_PULL_PAGE, MAX_PULL_WAIT_SECS, MAX_PUSH_BATCH,
+    PROTOCOL_VERSION,
 };
 use dukkan_core::{
     Address, AddressInput, CustomerId, CustomerKind, CustomerNumber, Email, Field, PersonName,
@@ -69,8 +70,17 @@ struct OpActor {
     staff: Option<Uuid>,
 }
 
-/// Records one change of a customer: audit row plus change-feed entry (sequence taken under
-/// the tenant counters row lock).
+impl From<&OpActor> for crate::changes::Author {
+    fn from(actor: &OpActor) -> Self {
+        crate::changes::Author {
+            tenant: TenantId(actor.tenant),
+            staff: actor.staff,
+            device: Some(actor.device),
+        }
+    }
+}
+
+/// Records one change of a customer made by an op (audit row plus change-feed entry).
 async fn record(
     tx: &Transaction<'_>,
     actor: &OpActor,
@@ -78,29 +88,16 @@ async fn record(
     action: &str,
     fields: &[&str],
 ) -> Result<(), Error> {
-    tx.execute(
-        "INSERT INTO audit_log (tenant_id, id, entity, entity_id, action, staff_id, device_id, fields)
-         VALUES ($1, $2, 'customer', $3, $4, $5, $6, $7)",
-        &[
-            &actor.tenant,
-            &Uuid::now_v7(),
-            &customer,
-            &action,
-            &actor.staff,
-            &actor.device,
-            &serde_json::json!(fields),
-        ],
+    crate::changes::record(
+        tx,
+        actor,
+        crate::changes::Entity::Customer,
+        customer,
+        action,
+        fields,
     )
-    .await?;
-    tx.execute(
-        "WITH s AS (UPDATE tenant_counters SET next_change_seq = next_change_seq + 1
-                    WHERE tenant_id = $1 RETURNING next_change_seq - 1 AS seq)
-         INSERT INTO change_feed (tenant_id, seq, entity, entity_id)
-         SELECT $1, s.seq, 'customer', $2 FROM s",
-        &[&actor.tenant, &customer],
-    )
-    .await?;
-    Ok(())
+    .await
+    .map(drop)
 }
 
 /// Applies a batch of ops in device order and answers each.
@@ -405,6 +402,7 @@ async fn apply(tx: &Transaction<'_>, actor: &OpActor, op: &Op) -> Result<OpOutco
             customer_id,
             email,
             preferences,
+            language,
         } => {
             let id = resolve(tx, actor.tenant, customer_id.as_uuid()).await?;
             let email = Email::parse(email)?;
@@ -421,18 +419,23 @@ async fn apply(tx: &Transaction<'_>, actor: &OpActor, op: &Op) -> Result<OpOutco
                 ("full", _) => return Err(Error::Conflict(Conflict::AlreadyFull)),
                 _ => {}
             }
+            // Queued here; the code is sent once the push commits (see `crate::upgrades`).
             tx.execute(
-                "INSERT INTO upgrade_requests (tenant_id, customer_id, email, preferences, state, device_id)
-                 VALUES ($1, $2, $3, $4, 'queued', $5)
+                "INSERT INTO upgrade_requests (tenant_id, customer_id, email, preferences, state,
+                                               device_id, language)
+                 VALUES ($1, $2, $3, $4, 'queued', $5, $6)
                  ON CONFLICT (tenant_id, customer_id) DO UPDATE SET email = excluded.email,
                     preferences = excluded.preferences, state = 'queued', updated_at = now(),
-                    device_id = excluded.device_id",
+                    device_id = excluded.device_id, language = excluded.language,
+                    code_expires_at = NULL, error_code = NULL, resend_after = NULL",
                 &[
                     &actor.tenant,
                     &id,
                     &email.as_str(),
-                    &serde_json::to_value(&preferences).map_err(|e| Error::Internal(e.to_string()))?,
+                    &serde_json::to_value(&preferences)
+                        .map_err(|e| Error::Internal(e.to_string()))?,
                     &actor.device,
+                    &language.map(|l| l.tag()),
                 ],
             )
             .await?;
@@ -780,14 +783,18 @@ fn text(row: &Row, col: &str) -> Option<dukkan_core::FreeText> {
     })
 }
 
-async fn snapshot(tx: &Transaction<'_>, tenant: Uuid, id: Uuid) -> Result<CustomerSnapshot, Error> {
+pub(crate) async fn snapshot(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<CustomerSnapshot, Error> {
     let c = tx
         .query_one(
             "SELECT c.customer_number, c.kind, c.first_name, c.last_name, c.name2, c.phone, c.email,
                     c.phone_verified, c.preferences, c.loyalty_points, c.active, c.merged_into,
                     c.created_at, c.updated_at,
                     COALESCE(o.n, 0) AS n, COALESCE(o.total, 0)::bigint AS total, o.last_at,
-                    u.state AS upgrade_state
+                    u.state AS upgrade_state, u.resend_after, u.code_expires_at, u.error_code
              FROM customers c
              LEFT JOIN LATERAL (SELECT count(*) AS n, sum(total_minor) AS total, max(created_at) AS last_at
                                 FROM orders WHERE tenant_id = c.tenant_id AND customer_id = c.id) o ON true
@@ -839,6 +846,10 @@ async fn snapshot(tx: &Transaction<'_>, tenant: Uuid, id: Uuid) -> Result<Custom
         c.get::<_, chrono::DateTime<chrono::Utc>>(col)
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     };
+    let opt_ts = |col: &str| {
+        c.get::<_, Option<chrono::DateTime<chrono::Utc>>>(col)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    };
     Ok(CustomerSnapshot {
         id: CustomerId::from_uuid(id),
         customer_number: u32::try_from(number)
@@ -866,8 +877,12 @@ async fn snapshot(tx: &Transaction<'_>, tenant: Uuid, id: Uuid) -> Result<Custom
             .map(CustomerId::from_uuid),
         default_address_id,
         addresses: snaps,
-        upgrade_state: c.get("upgrade_state"),
-        resend_after: None,
+        upgrade_state: c
+            .get::<_, Option<&str>>("upgrade_state")
+            .and_then(UpgradeState::parse),
+        resend_after: opt_ts("resend_after"),
+        code_expires_at: opt_ts("code_expires_at"),
+        upgrade_error: c.get("error_code"),
         created_at: ts("created_at"),
         updated_at: ts("updated_at"),
     })
@@ -909,7 +924,15 @@ async fn push_handler(
     device: DeviceActor,
     crate::http::ApiJson(body): crate::http::ApiJson<PushRequest>,
 ) -> Result<axum::Json<PushResponse>, Error> {
-    Ok(axum::Json(push(&s.pool, device, body).await?))
+    let answer = push(&s.pool, device, body).await?;
+    // Codes of upgrade requests queued by this (or an earlier) push go out now, off the
+    // request path; the device learns the new state from the change feed.
+    tokio::spawn(async move {
+        if let Err(e) = crate::upgrades::dispatch_queued(&s.pool, &s.otp, device).await {
+            tracing::warn!(error = %e, "sending queued upgrade codes failed");
+        }
+    });
+    Ok(axum::Json(answer))
 }
 
 async fn pull_handler(
@@ -952,5 +975,10 @@ pub fn routes() -> axum::Router<crate::AppState> {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(MAX_PULL_WAIT_SECS + 15),
         ));
-    push.merge(pull)
+    push.merge(pull).merge(
+        crate::upgrades::routes().layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        )),
+    )
 }
