@@ -126,3 +126,33 @@ pref-channel-email = البريد الإلكتروني
 pref-save = حفظ التفضيلات
 
 error-unexpected = حدث خطأ غير متوقع: { $detail }
+
+# الترقية إلى ملف كامل (تحقق الهاتف برمز)
+upgrade-title = الملف الكامل
+upgrade-start = الترقية إلى ملف كامل
+upgrade-again = اطلب مجدداً
+upgrade-submit = اطلب الرمز
+upgrade-sms-language = لغة الرسالة النصية
+upgrade-offline-note = يعمل دون اتصال: تُرسل الرسالة بالرمز إلى العميل فور وصول الجهاز إلى الخادم.
+upgrade-waiting-for-sync = في الانتظار. تُرسل الرسالة بالرمز فور اتصال هذا الجهاز.
+upgrade-sending = جارٍ إرسال الرمز…
+upgrade-sending-in = يمكن إرسال الرمز بعد { $seconds } ث.
+upgrade-code-sent = أُرسل الرمز إلى
+upgrade-code-label = الرمز المكوّن من 6 أرقام
+upgrade-verify = تحقق
+upgrade-resend = أرسل رمزاً جديداً
+upgrade-resend-in = رمز جديد بعد { $seconds } ث
+upgrade-wrong-code = { $left ->
+    [zero] رمز خاطئ. لم تبقَ محاولات.
+    [one] رمز خاطئ. بقيت محاولة واحدة.
+    [two] رمز خاطئ. بقيت محاولتان.
+   *[other] رمز خاطئ. بقيت { $left } محاولات.
+}
+upgrade-bad-code = هذا ليس الرمز المرسل.
+upgrade-no-code = لا يوجد رمز بانتظار التحقق. أرسل رمزاً جديداً.
+upgrade-wait-to-send = أُرسل رمز قبل لحظات؛ انتظر قبل إرسال رمز آخر.
+upgrade-verified = تم التحقق: لهذا العميل ملف كامل.
+upgrade-failed-sms = تعذر إرسال الرسالة النصية. تحقق من رقم الهاتف ثم أرسل رمزاً جديداً.
+upgrade-failed-locked = رموز خاطئة كثيرة. أرسل رمزاً جديداً.
+upgrade-failed = لم تكتمل الترقية. أرسل رمزاً جديداً.
+upgrade-expired = انتهت صلاحية الرمز. أرسل رمزاً جديداً.

@@ -120,3 +120,31 @@ pref-channel-email = Email
 pref-save = Save preferences
 
 error-unexpected = Something went wrong: { $detail }
+
+# Upgrade to a full profile (phone verified by a code)
+upgrade-title = Full profile
+upgrade-start = Upgrade to full profile
+upgrade-again = Ask again
+upgrade-submit = Request the code
+upgrade-sms-language = Language of the text message
+upgrade-offline-note = Works offline: the code is texted to the customer as soon as the device reaches the server.
+upgrade-waiting-for-sync = Queued. The code is texted as soon as this device is online.
+upgrade-sending = Sending the code…
+upgrade-sending-in = The code can be sent in { $seconds } s.
+upgrade-code-sent = Code sent to
+upgrade-code-label = 6-digit code
+upgrade-verify = Verify
+upgrade-resend = Send a new code
+upgrade-resend-in = New code in { $seconds } s
+upgrade-wrong-code = { $left ->
+    [one] Wrong code. 1 attempt left.
+   *[other] Wrong code. { $left } attempts left.
+}
+upgrade-bad-code = That is not the code that was sent.
+upgrade-no-code = No code is waiting. Send a new code.
+upgrade-wait-to-send = A code was sent moments ago; wait before sending another.
+upgrade-verified = Verified: this customer has a full profile.
+upgrade-failed-sms = The text message could not be sent. Check the phone number, then send a new code.
+upgrade-failed-locked = Too many wrong codes. Send a new code.
+upgrade-failed = The upgrade did not go through. Send a new code.
+upgrade-expired = The code has expired. Send a new code.

@@ -12,9 +12,11 @@ import type { ExportResult } from "../bindings/ExportResult";
 import type { ListQuery } from "../bindings/ListQuery";
 import type { Locale } from "../bindings/Locale";
 import type { Page } from "../bindings/Page";
+import type { Preferences } from "../bindings/Preferences";
 import type { SearchHit } from "../bindings/SearchHit";
 import type { StubInput } from "../bindings/StubInput";
 import type { StubOutcome } from "../bindings/StubOutcome";
+import type { UpgradeRequest } from "../bindings/UpgradeRequest";
 
 export interface Backend {
   createGuest(): Promise<Customer>;
@@ -29,6 +31,12 @@ export interface Backend {
   deleteAddress(id: string): Promise<void>;
   setDefaultAddress(id: string): Promise<AddressRecord>;
   exportCsv(filter: ListQuery, locale: Locale): Promise<ExportResult>;
+  /** Queues the upgrade stub → full (works offline; the server sends the code when it arrives). */
+  requestUpgrade(id: string, email: string, preferences: Preferences, smsLanguage: Locale | null): Promise<UpgradeRequest>;
+  /** Asks the server for a new code (online). */
+  resendUpgradeCode(id: string): Promise<UpgradeRequest>;
+  /** Submits the code the customer read out (online). */
+  verifyUpgradeCode(id: string, code: string): Promise<UpgradeRequest>;
 }
 
 /** A command failed: carries the shell's `{code, message}` for the UI to localise. */
@@ -82,4 +90,8 @@ export const tauriBackend: Backend = {
   deleteAddress: (id) => call("delete_address", { id }),
   setDefaultAddress: (id) => call("set_default_address", { id }),
   exportCsv: (filter, locale) => call("export_csv", { filter, locale }),
+  requestUpgrade: (id, email, preferences, smsLanguage) =>
+    call("request_upgrade", { id, email, preferences, smsLanguage }),
+  resendUpgradeCode: (id) => call("resend_upgrade_code", { id }),
+  verifyUpgradeCode: (id, code) => call("verify_upgrade_code", { id, code }),
 };
