@@ -12,4 +12,4 @@ if [ ! -x target/tools/bin/tauri-driver ]; then
   cargo install tauri-driver --version ^2 --locked --root "$PWD/target/tools"
 fi
 export TAURI_DRIVER="$PWD/target/tools/bin/tauri-driver"
-cargo test -p dukkan --test e2e_counter -- --ignored --test-threads=1
+cargo test -p dukkan --test e2e_counter --test e2e_sync -- --ignored --test-threads=1

@@ -1,0 +1,229 @@
+//! The harness of the end-to-end tests: the built `dukkan` binary driven through tauri-driver and
+//! WebKitWebDriver (under Xvfb when there is no display), on its own data directory.
+//!
+//! Needs `tauri-driver` (installed by `scripts/test-e2e.sh` into target/tools) and the packages of
+//! `scripts/setup-system.sh`. Screenshots go to target/e2e/.
+#![allow(dead_code)]
+
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// tauri-driver and WebKitWebDriver listen on fixed ports: one app at a time.
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const DRIVER_URL: &str = "http://127.0.0.1:4444";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return PathBuf::from(p);
+    }
+    let local = repo().join("target/tools/bin/tauri-driver");
+    if local.exists() {
+        return local;
+    }
+    PathBuf::from("tauri-driver")
+}
+
+/// Processes stopped with SIGTERM when the test ends (SIGKILL would orphan WebKitWebDriver).
+struct Stop(Vec<Child>);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().rev() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A display for the app: the current one, else a private Xvfb.
+fn display(procs: &mut Vec<Child>) -> String {
+    if let Ok(d) = std::env::var("DISPLAY") {
+        if !d.is_empty() {
+            return d;
+        }
+    }
+    let n = 90 + (std::process::id() % 100);
+    let display = format!(":{n}");
+    let xvfb = Command::new("Xvfb")
+        .args([
+            display.as_str(),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb (scripts/setup-system.sh installs it)");
+    procs.push(xvfb);
+    let socket = format!("/tmp/.X11-unix/X{n}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !Path::new(&socket).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    display
+}
+
+/// The app, started by tauri-driver on an empty data directory.
+pub struct App {
+    pub client: Client,
+    _data: tempfile::TempDir,
+    _procs: Stop,
+}
+
+/// The app on an empty data directory.
+pub async fn start() -> App {
+    start_in(tempfile::tempdir().unwrap()).await
+}
+
+/// The app on `data` (which a test may have prepared, e.g. with an enrolled store).
+pub async fn start_in(data: tempfile::TempDir) -> App {
+    let mut procs = Vec::new();
+    let display = display(&mut procs);
+    let driver = Command::new(tauri_driver())
+        .env("DISPLAY", &display)
+        .env("DUKKAN_DATA_DIR", data.path())
+        // A fresh WebKit profile too, so a language chosen in another run does not leak in.
+        .env("XDG_DATA_HOME", data.path().join("xdg-data"))
+        .env("XDG_CACHE_HOME", data.path().join("xdg-cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tauri-driver: run scripts/test-e2e.sh, which installs it into target/tools");
+    procs.push(driver);
+    let procs = Stop(procs);
+
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": env!("CARGO_BIN_EXE_dukkan") }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        match ClientBuilder::native()
+            .capabilities(caps.clone())
+            .connect(DRIVER_URL)
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("could not start the app through tauri-driver: {e}"),
+        }
+    };
+    App {
+        client,
+        _data: data,
+        _procs: procs,
+    }
+}
+
+impl App {
+    pub async fn find(&self, testid: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no [data-testid={testid}]: {e}"))
+    }
+
+    pub async fn text(&self, testid: &str) -> String {
+        self.find(testid).await.text().await.unwrap()
+    }
+
+    pub async fn press(&self, key: Key) {
+        let active = self.client.active_element().await.unwrap();
+        active
+            .send_keys(&char::from(key).to_string())
+            .await
+            .unwrap();
+    }
+
+    pub async fn html_attr(&self, name: &str) -> String {
+        let v = self
+            .client
+            .execute(
+                &format!("return document.documentElement.getAttribute('{name}')"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn use_language(&self, lang: &str) {
+        if self.html_attr("lang").await != lang {
+            self.find("language").await.click().await.unwrap();
+        }
+        assert_eq!(self.html_attr("lang").await, lang);
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let dir = repo().join("target/e2e");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Waits until `[data-testid=testid]` has `attr` = `value` (re-rendered elements are
+    /// looked up again).
+    pub async fn wait_attr(&self, testid: &str, attr: &str, value: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let now = self.find(testid).await.attr(attr).await.ok().flatten();
+            if now.as_deref() == Some(value) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[data-testid={testid}] {attr}={now:?}, wanted {value:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until the text of `[data-testid=testid]` contains `part`.
+    pub async fn wait_text(&self, testid: &str, part: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let text = self.find(testid).await.text().await.unwrap_or_default();
+            if text.contains(part) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[data-testid={testid}] says {text:?}, wanted {part:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}

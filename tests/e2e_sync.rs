@@ -1,0 +1,190 @@
+//! End to end in the real desktop app with a real tenant server: the app (its own SQLite store,
+//! enrolled before it starts) works offline, then syncs when the server becomes reachable; an
+//! upgrade requested offline gets its code texted on reconnect and is verified in the app.
+//!
+//! The server runs in this test process on 127.0.0.1 with a fresh Postgres database; between the
+//! app and the server sits a gate (a TCP forwarder) the test opens and closes to take the till
+//! offline and online. Ignored by a plain `cargo test`; run with `bash scripts/test-e2e.sh`.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../crates/server/tests/support/mod.rs"]
+mod support;
+
+#[path = "e2e_support/mod.rs"]
+mod e2e;
+
+use fantoccini::key::Key;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// A TCP forwarder to the server on a fixed local port: closed, the till is offline.
+struct Gate {
+    addr: SocketAddr,
+    upstream: SocketAddr,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Gate {
+    fn new(upstream: SocketAddr) -> Gate {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        Gate {
+            addr,
+            upstream,
+            task: None,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn open(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        let upstream = self.upstream;
+        self.task = Some(tokio::spawn(async move {
+            // Connections live in the set: closing the gate cuts them too.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    async fn close(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+fn code_in(body: &str) -> String {
+    let chars: Vec<char> = body.chars().collect();
+    chars
+        .windows(6)
+        .find(|w| w.iter().all(|c| c.is_ascii_digit()))
+        .map(|w| w.iter().collect())
+        .unwrap_or_else(|| panic!("no code in the text"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn offline_create_and_upgrade_sync_on_reconnect_and_the_code_verifies_in_the_app() {
+    let _one = e2e::ONE_AT_A_TIME.lock().await;
+    let server = support::TestApp::spawn().await;
+    server.tenant("muscat").await;
+    let upstream: SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let mut gate = Gate::new(upstream);
+
+    // Enroll the till's store through the gate, then take the till offline and start the app.
+    let data = tempfile::tempdir().unwrap();
+    gate.open().await;
+    {
+        let device = dukkan_device::Device::open(data.path().join("dukkan.sqlite3")).unwrap();
+        let code = dukkan_server::devices::create_code(&server.owner, "muscat", None)
+            .await
+            .unwrap();
+        dukkan_device::engine::enroll(&device, &gate.url(), "muscat", &code.code, Some("till 1"))
+            .await
+            .unwrap();
+    }
+    gate.close().await;
+    let app = e2e::start_in(data).await;
+    app.use_language("en").await;
+
+    // Offline at the counter: a new stub, with a pending number.
+    app.find("search")
+        .await
+        .send_keys("92123456")
+        .await
+        .unwrap();
+    app.find("no-results").await;
+    app.press(Key::F2).await;
+    app.find("first-name")
+        .await
+        .send_keys("Ahmed")
+        .await
+        .unwrap();
+    app.press(Key::Enter).await;
+    app.find("confirmation").await;
+    assert!(app.text("card-number").await.contains("Pending number"));
+
+    // Its detail: the upgrade is requested offline and waits for the network.
+    app.press(Key::Escape).await;
+    let search = app.find("search").await;
+    search.clear().await.unwrap();
+    search.send_keys("9212").await.unwrap();
+    app.find("result").await.click().await.unwrap();
+    app.find("upgrade-start").await.click().await.unwrap();
+    app.find("upgrade-email")
+        .await
+        .send_keys("ahmed@example.om")
+        .await
+        .unwrap();
+    app.press(Key::Enter).await;
+    app.wait_attr(
+        "upgrade-state",
+        "data-state",
+        "waiting-for-sync",
+        Duration::from_secs(10),
+    )
+    .await;
+    app.screenshot("upgrade-queued-offline-en").await;
+    assert!(
+        server.sms.last().is_none(),
+        "nothing is texted while offline"
+    );
+
+    // The network returns: the engine pushes, the server texts the code, the panel asks for it.
+    gate.open().await;
+    app.wait_attr(
+        "upgrade-state",
+        "data-state",
+        "code",
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(app.text("card-number").await.contains("CUST-00001"));
+    let (to, body) = server.sms.last().expect("the code was texted");
+    assert_eq!(to, "+96892123456");
+    app.screenshot("upgrade-code-sent-en").await;
+
+    // The code box has the focus: the cashier types what the customer reads out.
+    let focused = app.client.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("data-testid").await.unwrap().as_deref(),
+        Some("upgrade-code")
+    );
+    focused.send_keys(&code_in(&body)).await.unwrap();
+    app.press(Key::Enter).await;
+    app.wait_attr(
+        "upgrade-state",
+        "data-state",
+        "verified",
+        Duration::from_secs(15),
+    )
+    .await;
+    app.screenshot("upgrade-verified-en").await;
+
+    let db = server.owner.get().await.unwrap();
+    let row = db
+        .query_one(
+            "SELECT kind, phone_verified, email FROM customers WHERE phone = '+96892123456'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "full");
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, String>(2), "ahmed@example.om");
+    app.close().await;
+    gate.close().await;
+}
