@@ -88,7 +88,9 @@ fn display(procs: &mut Vec<Child>) -> String {
 /// The app, started by tauri-driver on an empty data directory.
 pub struct App {
     pub client: Client,
-    _data: tempfile::TempDir,
+    /// When the session that starts the app was asked for.
+    pub launched: Instant,
+    pub data: tempfile::TempDir,
     _procs: Stop,
 }
 
@@ -113,6 +115,14 @@ pub async fn start_in(data: tempfile::TempDir) -> App {
         .expect("tauri-driver: run scripts/test-e2e.sh, which installs it into target/tools");
     procs.push(driver);
     let procs = Stop(procs);
+    // The driver listens first; only then does a session start the app (so `launched` times the
+    // app, not the driver).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect("127.0.0.1:4444").is_err() {
+        assert!(Instant::now() < deadline, "tauri-driver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let launched = Instant::now();
 
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
@@ -137,7 +147,8 @@ pub async fn start_in(data: tempfile::TempDir) -> App {
     };
     App {
         client,
-        _data: data,
+        launched,
+        data,
         _procs: procs,
     }
 }
