@@ -152,7 +152,7 @@ sync-last-success = آخر مزامنة { $time }
 sync-never = لم تتم المزامنة بعد
 sync-panel-title = المزامنة
 sync-panel-close = إغلاق
-sync-panel-not-enrolled = يعمل هذا الجهاز وحده إلى أن يُسجَّل لدى خادم المحل (الإعدادات).
+sync-panel-not-enrolled = يعمل هذا الجهاز وحده إلى أن يُسجَّل لدى خادم المتجر (الإعدادات).
 sync-problem-network = تعذّر الوصول إلى الخادم. تبقى التغييرات على هذا الجهاز وتُرسل عند عودته.
 sync-problem-http = ردّ الخادم بخطأ ({ $status }). ستُعاد المحاولة.
 sync-problem-other = توقفت المزامنة بسبب مشكلة ({ $code }). ستُعاد المحاولة.
@@ -185,14 +185,14 @@ settings-title = الإعدادات
 settings-language = اللغة
 settings-enrollment = تسجيل الجهاز
 settings-enrolled = مسجّل لدى الخادم
-settings-not-enrolled = غير مسجّل. يعمل الجهاز وحده بالكامل؛ سجّله لمشاركة العملاء مع خادم المحل.
+settings-not-enrolled = غير مسجّل. يعمل الجهاز وحده بالكامل؛ سجّله لمشاركة العملاء مع خادم المتجر.
 field-server-url = عنوان الخادم
-field-tenant = رمز المحل
+field-tenant = رمز المتجر
 field-enrollment-code = رمز التسجيل لمرة واحدة
 settings-enroll = سجّل هذا الجهاز
 settings-enrolled-done = تم التسجيل. بدأت المزامنة.
 settings-reset = إعادة ضبط التسجيل
-settings-reset-hint = يُخرج هذا الجهاز من خادم المحل. يبقى العملاء على هذا الجهاز.
+settings-reset-hint = يُخرج هذا الجهاز من خادم المتجر. يبقى العملاء على هذا الجهاز.
 settings-reset-warning = { $pending ->
     [one] تغيير واحد لم يصل إلى الخادم. إعادة الضبط الآن تُفقده نهائياً.
     [two] تغييران لم يصلا إلى الخادم. إعادة الضبط الآن تُفقدهما نهائياً.
@@ -202,19 +202,19 @@ settings-reset-warning = { $pending ->
 settings-reset-force = أعد الضبط رغم ذلك وافقدها
 settings-reset-cancel = إلغاء
 settings-reset-done = أُعيد ضبط التسجيل. يعمل الجهاز وحده.
-settings-store = موقع المحل
-settings-store-hint = يُستخدم لعرض بُعد كل عنوان توصيل عن المحل. بالدرجات العشرية، مثل 23.5880 و 58.3829.
+settings-store = موقع المتجر
+settings-store-hint = يُستخدم لعرض بُعد كل عنوان توصيل عن المتجر. بالدرجات العشرية، مثل 23.5880 و 58.3829.
 settings-store-save = حفظ الموقع
 settings-store-clear = مسح الموقع
-settings-store-saved = حُفظ موقع المحل.
-settings-store-cleared = مُسح موقع المحل.
-settings-store-none = لم يُحدَّد موقع المحل بعد.
+settings-store-saved = حُفظ موقع المتجر.
+settings-store-cleared = مُسح موقع المتجر.
+settings-store-none = لم يُحدَّد موقع المتجر بعد.
 settings-store-current = الموقع المحفوظ
 
 ## Distances and the Activity tab of a customer.
 
-distance-km = على بُعد { NUMBER($km, minimumFractionDigits: 1, maximumFractionDigits: 1) } كم من المحل
-distance-m = على بُعد { NUMBER($m, maximumFractionDigits: 0) } م من المحل
+distance-km = على بُعد { NUMBER($km, minimumFractionDigits: 1, maximumFractionDigits: 1) } كم من المتجر
+distance-m = على بُعد { NUMBER($m, maximumFractionDigits: 0) } م من المتجر
 
 detail-tab-activity = النشاط
 activity-audit-title = التغييرات

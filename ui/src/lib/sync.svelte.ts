@@ -40,7 +40,12 @@ export function followSync(backend: Backend): () => void {
   return () => {
     stopped = true;
     clearInterval(timer);
-    unlisten?.();
+    try {
+      // Unsubscribing is asynchronous in Tauri 2; a failure only means there is nothing left.
+      void Promise.resolve(unlisten?.()).catch(() => {});
+    } catch {
+      // The shell is already gone (window closing): nothing left to unsubscribe from.
+    }
   };
 }
 
