@@ -319,3 +319,163 @@ async fn the_stub_flow_works_in_arabic_right_to_left() {
     app.screenshot("customers-ar").await;
     app.close().await;
 }
+
+impl App {
+    /// Waits until `testid`'s text satisfies `ok` (the sync indicator re-reads the store every
+    /// 2 s), and returns it.
+    async fn text_until(&self, testid: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.text(testid).await;
+            if ok(&text) || Instant::now() > deadline {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn the_sync_indicator_shows_not_enrolled_and_the_pending_count_after_an_offline_create() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start().await;
+    app.use_language("en").await;
+    let indicator = app.find("sync-indicator").await;
+    assert_eq!(
+        app.text_until("sync-connection", |t| t == "Not enrolled")
+            .await,
+        "Not enrolled"
+    );
+    assert_eq!(
+        indicator.attr("data-state").await.unwrap().as_deref(),
+        Some("not-enrolled")
+    );
+    assert_eq!(app.text("sync-pending").await, "All changes sent");
+
+    app.find("search").await;
+    app.press(Key::F2).await;
+    app.find("first-name")
+        .await
+        .send_keys("Huda")
+        .await
+        .unwrap();
+    app.find("phone").await.send_keys("92345678").await.unwrap();
+    app.press(Key::Enter).await;
+    app.find("confirmation").await;
+    assert_eq!(
+        app.text_until("sync-pending", |t| t == "1 change waiting")
+            .await,
+        "1 change waiting"
+    );
+    app.screenshot("sync-indicator-pending-en").await;
+
+    // The panel opens from the indicator and says why nothing is sent.
+    indicator.click().await.unwrap();
+    let panel = app.find("sync-panel").await;
+    assert!(panel
+        .text()
+        .await
+        .unwrap()
+        .contains("works on its own until it is enrolled"));
+    assert_eq!(app.text("parked-none").await, "No refused changes.");
+    app.screenshot("sync-panel-en").await;
+    app.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn settings_switch_to_arabic_and_a_saved_store_location_gives_addresses_a_distance() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start().await;
+    app.use_language("en").await;
+    app.find("search").await;
+    app.press(Key::F9).await;
+    app.find("settings-language-ar")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(app.html_attr("dir").await, "rtl");
+    assert_eq!(app.html_attr("lang").await, "ar");
+    assert!(app.text("nav-settings").await.contains("الإعدادات"));
+    assert_eq!(app.text("sync-connection").await, "غير مسجّل");
+
+    // Arabic-Indic digits with the Arabic decimal separator, as typed on an Arabic keyboard.
+    app.find("store-latitude")
+        .await
+        .send_keys("٢٣٫٥٨٨٠")
+        .await
+        .unwrap();
+    app.find("store-longitude")
+        .await
+        .send_keys("٥٨٫٣٨٢٩")
+        .await
+        .unwrap();
+    app.find("store-save").await.click().await.unwrap();
+    assert_eq!(
+        app.text_until("store-notice", |t| !t.is_empty()).await,
+        "حُفظ موقع المتجر."
+    );
+    assert!(app.text("store-current").await.contains("23.588, 58.3829"));
+    app.screenshot("settings-ar").await;
+
+    // A bad latitude: a localised error, and the saved location is kept.
+    let lat = app.find("store-latitude").await;
+    lat.send_keys("NaN").await.unwrap();
+    app.find("store-longitude")
+        .await
+        .send_keys("58")
+        .await
+        .unwrap();
+    app.find("store-save").await.click().await.unwrap();
+    assert_eq!(
+        app.text_until("store-error", |t| !t.is_empty()).await,
+        "يجب أن يكون خط العرض رقماً، مثل 23.5880."
+    );
+    assert!(app.text("store-current").await.contains("23.588, 58.3829"));
+
+    // A customer with an address about 2.2 km from the store.
+    app.press(Key::F2).await;
+    app.find("first-name")
+        .await
+        .send_keys("سالم")
+        .await
+        .unwrap();
+    app.find("phone").await.send_keys("92345679").await.unwrap();
+    app.press(Key::Enter).await;
+    app.find("confirm-open").await.click().await.unwrap();
+    app.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#tab-addresses"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.find("add-address").await.click().await.unwrap();
+    app.find("address-area")
+        .await
+        .send_keys("القرم")
+        .await
+        .unwrap();
+    app.find("address-latitude")
+        .await
+        .send_keys("23.6")
+        .await
+        .unwrap();
+    app.find("address-longitude")
+        .await
+        .send_keys("58.4")
+        .await
+        .unwrap();
+    app.find("address-save").await.click().await.unwrap();
+    let distance = app.text("distance").await;
+    assert!(
+        distance == "على بُعد 2.2 كم من المتجر" || distance == "على بُعد ٢٫٢ كم من المتجر",
+        "{distance}"
+    );
+    app.screenshot("address-distance-ar").await;
+    app.close().await;
+}
