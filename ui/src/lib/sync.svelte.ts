@@ -67,3 +67,38 @@ export function problemText(code: string): string {
   if (http) return t("sync-problem-http", { status: http[1] });
   return t("sync-problem-other", { code });
 }
+
+/** Backend calls that write to the device store (each adds to or clears the outbox). */
+const WRITES = [
+  "createGuest",
+  "createStub",
+  "updateCustomer",
+  "deactivateCustomer",
+  "addAddress",
+  "updateAddress",
+  "deleteAddress",
+  "setDefaultAddress",
+  "retryParked",
+  "discardParked",
+  "enrollDevice",
+  "resetEnrollment",
+] as const satisfies readonly (keyof Backend)[];
+
+/**
+ * The same backend, re-reading the sync status after every write, so the pending count moves
+ * the moment a change is saved (no engine emits events while the till is not enrolled).
+ */
+export function refreshingAfterWrites(backend: Backend): Backend {
+  const wrapped: Backend = { ...backend };
+  for (const name of WRITES) {
+    const call = backend[name] as (...args: unknown[]) => Promise<unknown>;
+    (wrapped as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      try {
+        return await call(...args);
+      } finally {
+        void refreshSync(backend);
+      }
+    };
+  }
+  return wrapped;
+}

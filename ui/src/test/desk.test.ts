@@ -437,3 +437,26 @@ describe("the customer detail", () => {
     expect(screen.getAllByRole("columnheader", { name: "الإجراء" })).toHaveLength(2);
   });
 });
+
+describe("the pending count", () => {
+  it("moves as soon as a customer is saved, without waiting for the periodic re-read", async () => {
+    let pending = 0;
+    fakeShell({
+      handlers: {
+        sync_status: () => status({ pending }),
+        create_stub: () => {
+          pending += 1;
+          return { outcome: "created", customer: customer({ firstName: "Huda" }) };
+        },
+      },
+    });
+    const user = setup();
+    await waitFor(() => expect(screen.getByTestId("sync-pending").textContent).toBe("All changes sent"));
+    await user.keyboard("{F2}");
+    await user.type(await screen.findByTestId("first-name"), "Huda");
+    await user.type(screen.getByTestId("phone"), "92345678{Enter}");
+    await screen.findByTestId("confirmation");
+    // Well under the 2 s re-read interval.
+    await waitFor(() => expect(screen.getByTestId("sync-pending").textContent).toBe("1 change waiting"), { timeout: 500 });
+  });
+});
