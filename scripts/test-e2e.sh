@@ -25,7 +25,7 @@ if [ "${DUKKAN_SKIP_DEB:-0}" != 1 ]; then
   ui/node_modules/.bin/tauri build --debug --bundles deb --ci
   deb=$(ls -t target/debug/bundle/deb/*.deb | head -n 1)
   contents=$(dpkg-deb -c "$deb")
-  if ! grep -q '\./usr/bin/dukkan$' <<<"$contents"; then
+  if ! grep -Eq ' (\./)?usr/bin/dukkan$' <<<"$contents"; then
     echo "$deb does not contain usr/bin/dukkan:" >&2
     echo "$contents" >&2
     exit 1
