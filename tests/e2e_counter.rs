@@ -477,5 +477,34 @@ async fn settings_switch_to_arabic_and_a_saved_store_location_gives_addresses_a_
         "{distance}"
     );
     app.screenshot("address-distance-ar").await;
+
+    // The Activity tab lists what was done, newest first, with Arabic action names.
+    app.client
+        .find(Locator::Css("#tab-activity"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.find("audit-entry").await;
+    let actions = app
+        .client
+        .find_all(Locator::Css("[data-testid='audit-action']"))
+        .await
+        .unwrap();
+    let mut names = Vec::new();
+    for a in actions {
+        names.push(a.text().await.unwrap());
+    }
+    assert_eq!(names, ["إضافة عنوان", "إنشاء عميل"]);
+    let states = app
+        .client
+        .find_all(Locator::Css(
+            "[data-testid='sync-entry'][data-state='pending']",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(states.len(), 2, "both changes wait for the server");
+    app.screenshot("activity-ar").await;
     app.close().await;
 }

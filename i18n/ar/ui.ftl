@@ -242,5 +242,7 @@ activity-field-deleted = محذوف
 activity-field-default = العنوان الافتراضي
 activity-field-active = نشط
 activity-field-gps = الموقع الجغرافي
+activity-field-address-type = نوع العنوان
 language-name-en = English
 language-name-ar = العربية
+list-separator = {"، "}

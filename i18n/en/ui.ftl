@@ -227,5 +227,7 @@ activity-field-deleted = Deleted
 activity-field-default = Default address
 activity-field-active = Active
 activity-field-gps = GPS
+activity-field-address-type = Address type
 language-name-en = English
 language-name-ar = العربية
+list-separator = {", "}

@@ -411,7 +411,8 @@ describe("the customer detail", () => {
       "Profile changed",
       "Customer created",
     ]);
-    expect(within(rows[1]).getByTestId("audit-fields").textContent).toBe("Email، Last name");
+    expect(within(rows[1]).getByTestId("audit-fields").textContent).toBe("Email, Last name");
+    expect(within(rows[0]).getByTestId("audit-fields").textContent).toBe("Area, Latitude, Longitude");
     expect(rows[0].textContent).toContain("No one signed in");
     expect(rows[1].textContent).toContain("staff-7");
     const sync = screen.getAllByTestId("sync-entry");
