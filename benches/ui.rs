@@ -56,7 +56,6 @@ fn seeded_store(rows: usize) -> PathBuf {
             last_name: Some(format!("Family{}", i / 8)),
             name2: Some(arabic[i % arabic.len()].into()),
             phone: format!("+9689{:07}", i),
-            ..Default::default()
         });
         if batch.len() == 1000 || i + 1 == rows {
             device.import_stubs(&batch).unwrap();

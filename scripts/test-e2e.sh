@@ -3,13 +3,32 @@
 # tauri-driver into target/tools (nothing outside the clone), and runs the ignored e2e tests one
 # at a time (tauri-driver's ports are fixed). Starts its own Xvfb when there is no display.
 # Screenshots: target/e2e/*.png
+#
+# Then proves packaging: builds the .deb once with the Tauri CLI from ui/node_modules
+# (`tauri build --debug --bundles deb`, reusing the debug build) and checks that it holds the
+# binary. Set DUKKAN_SKIP_DEB=1 to skip that step when iterating on the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -f ui/dist/index.html ]; then
-  (cd ui && npm ci --no-audit --no-fund && npm run build)
+# Always rebuild ui/dist: the app embeds it at compile time, and a stale dist tests old UI.
+if [ ! -d ui/node_modules ]; then
+  (cd ui && npm ci --no-audit --no-fund)
 fi
+(cd ui && npm run build)
 if [ ! -x target/tools/bin/tauri-driver ]; then
   cargo install tauri-driver --version ^2 --locked --root "$PWD/target/tools"
 fi
 export TAURI_DRIVER="$PWD/target/tools/bin/tauri-driver"
 cargo test -p dukkan --test e2e_counter --test e2e_sync -- --ignored --test-threads=1
+
+if [ "${DUKKAN_SKIP_DEB:-0}" != 1 ]; then
+  start=$(date +%s)
+  ui/node_modules/.bin/tauri build --debug --bundles deb --ci
+  deb=$(ls -t target/debug/bundle/deb/*.deb | head -n 1)
+  contents=$(dpkg-deb -c "$deb")
+  if ! grep -Eq ' (\./)?usr/bin/dukkan$' <<<"$contents"; then
+    echo "$deb does not contain usr/bin/dukkan:" >&2
+    echo "$contents" >&2
+    exit 1
+  fi
+  echo "packaging: $deb ($(du -h "$deb" | cut -f1)) holds usr/bin/dukkan; built in $(( $(date +%s) - start )) s"
+fi

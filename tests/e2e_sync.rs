@@ -116,6 +116,12 @@ async fn offline_create_and_upgrade_sync_on_reconnect_and_the_code_verifies_in_t
     app.press(Key::Enter).await;
     app.find("confirmation").await;
     assert!(app.text("card-number").await.contains("Pending number"));
+    // The indicator says so: offline, one change waiting.
+    app.wait_text("sync-connection", "Offline", Duration::from_secs(20))
+        .await;
+    app.wait_text("sync-pending", "1 change waiting", Duration::from_secs(10))
+        .await;
+    app.screenshot("sync-offline-pending-en").await;
 
     // Its detail: the upgrade is requested offline and waits for the network.
     app.press(Key::Escape).await;
@@ -153,6 +159,10 @@ async fn offline_create_and_upgrade_sync_on_reconnect_and_the_code_verifies_in_t
     )
     .await;
     assert!(app.text("card-number").await.contains("CUST-00001"));
+    app.wait_text("sync-connection", "Online", Duration::from_secs(20))
+        .await;
+    app.wait_text("sync-pending", "All changes sent", Duration::from_secs(10))
+        .await;
     let (to, body) = server.sms.last().expect("the code was texted");
     assert_eq!(to, "+96892123456");
     app.screenshot("upgrade-code-sent-en").await;
@@ -172,7 +182,20 @@ async fn offline_create_and_upgrade_sync_on_reconnect_and_the_code_verifies_in_t
         Duration::from_secs(15),
     )
     .await;
+    assert!(app.text("customer-card").await.contains("Full"));
     app.screenshot("upgrade-verified-en").await;
+    // The same screens in Arabic, for the record (and the user guide).
+    app.use_language("ar").await;
+    assert_eq!(app.html_attr("dir").await, "rtl");
+    app.wait_attr(
+        "upgrade-state",
+        "data-state",
+        "verified",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(app.text("upgrade-state").await.contains("تم التحقق"));
+    app.screenshot("upgrade-verified-ar").await;
 
     let db = server.owner.get().await.unwrap();
     let row = db

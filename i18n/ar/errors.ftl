@@ -8,6 +8,7 @@ error-bidi-control = يحتوي { $field } على حرف خفي لتغيير ا�
 error-invalid-phone = رقم الهاتف غير صحيح. تحقق من الأرقام ورمز الدولة.
 error-invalid-email = البريد الإلكتروني غير صحيح.
 error-out-of-range = { $field } خارج النطاق المسموح.
+error-not-a-number = يجب أن يكون { $field } رقماً، مثل 23.5880.
 error-incomplete-gps = أدخل خط العرض وخط الطول معاً، أو اتركهما فارغين.
 error-invalid-country = اختر دولة من القائمة.
 error-invalid-customer-number = هذا ليس رقم عميل (مثال: CUST-00012).

@@ -156,3 +156,123 @@ upgrade-failed-sms = تعذر إرسال الرسالة النصية. تحقق �
 upgrade-failed-locked = رموز خاطئة كثيرة. أرسل رمزاً جديداً.
 upgrade-failed = لم تكتمل الترقية. أرسل رمزاً جديداً.
 upgrade-expired = انتهت صلاحية الرمز. أرسل رمزاً جديداً.
+
+## Sync indicator and the parked-operations panel.
+
+nav-settings = الإعدادات
+sync-indicator-label = حالة المزامنة: { $state }. افتح لوحة المزامنة.
+sync-online = متصل
+sync-offline = غير متصل
+sync-not-enrolled = غير مسجّل
+sync-pending = { $count ->
+    [zero] لا تغييرات بانتظار الإرسال
+    [one] تغيير واحد بانتظار الإرسال
+    [two] تغييران بانتظار الإرسال
+    [few] { $count } تغييرات بانتظار الإرسال
+   *[other] { $count } تغييراً بانتظار الإرسال
+}
+sync-all-sent = أُرسلت كل التغييرات
+sync-parked = { $count ->
+    [one] تغيير واحد يحتاج إلى مراجعة
+    [two] تغييران يحتاجان إلى مراجعة
+    [few] { $count } تغييرات تحتاج إلى مراجعة
+   *[other] { $count } تغييراً يحتاج إلى مراجعة
+}
+sync-last-success = آخر مزامنة { $time }
+sync-never = لم تتم المزامنة بعد
+sync-panel-title = المزامنة
+sync-panel-close = إغلاق
+sync-panel-not-enrolled = يعمل هذا الجهاز وحده إلى أن يُسجَّل لدى خادم المتجر (الإعدادات).
+sync-problem-network = تعذّر الوصول إلى الخادم. تبقى التغييرات على هذا الجهاز وتُرسل عند عودته.
+sync-problem-http = ردّ الخادم بخطأ ({ $status }). ستُعاد المحاولة.
+sync-problem-other = توقفت المزامنة بسبب مشكلة ({ $code }). ستُعاد المحاولة.
+sync-parked-title = تغييرات رفضها الخادم
+sync-parked-none = لا توجد تغييرات مرفوضة.
+sync-parked-hint = أصلح سبب الرفض (مثلاً حرّر رقم الهاتف) ثم أعد المحاولة. الإلغاء يحذف التغيير من هذا الجهاز نهائياً.
+sync-parked-when = أُجري { $time }
+sync-parked-unknown = رفض الخادم هذا التغيير (الرمز { $code }).
+sync-retry = إعادة المحاولة
+sync-discard = إلغاء التغيير
+sync-discard-confirm = هل تريد إلغاء هذا التغيير؟ لن يصل إلى الخادم أبداً.
+sync-discard-yes = نعم، ألغِه
+sync-discard-no = احتفظ به
+sync-retried = أُعيد التغيير إلى قائمة الإرسال.
+sync-discarded = أُلغي التغيير.
+sync-open-customer = فتح العميل
+
+op-customer-created = إنشاء عميل
+op-customer-updated = تعديل الملف
+op-customer-deactivated = إيقاف العميل
+op-address-added = إضافة عنوان
+op-address-updated = تعديل عنوان
+op-address-deleted = حذف عنوان
+op-default-address-set = تغيير العنوان الافتراضي
+op-upgrade-requested = طلب الترقية إلى ملف كامل
+
+## Settings.
+
+settings-title = الإعدادات
+settings-language = اللغة
+settings-enrollment = تسجيل الجهاز
+settings-enrolled = مسجّل لدى الخادم
+settings-not-enrolled = غير مسجّل. يعمل الجهاز وحده بالكامل؛ سجّله لمشاركة العملاء مع خادم المتجر.
+field-server-url = عنوان الخادم
+field-tenant = رمز المتجر
+field-enrollment-code = رمز التسجيل لمرة واحدة
+settings-enroll = سجّل هذا الجهاز
+settings-enrolled-done = تم التسجيل. بدأت المزامنة.
+settings-reset = إعادة ضبط التسجيل
+settings-reset-hint = يُخرج هذا الجهاز من خادم المتجر. يبقى العملاء على هذا الجهاز.
+settings-reset-warning = { $pending ->
+    [one] تغيير واحد لم يصل إلى الخادم. إعادة الضبط الآن تُفقده نهائياً.
+    [two] تغييران لم يصلا إلى الخادم. إعادة الضبط الآن تُفقدهما نهائياً.
+    [few] { $pending } تغييرات لم تصل إلى الخادم. إعادة الضبط الآن تُفقدها نهائياً.
+   *[other] { $pending } تغييراً لم تصل إلى الخادم. إعادة الضبط الآن تُفقدها نهائياً.
+}
+settings-reset-force = أعد الضبط رغم ذلك وافقدها
+settings-reset-cancel = إلغاء
+settings-reset-done = أُعيد ضبط التسجيل. يعمل الجهاز وحده.
+settings-store = موقع المتجر
+settings-store-hint = يُستخدم لعرض بُعد كل عنوان توصيل عن المتجر. بالدرجات العشرية، مثل 23.5880 و 58.3829.
+settings-store-save = حفظ الموقع
+settings-store-clear = مسح الموقع
+settings-store-saved = حُفظ موقع المتجر.
+settings-store-cleared = مُسح موقع المتجر.
+settings-store-none = لم يُحدَّد موقع المتجر بعد.
+settings-store-current = الموقع المحفوظ
+
+## Distances and the Activity tab of a customer.
+
+distance-km = على بُعد { NUMBER($km, minimumFractionDigits: 1, maximumFractionDigits: 1) } كم من المتجر
+distance-m = على بُعد { NUMBER($m, maximumFractionDigits: 0) } م من المتجر
+
+detail-tab-activity = النشاط
+activity-audit-title = التغييرات
+activity-sync-title = سجل المزامنة
+activity-when = الوقت
+activity-who = بواسطة
+activity-action = الإجراء
+activity-fields = الحقول
+activity-state = الحالة
+activity-none = لم يُسجَّل شيء بعد.
+activity-nobody = لم يسجّل أحد دخوله
+activity-state-pending = بانتظار الإرسال
+activity-state-parked = رفضه الخادم
+activity-state-acknowledged = أكّد الخادم استلامه
+activity-attempts = { $count ->
+    [one] محاولة واحدة
+    [two] محاولتان
+    [few] { $count } محاولات
+   *[other] { $count } محاولة
+}
+activity-field-kind = النوع
+activity-field-preferences = التفضيلات
+activity-field-upgrade = الترقية
+activity-field-deleted = محذوف
+activity-field-default = العنوان الافتراضي
+activity-field-active = نشط
+activity-field-gps = الموقع الجغرافي
+activity-field-address-type = نوع العنوان
+language-name-en = English
+language-name-ar = العربية
+list-separator = {"، "}

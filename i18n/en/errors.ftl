@@ -8,6 +8,7 @@ error-bidi-control = { $field } contains a hidden text-direction character. Plea
 error-invalid-phone = This phone number is not valid. Check the digits and the country code.
 error-invalid-email = This email address is not valid.
 error-out-of-range = { $field } is out of range.
+error-not-a-number = { $field } must be a number, for example 23.5880.
 error-incomplete-gps = Give both latitude and longitude, or neither.
 error-invalid-country = Choose a country from the list.
 error-invalid-customer-number = This is not a customer number (example: CUST-00012).

@@ -148,3 +148,114 @@ upgrade-failed-sms = The text message could not be sent. Check the phone number,
 upgrade-failed-locked = Too many wrong codes. Send a new code.
 upgrade-failed = The upgrade did not go through. Send a new code.
 upgrade-expired = The code has expired. Send a new code.
+
+## Sync indicator and the parked-operations panel.
+
+nav-settings = Settings
+sync-indicator-label = Sync status: { $state }. Open the sync panel.
+sync-online = Online
+sync-offline = Offline
+sync-not-enrolled = Not enrolled
+sync-pending = { $count ->
+    [one] 1 change waiting
+   *[other] { $count } changes waiting
+}
+sync-all-sent = All changes sent
+sync-parked = { $count ->
+    [one] 1 needs attention
+   *[other] { $count } need attention
+}
+sync-last-success = Last sync { $time }
+sync-never = Never synced
+sync-panel-title = Sync
+sync-panel-close = Close
+sync-panel-not-enrolled = This till works on its own until it is enrolled with the shop's server (Settings).
+sync-problem-network = The server cannot be reached. Changes are kept on this till and sent when it is back.
+sync-problem-http = The server answered with an error ({ $status }). Sync will try again.
+sync-problem-other = Sync stopped on a problem ({ $code }). It will try again.
+sync-parked-title = Changes the server refused
+sync-parked-none = No refused changes.
+sync-parked-hint = Fix what the server refused (for example, free the phone number), then retry. Discarding removes the change from this till for good.
+sync-parked-when = Made { $time }
+sync-parked-unknown = The server refused this change (code { $code }).
+sync-retry = Retry
+sync-discard = Discard
+sync-discard-confirm = Discard this change? It will never reach the server.
+sync-discard-yes = Yes, discard
+sync-discard-no = Keep it
+sync-retried = The change was queued again.
+sync-discarded = The change was discarded.
+sync-open-customer = Open customer
+
+op-customer-created = Customer created
+op-customer-updated = Profile changed
+op-customer-deactivated = Customer deactivated
+op-address-added = Address added
+op-address-updated = Address changed
+op-address-deleted = Address deleted
+op-default-address-set = Default address changed
+op-upgrade-requested = Upgrade to full requested
+
+## Settings.
+
+settings-title = Settings
+settings-language = Language
+settings-enrollment = Device enrollment
+settings-enrolled = Enrolled with the server
+settings-not-enrolled = Not enrolled. The till works fully on its own; enroll it to share customers with the shop's server.
+field-server-url = Server address
+field-tenant = Shop code
+field-enrollment-code = One-time code
+settings-enroll = Enroll this till
+settings-enrolled-done = Enrolled. Sync has started.
+settings-reset = Reset enrollment
+settings-reset-hint = Signs this till out of the shop's server. Customers stay on this till.
+settings-reset-warning = { $pending ->
+    [one] 1 change has not reached the server. Resetting now loses it for good.
+   *[other] { $pending } changes have not reached the server. Resetting now loses them for good.
+}
+settings-reset-force = Reset anyway and lose them
+settings-reset-cancel = Cancel
+settings-reset-done = Enrollment reset. The till works on its own.
+settings-store = Store location
+settings-store-hint = Used to show how far each delivery address is from the store. Decimal degrees, for example 23.5880 and 58.3829.
+settings-store-save = Save location
+settings-store-clear = Clear location
+settings-store-saved = Store location saved.
+settings-store-cleared = Store location cleared.
+settings-store-none = No store location yet.
+settings-store-current = Saved location
+
+## Distances and the Activity tab of a customer.
+
+distance-km = { NUMBER($km, minimumFractionDigits: 1, maximumFractionDigits: 1) } km from the store
+distance-m = { NUMBER($m, maximumFractionDigits: 0) } m from the store
+
+detail-tab-activity = Activity
+activity-audit-title = Changes
+activity-sync-title = Sync history
+activity-when = When
+activity-who = Who
+activity-action = Action
+activity-fields = Fields
+activity-state = State
+activity-none = Nothing recorded yet.
+activity-nobody = No one signed in
+activity-state-pending = Waiting to send
+activity-state-parked = Refused by the server
+activity-state-acknowledged = Acknowledged by the server
+activity-attempts = { $count ->
+    [one] 1 attempt
+   *[other] { $count } attempts
+}
+activity-field-kind = Type
+activity-field-preferences = Preferences
+activity-field-upgrade = Upgrade
+activity-field-deleted = Deleted
+activity-field-default = Default address
+activity-field-active = Active
+activity-field-gps = GPS
+activity-field-address-type = Address type
+language-name-en = English
+language-name-ar = العربية
+list-separator = {", "}

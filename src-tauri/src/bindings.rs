@@ -64,6 +64,15 @@ fn generated() -> BTreeMap<String, String> {
         device::Page,
         device::MatchKind,
         device::SearchHit,
+        crate::EnrollmentInfo,
+        device::SyncStatus,
+        device::engine::EngineStatus,
+        device::ParkedOp,
+        device::AddressDistance,
+        device::AuditEntry,
+        device::OpState,
+        device::SyncEntry,
+        device::CustomerActivity,
     );
     out
 }

@@ -5,9 +5,12 @@
 #![forbid(unsafe_code)]
 
 use dukkan_core::i18n::Locale;
-use dukkan_core::{AddressId, AddressInput, CustomerId, LocalizedMessage, Preferences, StubInput};
+use dukkan_core::{
+    AddressId, AddressInput, CustomerId, GeoPoint, LocalizedMessage, Preferences, StubInput,
+};
 use dukkan_device::engine::{self, EngineStatus, ServerConfig, SyncHandle};
 use dukkan_device::ParkedOp;
+use dukkan_device::{AddressDistance, CustomerActivity};
 use dukkan_device::{
     AddressRecord, Customer, CustomerChanges, CustomerDetails, Device, DeviceError, Entity,
     ListQuery, Page, SearchHit, StubOutcome, UpgradeRequest,
@@ -280,6 +283,57 @@ async fn verify_upgrade_code(
     Ok(engine::verify_upgrade_code(&device, parse_id(&id)?, &code).await?)
 }
 
+/// Whether this till is enrolled, and with which server (the token stays in the store).
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollmentInfo {
+    pub enrolled: bool,
+    pub server_url: Option<String>,
+}
+
+#[tauri::command]
+fn enrollment_info(device: State<'_, Arc<Device>>) -> CmdResult<EnrollmentInfo> {
+    let server_url = device.enrollment()?.map(|(url, _token)| url);
+    Ok(EnrollmentInfo {
+        enrolled: server_url.is_some(),
+        server_url,
+    })
+}
+
+#[tauri::command]
+fn store_location(device: State<'_, Arc<Device>>) -> CmdResult<Option<GeoPoint>> {
+    Ok(device.store_location()?)
+}
+
+/// Coordinates arrive as typed; `dukkan-device` parses and validates them.
+#[tauri::command]
+fn set_store_location(
+    device: State<'_, Arc<Device>>,
+    latitude: String,
+    longitude: String,
+) -> CmdResult<GeoPoint> {
+    Ok(device.set_store_location(&latitude, &longitude)?)
+}
+
+#[tauri::command]
+fn clear_store_location(device: State<'_, Arc<Device>>) -> CmdResult<()> {
+    Ok(device.clear_store_location()?)
+}
+
+#[tauri::command]
+fn address_distances(
+    device: State<'_, Arc<Device>>,
+    customer_id: String,
+) -> CmdResult<Vec<AddressDistance>> {
+    Ok(device.address_distances(parse_id(&customer_id)?)?)
+}
+
+#[tauri::command]
+fn customer_activity(device: State<'_, Arc<Device>>, id: String) -> CmdResult<CustomerActivity> {
+    Ok(device.customer_activity(parse_id(&id)?)?)
+}
+
 /// Where the database lives: `$DUKKAN_DATA_DIR`, else the platform's app-data directory.
 fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::error::Error>> {
     match std::env::var_os(DATA_DIR_ENV) {
@@ -332,7 +386,13 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             discard_parked,
             request_upgrade,
             resend_upgrade_code,
-            verify_upgrade_code
+            verify_upgrade_code,
+            enrollment_info,
+            store_location,
+            set_store_location,
+            clear_store_location,
+            address_distances,
+            customer_activity
         ])
 }
 

@@ -201,6 +201,19 @@ impl App {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Waits until `testid`'s text satisfies `ok` (the sync indicator re-reads the store every
+    /// 2 s), and returns it.
+    pub async fn text_until(&self, testid: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.text(testid).await;
+            if ok(&text) || Instant::now() > deadline {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until `[data-testid=testid]` has `attr` = `value` (re-rendered elements are
     /// looked up again).
     pub async fn wait_attr(&self, testid: &str, attr: &str, value: &str, within: Duration) {

@@ -125,6 +125,15 @@ impl GeoPoint {
         }
     }
 
+    /// A point typed by a person: decimal degrees in ASCII, Arabic-Indic or Persian digits, with
+    /// `.` or the Arabic decimal separator `٫`. `NaN`, `inf`, exponents and anything longer than
+    /// [`COORDINATE_MAX_CHARS`] are refused as not a number, before any range check.
+    pub fn parse_text(latitude: &str, longitude: &str) -> Result<Self, ValidationError> {
+        let lat = parse_coordinate(Field::Latitude, latitude)?;
+        let lon = parse_coordinate(Field::Longitude, longitude)?;
+        Self::new(lat, lon)
+    }
+
     pub fn latitude(&self) -> f64 {
         self.latitude
     }
@@ -141,6 +150,41 @@ impl GeoPoint {
         let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
         2.0 * EARTH_RADIUS_KM * a.sqrt().atan2((1.0 - a).sqrt())
     }
+}
+
+/// Longest coordinate text accepted (`-179.123456789012` has 17 characters).
+pub const COORDINATE_MAX_CHARS: usize = 24;
+
+/// One coordinate in decimal degrees, in any of the digit scripts a keyboard here produces.
+fn parse_coordinate(field: Field, input: &str) -> Result<f64, ValidationError> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Err(ValidationError::Required(field));
+    }
+    if text.chars().count() > COORDINATE_MAX_CHARS {
+        return Err(ValidationError::NotANumber(field));
+    }
+    let ascii: String = text
+        .chars()
+        .map(|c| match c {
+            '\u{066B}' => '.',
+            c => crate::phone::ascii_digit(c),
+        })
+        .collect();
+    let body = ascii.strip_prefix(['+', '-']).unwrap_or(&ascii);
+    let mut parts = body.splitn(2, '.');
+    let whole = parts.next().unwrap_or("");
+    let fraction = parts.next();
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let well_formed = digits(whole)
+        && fraction.is_none_or(digits)
+        && !(whole.is_empty() && fraction.is_none_or(str::is_empty));
+    if !well_formed {
+        return Err(ValidationError::NotANumber(field));
+    }
+    ascii
+        .parse::<f64>()
+        .map_err(|_| ValidationError::NotANumber(field))
 }
 
 /// Limits of the address text fields, in characters.
@@ -262,6 +306,47 @@ mod tests {
         assert_eq!(
             GeoPoint::optional(Some(1.0), None),
             Err(ValidationError::IncompleteGps)
+        );
+    }
+
+    #[test]
+    fn typed_coordinates_accept_arabic_indic_digits_and_refuse_non_numbers() {
+        let p = GeoPoint::parse_text("٢٣٫٥٨٨٠", " 58.3829 ").unwrap();
+        assert_eq!((p.latitude(), p.longitude()), (23.588, 58.3829));
+        assert_eq!(GeoPoint::parse_text("-.5", "+1.").unwrap().latitude(), -0.5);
+        for bad in [
+            "NaN",
+            "inf",
+            "-infinity",
+            "1e3",
+            "12,5",
+            "1.2.3",
+            ".",
+            "-",
+            "0x10",
+            "٢٣abc",
+        ] {
+            assert_eq!(
+                GeoPoint::parse_text(bad, "0"),
+                Err(ValidationError::NotANumber(Field::Latitude)),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            GeoPoint::parse_text("0", &"9".repeat(10_000)),
+            Err(ValidationError::NotANumber(Field::Longitude))
+        );
+        assert_eq!(
+            GeoPoint::parse_text("  ", "0"),
+            Err(ValidationError::Required(Field::Latitude))
+        );
+        assert_eq!(
+            GeoPoint::parse_text("90.5", "0"),
+            Err(ValidationError::OutOfRange(Field::Latitude))
+        );
+        assert_eq!(
+            GeoPoint::parse_text("0", "-180.01"),
+            Err(ValidationError::OutOfRange(Field::Longitude))
         );
     }
 

@@ -118,6 +118,8 @@ pub enum ValidationError {
     InvalidEmail,
     #[error("{} is out of range", .0.name())]
     OutOfRange(Field),
+    #[error("{} is not a number", .0.name())]
+    NotANumber(Field),
     #[error("latitude and longitude must be given together")]
     IncompleteGps,
     #[error("country is not an ISO 3166-1 alpha-2 code")]
@@ -133,7 +135,8 @@ impl ValidationError {
             ValidationError::Required(f)
             | ValidationError::ControlCharacter(f)
             | ValidationError::BidiControl(f)
-            | ValidationError::OutOfRange(f) => Some(*f),
+            | ValidationError::OutOfRange(f)
+            | ValidationError::NotANumber(f) => Some(*f),
             ValidationError::TooLong { field, .. } => Some(*field),
             ValidationError::InvalidPhone => Some(Field::Phone),
             ValidationError::InvalidEmail => Some(Field::Email),
@@ -153,6 +156,7 @@ impl ValidationError {
             ValidationError::InvalidPhone => "validation.invalid-phone",
             ValidationError::InvalidEmail => "validation.invalid-email",
             ValidationError::OutOfRange(_) => "validation.out-of-range",
+            ValidationError::NotANumber(_) => "validation.not-a-number",
             ValidationError::IncompleteGps => "validation.incomplete-gps",
             ValidationError::InvalidCountry => "validation.invalid-country",
             ValidationError::InvalidCustomerNumber => "validation.invalid-customer-number",

@@ -308,6 +308,7 @@ mod tests {
             ValidationError::InvalidPhone,
             ValidationError::InvalidEmail,
             ValidationError::OutOfRange(Field::Latitude),
+            ValidationError::NotANumber(Field::Longitude),
             ValidationError::IncompleteGps,
             ValidationError::InvalidCountry,
             ValidationError::InvalidCustomerNumber,

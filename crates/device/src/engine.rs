@@ -55,6 +55,7 @@ impl std::fmt::Debug for ServerConfig {
 
 /// What the sync indicator shows, as a stream.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct EngineStatus {
     /// The last request reached the server and was answered.

@@ -5,6 +5,7 @@
 //! a customer the cashier saw saved is durable and will reach the server exactly as recorded.
 #![forbid(unsafe_code)]
 
+pub mod activity;
 pub mod addresses;
 mod apply;
 pub mod customers;
@@ -13,15 +14,18 @@ pub mod error;
 pub mod export;
 mod journal;
 pub mod search;
+pub mod settings;
 pub mod store;
 pub mod sync;
 
+pub use activity::{AuditEntry, CustomerActivity, OpState, SyncEntry};
 pub use addresses::AddressRecord;
 pub use customers::{
     Customer, CustomerChanges, CustomerDetails, StubOutcome, SyncState, UpgradeRequest,
 };
 pub use error::{DeviceError, Entity, Result};
 pub use search::{ListQuery, MatchKind, Page, SearchHit};
+pub use settings::AddressDistance;
 pub use sync::{ParkedOp, SyncStatus};
 
 use dukkan_core::DeviceId;

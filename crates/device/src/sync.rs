@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the sync indicator shows.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
     /// Ops waiting to be pushed.
@@ -36,6 +37,7 @@ pub struct SyncStatus {
 
 /// An op the server refused, as the parked-operations panel shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ParkedOp {
     pub device_seq: i64,

@@ -2,6 +2,13 @@
 // (see context.ts) and never call `invoke` themselves, so tests can run against mockIPC or a
 // hand-written implementation.
 import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { AddressDistance } from "../bindings/AddressDistance";
+import type { CustomerActivity } from "../bindings/CustomerActivity";
+import type { EngineStatus } from "../bindings/EngineStatus";
+import type { EnrollmentInfo } from "../bindings/EnrollmentInfo";
+import type { GeoPoint } from "../bindings/GeoPoint";
+import type { ParkedOp } from "../bindings/ParkedOp";
 import type { AddressInput } from "../bindings/AddressInput";
 import type { AddressRecord } from "../bindings/AddressRecord";
 import type { CommandError } from "../bindings/CommandError";
@@ -37,7 +44,25 @@ export interface Backend {
   resendUpgradeCode(id: string): Promise<UpgradeRequest>;
   /** Submits the code the customer read out (online). */
   verifyUpgradeCode(id: string, code: string): Promise<UpgradeRequest>;
+  syncStatus(): Promise<EngineStatus>;
+  /** Calls `handler` on every `sync-status` event; resolves to the unsubscribe function. */
+  onSyncStatus(handler: (status: EngineStatus) => void): Promise<() => void>;
+  enrollmentInfo(): Promise<EnrollmentInfo>;
+  enrollDevice(serverUrl: string, tenant: string, code: string): Promise<void>;
+  resetEnrollment(force: boolean): Promise<void>;
+  parkedOps(): Promise<ParkedOp[]>;
+  retryParked(deviceSeq: number): Promise<void>;
+  discardParked(deviceSeq: number): Promise<void>;
+  storeLocation(): Promise<GeoPoint | null>;
+  /** Coordinates as typed (any digit script); the shell validates them. */
+  setStoreLocation(latitude: string, longitude: string): Promise<GeoPoint>;
+  clearStoreLocation(): Promise<void>;
+  addressDistances(customerId: string): Promise<AddressDistance[]>;
+  customerActivity(id: string): Promise<CustomerActivity>;
 }
+
+/** The event the shell emits on every sync engine status change. */
+export const SYNC_STATUS_EVENT = "sync-status";
 
 /** A command failed: carries the shell's `{code, message}` for the UI to localise. */
 export class BackendError extends Error {
@@ -94,4 +119,17 @@ export const tauriBackend: Backend = {
     call("request_upgrade", { id, email, preferences, smsLanguage }),
   resendUpgradeCode: (id) => call("resend_upgrade_code", { id }),
   verifyUpgradeCode: (id, code) => call("verify_upgrade_code", { id, code }),
+  syncStatus: () => call("sync_status"),
+  onSyncStatus: (handler) => listen<EngineStatus>(SYNC_STATUS_EVENT, (e) => handler(e.payload)),
+  enrollmentInfo: () => call("enrollment_info"),
+  enrollDevice: (serverUrl, tenant, code) => call("enroll_device", { serverUrl, tenant, code }),
+  resetEnrollment: (force) => call("reset_enrollment", { force }),
+  parkedOps: () => call("parked_ops"),
+  retryParked: (deviceSeq) => call("retry_parked", { deviceSeq }),
+  discardParked: (deviceSeq) => call("discard_parked", { deviceSeq }),
+  storeLocation: () => call("store_location"),
+  setStoreLocation: (latitude, longitude) => call("set_store_location", { latitude, longitude }),
+  clearStoreLocation: () => call("clear_store_location"),
+  addressDistances: (customerId) => call("address_distances", { customerId }),
+  customerActivity: (id) => call("customer_activity", { id }),
 };

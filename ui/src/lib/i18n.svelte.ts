@@ -77,6 +77,11 @@ export function format(locale: Locale, id: string, args?: Args): string {
   return id;
 }
 
+/** True when message `id` exists in the current language (or in English). */
+export function hasMessage(id: string): boolean {
+  return bundles[i18n.locale].hasMessage(id) || bundles.en.hasMessage(id);
+}
+
 /** Formats an error message from the shell; `message` args are ids localised first. */
 export function formatMessage(message: LocalizedMessage, locale: Locale = i18n.locale): string {
   const args: Args = {};

@@ -1,0 +1,41 @@
+// Locale-aware formatting of times, distances, operation kinds and server refusal codes.
+import { hasMessage, i18n, t } from "./i18n.svelte";
+
+/** An RFC 3339 instant as a local date and time in the current language. */
+export function dateTime(iso: string | null): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(i18n.locale, { dateStyle: "medium", timeStyle: "short" }).format(d);
+}
+
+/** "12.3 km from the store", or metres under 1 km ("850 m from the store"). */
+export function distanceText(km: number): string {
+  const m = Math.round(km * 1000);
+  if (m < 1000) return t("distance-m", { m });
+  return t("distance-km", { km });
+}
+
+/** An operation kind (`address_added`) as a localised action name. */
+export function opLabel(kind: string): string {
+  const id = `op-${kind.replace(/_/g, "-")}`;
+  return hasMessage(id) ? t(id) : kind;
+}
+
+/** A server refusal code (`customer.phone-taken`, `validation.invalid-phone`) as a sentence. */
+export function refusalText(code: string): string {
+  const name = code.includes(".") ? code.slice(code.indexOf(".") + 1) : code;
+  for (const id of [`error-${name}`, `server-error-${name}`]) {
+    if (/^[a-z][a-z0-9-]*$/.test(name) && hasMessage(id)) return t(id);
+  }
+  return t("sync-parked-unknown", { code });
+}
+
+/** A changed field's name (`firstName`) as its localised label. */
+export function fieldLabel(name: string): string {
+  const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  for (const id of [`field-${kebab}`, `activity-field-${kebab}`]) {
+    if (hasMessage(id)) return t(id);
+  }
+  return name;
+}
