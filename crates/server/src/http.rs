@@ -5,6 +5,8 @@ use crate::addresses::{self, AddressPatch, AddressView, NewAddress};
 use crate::customers::{self, Customer, CustomerPage, CustomerPatch, ListQuery, NewCustomer};
 use crate::devices::{self, EnrollRequest, Enrollment};
 use crate::error::{localize_errors, Error};
+use crate::limits::{LimitConfig, Limits};
+use crate::metrics::Metrics;
 use crate::otp::{self, Otp, OtpSent, SendOtp, Upgrade, VerifyOtp};
 use crate::staff::{self, Actor, Session};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -35,6 +37,28 @@ pub struct AppState {
     /// Connections as the application role (row-level security applies).
     pub pool: Pool,
     pub otp: Arc<Otp>,
+    /// Rate limits and the sign-in lockout of this instance.
+    pub limits: Arc<Limits>,
+    /// Request and pool metrics of this instance (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// A state with the default limits ([`LimitConfig::default`]) and fresh metrics.
+    pub fn new(pool: Pool, otp: Arc<Otp>) -> Self {
+        AppState {
+            pool,
+            otp,
+            limits: Arc::new(Limits::default()),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    /// The same state with other limits.
+    pub fn with_limits(mut self, config: LimitConfig) -> Self {
+        self.limits = Arc::new(Limits::new(config));
+        self
+    }
 }
 
 /// The language asked for by the request's `Accept-Language`.
@@ -141,13 +165,25 @@ pub struct SignIn {
     pub pin: String,
 }
 
+/// Wrong PINs count against the staff member and the client IP; past the limit both are
+/// locked out for a while (429 with `Retry-After`), even with the right PIN.
 async fn sign_in(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(b): ApiJson<SignIn>,
 ) -> Result<Json<Session>, Error> {
-    Ok(Json(
-        staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.pin).await?,
-    ))
+    s.limits.check_sign_in(peer.ip(), &b.tenant, &b.staff_id)?;
+    match staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.pin).await {
+        Ok(session) => {
+            s.limits.sign_in_succeeded(&b.tenant, &b.staff_id);
+            Ok(Json(session))
+        }
+        Err(Error::InvalidCredentials) => {
+            s.limits.sign_in_failed(peer.ip(), &b.tenant, &b.staff_id);
+            Err(Error::InvalidCredentials)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn enroll(
@@ -158,6 +194,32 @@ async fn enroll(
         StatusCode::CREATED,
         Json(devices::enroll(&s.pool, b).await?),
     ))
+}
+
+async fn create_enroll_code(
+    State(s): State<AppState>,
+    actor: Actor,
+) -> Result<(StatusCode, Json<devices::EnrollmentCode>), Error> {
+    Ok((
+        StatusCode::CREATED,
+        Json(devices::create_code_as(&s.pool, &actor).await?),
+    ))
+}
+
+async fn list_devices(
+    State(s): State<AppState>,
+    actor: Actor,
+) -> Result<Json<Vec<devices::DeviceView>>, Error> {
+    Ok(Json(devices::list(&s.pool, &actor).await?))
+}
+
+async fn revoke_device(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, Error> {
+    devices::revoke(&s.pool, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn create_customer(
@@ -327,6 +389,9 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/sign-in", post(sign_in))
         .route("/devices/enroll", post(enroll))
+        .route("/devices/enroll-codes", post(create_enroll_code))
+        .route("/devices", get(list_devices))
+        .route("/devices/{id}", axum::routing::delete(revoke_device))
         .route("/customers", post(create_customer).get(list_customers))
         .route("/customers/merge", post(merge_customers))
         .route("/customers/export", get(export_customers))
@@ -351,9 +416,12 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/addresses/{address_id}/default",
             post(default_address),
         );
+    let limits = state.limits.clone();
+    let metrics = state.metrics.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::scrape))
         .nest("/api/v1", api)
         .fallback(|| async { Error::RouteNotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
@@ -363,6 +431,10 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .nest("/api/v1/sync", crate::sync::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            crate::limits::rate_limit,
+        ))
         // Spans name the method and path only: query strings may hold a searched phone number.
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
@@ -370,5 +442,10 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(axum::middleware::from_fn(localize_errors))
+        // Outermost, so refusals by the layers above are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track,
+        ))
         .with_state(state)
 }
