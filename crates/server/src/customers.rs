@@ -35,12 +35,16 @@ where
 }
 
 /// Preferences as typed; checked by [`Preferences::new`].
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreferencesInput {
+    /// `hang` or `fold`.
+    #[schema(value_type = Option<String>)]
     pub folding: Option<Folding>,
     pub fragrance: Option<String>,
     pub eco_friendly: Option<bool>,
+    /// Any of `whatsapp`, `sms`, `email`.
+    #[schema(value_type = Option<Vec<String>>)]
     pub channels: Option<Vec<NotificationChannel>>,
 }
 
@@ -56,12 +60,14 @@ impl PreferencesInput {
 }
 
 /// `POST /customers`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewCustomer {
     /// The id the device generated (UUIDv7); the server makes one when absent.
     pub id: Option<Uuid>,
+    /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: CustomerKind,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -74,10 +80,11 @@ pub struct NewCustomer {
 }
 
 /// `PATCH /customers/{id}`: absent fields are kept, `null` clears an optional field.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerPatch {
     #[serde(rename = "type")]
+    #[schema(value_type = Option<String>)]
     pub kind: Option<CustomerKind>,
     #[serde(default, deserialize_with = "present")]
     pub first_name: Option<Option<String>>,
@@ -93,12 +100,16 @@ pub struct CustomerPatch {
 }
 
 /// A customer as the API shows it (PRD shape, camelCase).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     pub id: Uuid,
+    /// `CUST-00001`: sequential and gapless per tenant.
+    #[schema(value_type = String, example = "CUST-00001")]
     pub customer_number: CustomerNumber,
+    /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: CustomerKind,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -118,7 +129,7 @@ pub struct Customer {
 }
 
 /// Filter by active state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     #[default]
@@ -128,18 +139,26 @@ pub enum Status {
 }
 
 /// `GET /customers` query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page number, from 1.
     pub page: Option<u32>,
+    /// Customers per page (default 20, at most 100).
     pub limit: Option<u32>,
+    /// Name (Latin or Arabic, prefix), phone digits or last 4, email, or customer number.
     pub search: Option<String>,
+    /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<String>)]
     pub kind: Option<CustomerKind>,
+    /// `active` (default), `inactive` or `all`.
+    #[param(inline)]
     pub status: Option<Status>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
     pub page: u32,
@@ -148,7 +167,7 @@ pub struct Pagination {
     pub total_pages: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerPage {
     pub customers: Vec<Customer>,

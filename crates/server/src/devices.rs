@@ -18,7 +18,7 @@ pub const CODE_TTL_HOURS: i64 = 24;
 const TOKEN_KIND: &str = "dkd";
 
 /// A fresh one-time code, shown once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnrollmentCode {
     pub tenant_id: TenantId,
@@ -142,7 +142,7 @@ pub async fn enroll(pool: &Pool, request: EnrollRequest) -> Result<Enrollment, E
 }
 
 /// An enrolled device, as managers see it (never its token).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceView {
     pub id: Uuid,

@@ -114,6 +114,15 @@ impl From<deadpool_postgres::PoolError> for Error {
     }
 }
 
+/// The body of every error response (documentation type: the middleware writes it).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `customer.phone-taken`.
+    pub code: String,
+    /// Localised from `Accept-Language` (`en` or `ar`).
+    pub message: String,
+}
+
 /// What the [`localize_errors`] middleware needs to write an error body.
 #[derive(Debug, Clone)]
 pub struct ErrorReport {

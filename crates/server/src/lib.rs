@@ -19,6 +19,7 @@ pub mod limits;
 pub mod merge;
 pub mod messages;
 pub mod metrics;
+pub mod openapi;
 pub mod otp;
 pub mod sms;
 pub mod staff;

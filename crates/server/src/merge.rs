@@ -22,7 +22,7 @@ use uuid::Uuid;
 pub const REASON_MAX_CHARS: usize = 200;
 
 /// `POST /customers/merge`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MergeRequest {
     /// The duplicate, deactivated by the merge.
@@ -33,7 +33,7 @@ pub struct MergeRequest {
 }
 
 /// What a merge did.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MergeResult {
     pub target: Customer,

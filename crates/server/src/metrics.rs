@@ -163,6 +163,8 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
 }
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus metrics (OpenMetrics text)", content_type = "application/openmetrics-text", body = String)))]
 pub async fn scrape(State(state): State<crate::AppState>) -> Response {
     match state.metrics.render(&state.pool) {
         Ok(body) => (

@@ -16,7 +16,10 @@ async fn enroll(app: &TestApp, slug: &str, code: &str, name: &str) -> String {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
-    a.body["deviceToken"].as_str().unwrap().to_owned()
+    a.body["deviceToken"]
+        .as_str()
+        .expect("test setup")
+        .to_owned()
 }
 
 #[tokio::test]

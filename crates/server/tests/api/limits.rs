@@ -23,7 +23,7 @@ fn other_ip_client() -> reqwest::Client {
         .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
         .timeout(Duration::from_secs(30))
         .build()
-        .unwrap()
+        .expect("test setup")
 }
 
 async fn get_from(
@@ -36,7 +36,7 @@ async fn get_from(
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    TestApp::answer(req.send().await.unwrap()).await
+    TestApp::answer(req.send().await.expect("test setup")).await
 }
 
 async fn sign_in_from(
@@ -48,7 +48,7 @@ async fn sign_in_from(
     let req = client
         .post(format!("{}/api/v1/auth/sign-in", app.base))
         .json(&json!({"tenant": "shop", "staffId": staff_id, "pin": pin}));
-    TestApp::answer(req.send().await.unwrap()).await
+    TestApp::answer(req.send().await.expect("test setup")).await
 }
 
 fn retry_after(a: &Answer) -> u64 {

@@ -13,6 +13,7 @@ mod hostile_input;
 mod limits;
 mod merge;
 mod metrics;
+mod openapi;
 mod otp;
 mod schema;
 mod upgrade;

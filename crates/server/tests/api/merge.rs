@@ -161,12 +161,12 @@ async fn addresses_of(app: &TestApp, token: &str, customer: &str) -> Vec<(String
     let mut out: Vec<(String, bool)> = a
         .body
         .as_array()
-        .unwrap()
+        .expect("test setup")
         .iter()
         .map(|x| {
             (
-                x["area"].as_str().unwrap().to_owned(),
-                x["isDefault"].as_bool().unwrap(),
+                x["area"].as_str().expect("test setup").to_owned(),
+                x["isDefault"].as_bool().expect("test setup"),
             )
         })
         .collect();

@@ -11,14 +11,17 @@ async fn scrape(app: &TestApp) -> String {
         .get(format!("{}/metrics", app.base))
         .send()
         .await
-        .unwrap();
+        .expect("test setup");
     assert_eq!(resp.status(), StatusCode::OK);
-    let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    let content_type = resp.headers()["content-type"]
+        .to_str()
+        .expect("test setup")
+        .to_owned();
     assert!(
         content_type.starts_with("application/openmetrics-text"),
         "{content_type}"
     );
-    resp.text().await.unwrap()
+    resp.text().await.expect("test setup")
 }
 
 /// The value of the sample `name{labels}` (labels exactly as rendered).
