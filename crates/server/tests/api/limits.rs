@@ -265,3 +265,76 @@ async fn a_right_pin_clears_the_staff_members_count_of_wrong_ones() {
         assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
     }
 }
+
+#[tokio::test]
+async fn hostile_bearer_tokens_and_sign_in_bodies_are_refused_cleanly_under_the_limiter() {
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        token_per_second: 1,
+        token_burst: 50,
+        sign_in_staff_failures: 3,
+        sign_in_ip_failures: 100,
+        ..limits()
+    })
+    .await;
+    app.tenant("shop").await;
+    let long = "x".repeat(10_000);
+    let tokens: [&[u8]; 5] = [
+        long.as_bytes(),
+        b"dks_\xe2\x80\xae_reversed",
+        b"dks_a\tb\xff",
+        b"",
+        b"   ",
+    ];
+    for token in tokens {
+        let mut value = b"Bearer ".to_vec();
+        value.extend_from_slice(token);
+        let header = reqwest::header::HeaderValue::from_bytes(&value).expect("header value");
+        let a = TestApp::answer(
+            app.client
+                .get(format!("{}/api/v1/customers", app.base))
+                .header("authorization", header)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+        assert_eq!(a.code(), "auth.unauthenticated");
+    }
+    // Hostile sign-in fields count as wrong PINs and then lock, never a 500.
+    let huge = "9".repeat(10_000);
+    for (staff_id, pin) in [
+        (huge.as_str(), "0000"),
+        (huge.as_str(), "\u{202E}1234"),
+        (huge.as_str(), huge.as_str()),
+    ] {
+        let a = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/sign-in",
+                None,
+                Some(json!({"tenant": "shop", "staffId": staff_id, "pin": pin})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+    }
+    let locked = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/sign-in",
+            None,
+            Some(json!({"tenant": "shop", "staffId": huge, "pin": "0000"})),
+        )
+        .await;
+    assert_eq!(locked.code(), "auth.sign-in-locked");
+    // A body of the wrong shape is not a sign-in attempt at all.
+    let shape = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/sign-in",
+            None,
+            Some(json!({"tenant": 5, "staffId": [], "pin": null})),
+        )
+        .await;
+    assert_eq!(shape.status, StatusCode::UNPROCESSABLE_ENTITY, "{shape:?}");
+}
