@@ -132,7 +132,7 @@ async fn seed(app: &TestApp, tenant: uuid::Uuid, n: usize) {
         .expect("seed search tokens");
     client
         .execute(
-            "UPDATE tenant_counters SET next_customer_number = $2 + 1 WHERE tenant_id = $1",
+            "UPDATE tenant_counters SET next_customer_number = $2::bigint + 1 WHERE tenant_id = $1",
             &[&tenant, &n],
         )
         .await
