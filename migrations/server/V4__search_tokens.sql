@@ -21,7 +21,10 @@ CREATE TABLE customer_search_tokens (
 );
 -- No foreign key to customers on purpose: ~14 tokens per customer would each pay a key check
 -- on every write, and customers are never deleted (soft delete), so no token can dangle.
-CREATE INDEX customer_search_tokens_customer ON customer_search_tokens (tenant_id, customer_id);
+-- A customer's tokens: the trigger's delete, and checking one more search word against a
+-- candidate customer without walking every customer that has that word.
+CREATE INDEX customer_search_tokens_customer
+    ON customer_search_tokens (tenant_id, customer_id, token);
 
 ALTER TABLE customer_search_tokens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE customer_search_tokens FORCE ROW LEVEL SECURITY;

@@ -138,9 +138,13 @@ async fn seed(app: &TestApp, tenant: uuid::Uuid, n: usize) {
         .await
         .expect("seed counter");
     client
-        .batch_execute("VACUUM ANALYZE customers; VACUUM ANALYZE customer_search_tokens")
+        .batch_execute("VACUUM ANALYZE customers")
         .await
         .expect("analyze");
+    client
+        .batch_execute("VACUUM ANALYZE customer_search_tokens")
+        .await
+        .expect("analyze tokens");
 }
 
 struct Stats {

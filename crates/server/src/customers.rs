@@ -456,10 +456,26 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
                 // Only punctuation: nothing can match.
                 sql.conditions.push("false".into());
             }
-            for token in tokens.into_iter().take(8) {
-                // Each token must start a word of the folded names and email.
-                let matches = sql.token_prefix_ids(&tenant, token);
-                sql.conditions.push(format!("c.id IN ({matches})"));
+            // Each token must start a word of the folded names and email. The longest token is
+            // likely the rarest: its matches are the candidates, and each other token is
+            // checked per candidate on the (tenant, customer, token) index, so a word every
+            // customer has ("al") costs nothing.
+            let mut tokens: Vec<String> = tokens.into_iter().take(8).collect();
+            tokens.sort_by_key(|t| std::cmp::Reverse(t.chars().count()));
+            for (i, token) in tokens.into_iter().enumerate() {
+                if i == 0 {
+                    let matches = sql.token_prefix_ids(&tenant, token);
+                    sql.conditions.push(format!("c.id IN ({matches})"));
+                } else {
+                    let end = format!("{token}\u{10FFFF}");
+                    let lo = sql.param(Box::new(token));
+                    let hi = sql.param(Box::new(end));
+                    sql.conditions.push(format!(
+                        "EXISTS (SELECT 1 FROM customer_search_tokens w
+                                 WHERE w.tenant_id = c.tenant_id AND w.customer_id = c.id
+                                   AND w.token >= {lo} AND w.token < {hi})"
+                    ));
+                }
             }
         }
     }

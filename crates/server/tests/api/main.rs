@@ -11,7 +11,6 @@ mod devices;
 mod export;
 mod hostile_input;
 mod limits;
-mod logs;
 mod merge;
 mod metrics;
 mod openapi;

@@ -1,14 +1,21 @@
 //! The server's logs never hold a phone number in full, an OTP code, a bearer token, an
 //! enrollment code, a PIN or an email: everything the server logs while handling them is
 //! captured at TRACE level and searched.
+//!
+//! Its own test binary with one test: the capturing subscriber is the process-wide default,
+//! so no other test's logging (or tracing's per-callsite interest cache, shared by all
+//! threads of a process) can interfere.
 
-use crate::support::{twilio, TestApp};
+#[path = "support/mod.rs"]
+mod support;
+
 use dukkan_server::limits::LimitConfig;
 use dukkan_server::staff::{self, Role};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use support::{twilio, TestApp};
 
 /// Everything written by the test's subscriber.
 #[derive(Clone, Default)]
@@ -41,7 +48,6 @@ const PIN: &str = "Pin-Secret-7731";
 
 #[tokio::test]
 async fn logs_hold_masked_phones_only_and_never_codes_tokens_pins_or_emails() {
-    // #[tokio::test] runs the server on this thread: a thread-local subscriber sees all of it.
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -50,7 +56,7 @@ async fn logs_hold_masked_phones_only_and_never_codes_tokens_pins_or_emails() {
         .without_time()
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 
     let (base, received) = twilio::start().await;
     let twilio_secret = twilio::AUTH_TOKEN;
