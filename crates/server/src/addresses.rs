@@ -16,10 +16,12 @@ use uuid::Uuid;
 pub const MAX_PER_CUSTOMER: i64 = 20;
 
 /// `POST /customers/{id}/addresses`: the address form plus whether it becomes the default.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAddress {
+    /// The address fields as in [`AddressView`] (`addressType` required, the rest optional).
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub address: AddressInput,
     #[serde(default)]
     pub is_default: bool,
@@ -34,9 +36,11 @@ where
 }
 
 /// `PATCH .../addresses/{addressId}`: absent fields are kept, `null` clears.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddressPatch {
+    /// `home`, `work` or `other`.
+    #[schema(value_type = Option<String>)]
     pub address_type: Option<AddressType>,
     #[serde(default, deserialize_with = "present")]
     pub label: Option<Option<String>>,
@@ -67,11 +71,13 @@ pub struct AddressPatch {
 }
 
 /// An address as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddressView {
     pub id: Uuid,
     pub customer_id: Uuid,
+    /// `home`, `work` or `other`.
+    #[schema(value_type = String)]
     pub address_type: AddressType,
     pub label: Option<String>,
     pub building: Option<String>,

@@ -24,6 +24,10 @@ pub const SEARCH_MAX_CHARS: usize = 100;
 /// Largest page of a list.
 pub const MAX_LIMIT: u32 = 100;
 pub const DEFAULT_LIMIT: u32 = 20;
+/// Matches counted for a list's total; past it the total says "at least this many".
+pub const COUNT_CAP: i64 = 10_000;
+/// Shortest digit string searched through the phone tokens (V4__search_tokens.sql).
+const PHONE_TOKEN_MIN_DIGITS: usize = 3;
 
 /// Distinguishes an absent field (`None`: keep) from `null` (`Some(None)`: clear).
 fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -35,12 +39,16 @@ where
 }
 
 /// Preferences as typed; checked by [`Preferences::new`].
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreferencesInput {
+    /// `hang` or `fold`.
+    #[schema(value_type = Option<String>)]
     pub folding: Option<Folding>,
     pub fragrance: Option<String>,
     pub eco_friendly: Option<bool>,
+    /// Any of `whatsapp`, `sms`, `email`.
+    #[schema(value_type = Option<Vec<String>>)]
     pub channels: Option<Vec<NotificationChannel>>,
 }
 
@@ -56,12 +64,14 @@ impl PreferencesInput {
 }
 
 /// `POST /customers`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewCustomer {
     /// The id the device generated (UUIDv7); the server makes one when absent.
     pub id: Option<Uuid>,
+    /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: CustomerKind,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -74,10 +84,11 @@ pub struct NewCustomer {
 }
 
 /// `PATCH /customers/{id}`: absent fields are kept, `null` clears an optional field.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerPatch {
     #[serde(rename = "type")]
+    #[schema(value_type = Option<String>)]
     pub kind: Option<CustomerKind>,
     #[serde(default, deserialize_with = "present")]
     pub first_name: Option<Option<String>>,
@@ -93,12 +104,16 @@ pub struct CustomerPatch {
 }
 
 /// A customer as the API shows it (PRD shape, camelCase).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     pub id: Uuid,
+    /// `CUST-00001`: sequential and gapless per tenant.
+    #[schema(value_type = String, example = "CUST-00001")]
     pub customer_number: CustomerNumber,
+    /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: CustomerKind,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -118,7 +133,7 @@ pub struct Customer {
 }
 
 /// Filter by active state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     #[default]
@@ -128,27 +143,38 @@ pub enum Status {
 }
 
 /// `GET /customers` query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page number, from 1.
     pub page: Option<u32>,
+    /// Customers per page (default 20, at most 100).
     pub limit: Option<u32>,
+    /// Name (Latin or Arabic, prefix), phone digits or last 4, email, or customer number.
     pub search: Option<String>,
+    /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<String>)]
     pub kind: Option<CustomerKind>,
+    /// `active` (default), `inactive` or `all`.
+    #[param(inline)]
     pub status: Option<Status>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
     pub page: u32,
     pub limit: u32,
+    /// Matches, counted up to [`COUNT_CAP`].
     pub total: i64,
+    /// False when there are more than [`COUNT_CAP`] matches (`total` is then the cap).
+    pub total_exact: bool,
     pub total_pages: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerPage {
     pub customers: Vec<Customer>,
@@ -408,23 +434,48 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
             // the bare customer number.
             let digits = digits_only(search);
             let number = digits.parse::<i32>().ok();
-            let d = sql.param(Box::new(digits));
             let n = sql.param(Box::new(number));
-            sql.conditions.push(format!(
-                "(c.phone LIKE '%' || {d} || '%' OR c.customer_number = {n})"
-            ));
+            if digits.len() >= PHONE_TOKEN_MIN_DIGITS {
+                // A prefix of one of the phone's digit suffixes (see V4__search_tokens.sql).
+                // One IN over a UNION rather than an OR, so Postgres can semi-join it.
+                let matches = sql.token_prefix_ids(&tenant, format!("#{digits}"));
+                sql.conditions.push(format!(
+                    "c.id IN ({matches} UNION ALL SELECT n.id FROM customers n
+                               WHERE n.tenant_id = {tenant} AND n.customer_number = {n})"
+                ));
+            } else {
+                // One or two digits: too short to be indexed, and rare.
+                let d = sql.param(Box::new(digits));
+                sql.conditions.push(format!(
+                    "(c.phone LIKE '%' || {d} || '%' OR c.customer_number = {n})"
+                ));
+            }
         } else {
             let tokens = search_tokens(search);
             if tokens.is_empty() {
                 // Only punctuation: nothing can match.
                 sql.conditions.push("false".into());
             }
-            for token in tokens.into_iter().take(8) {
-                // Each token must start a word of the folded names and email. Tokens hold only
-                // letters and digits, so they carry no LIKE wildcards.
-                let p = sql.param(Box::new(token));
-                sql.conditions
-                    .push(format!("(' ' || c.search_text) LIKE '% ' || {p} || '%'"));
+            // Each token must start a word of the folded names and email. The longest token is
+            // likely the rarest: its matches are the candidates, and each other token is
+            // checked per candidate on the (tenant, customer, token) index, so a word every
+            // customer has ("al") costs nothing.
+            let mut tokens: Vec<String> = tokens.into_iter().take(8).collect();
+            tokens.sort_by_key(|t| std::cmp::Reverse(t.chars().count()));
+            for (i, token) in tokens.into_iter().enumerate() {
+                if i == 0 {
+                    let matches = sql.token_prefix_ids(&tenant, token);
+                    sql.conditions.push(format!("c.id IN ({matches})"));
+                } else {
+                    let end = format!("{token}\u{10FFFF}");
+                    let lo = sql.param(Box::new(token));
+                    let hi = sql.param(Box::new(end));
+                    sql.conditions.push(format!(
+                        "EXISTS (SELECT 1 FROM customer_search_tokens w
+                                 WHERE w.tenant_id = c.tenant_id AND w.customer_id = c.id
+                                   AND w.token >= {lo} AND w.token < {hi})"
+                    ));
+                }
             }
         }
     }
@@ -436,13 +487,6 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
         .collect();
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
-    let total: i64 = tx
-        .query_one(
-            &format!("SELECT count(*) FROM customers c WHERE {where_clause}"),
-            &refs,
-        )
-        .await?
-        .get(0);
     let offset = i64::from(page - 1) * i64::from(limit);
     let rows = tx
         .query(
@@ -453,6 +497,26 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
             &refs,
         )
         .await?;
+    let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    // A page that is not full, and not past the end, tells the total without counting.
+    let (total, total_exact) = if shown < i64::from(limit) && (shown > 0 || page == 1) {
+        (offset + shown, true)
+    } else {
+        // Counting every match of a broad search at a million customers costs more than the
+        // page itself: count up to COUNT_CAP and say when there are more.
+        let counted: i64 = tx
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM customers c WHERE {where_clause}
+                     LIMIT {}) m",
+                    COUNT_CAP + 1
+                ),
+                &refs,
+            )
+            .await?
+            .get(0);
+        (counted.min(COUNT_CAP), counted <= COUNT_CAP)
+    };
     tx.commit().await?;
     let customers = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     let limit_i = i64::from(limit);
@@ -462,6 +526,7 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
             page,
             limit,
             total,
+            total_exact,
             total_pages: (total + limit_i - 1) / limit_i,
         },
     })
@@ -472,6 +537,22 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
 struct Filter {
     conditions: Vec<String>,
     params: Vec<Box<dyn ToSql + Sync + Send>>,
+}
+
+impl Filter {
+    /// The ids of customers with a search token starting with `prefix`, as a range on the
+    /// token index: text comparisons are leakproof, so Postgres uses the index under
+    /// row-level security (LIKE is not, and would scan every customer). `tenant` is the
+    /// tenant's placeholder. No token holds U+10FFFF, so `prefix || U+10FFFF` bounds the range.
+    fn token_prefix_ids(&mut self, tenant: &str, prefix: String) -> String {
+        let end = format!("{prefix}\u{10FFFF}");
+        let lo = self.param(Box::new(prefix));
+        let hi = self.param(Box::new(end));
+        format!(
+            "SELECT t.customer_id FROM customer_search_tokens t
+             WHERE t.tenant_id = {tenant} AND t.token >= {lo} AND t.token < {hi}"
+        )
+    }
 }
 
 impl Filter {

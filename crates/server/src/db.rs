@@ -44,6 +44,12 @@ pub fn pool(url: &str, max_size: usize) -> Result<Pool, SetupError> {
 /// Runs the embedded migrations of `migrations/server` as the owner at `url`.
 /// Returns the versions applied by this call.
 pub async fn migrate(url: &str) -> Result<Vec<i32>, SetupError> {
+    migrate_to(url, None).await
+}
+
+/// Like [`migrate`], but stops after version `target` when one is given (upgrade tests build
+/// a database of an earlier release this way).
+pub async fn migrate_to(url: &str, target: Option<i32>) -> Result<Vec<i32>, SetupError> {
     let (mut client, connection) = tokio_postgres::connect(url, NoTls)
         .await
         .map_err(SetupError::Connect)?;
@@ -52,7 +58,11 @@ pub async fn migrate(url: &str) -> Result<Vec<i32>, SetupError> {
             tracing::warn!(error = %e, "migration connection closed with an error");
         }
     });
-    let report = embedded::migrations::runner()
+    let mut runner = embedded::migrations::runner();
+    if let Some(version) = target {
+        runner = runner.set_target(refinery::Target::Version(version));
+    }
+    let report = runner
         .set_abort_divergent(true)
         .run_async(&mut client)
         .await?;

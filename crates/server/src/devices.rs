@@ -4,19 +4,21 @@
 use crate::db;
 use crate::error::{Error, Rule};
 use crate::ids::{StaffId, TenantId};
+use crate::staff::{Actor, Role};
 use crate::tenants;
 use crate::tokens;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Pool;
 use dukkan_core::DeviceId;
 use serde::Serialize;
+use uuid::Uuid;
 
 /// How long an enrollment code stays valid.
 pub const CODE_TTL_HOURS: i64 = 24;
 const TOKEN_KIND: &str = "dkd";
 
 /// A fresh one-time code, shown once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnrollmentCode {
     pub tenant_id: TenantId,
@@ -27,16 +29,35 @@ pub struct EnrollmentCode {
 /// `POST /api/v1/devices/enroll` and its answer: wire types shared with the device.
 pub use dukkan_core::sync::{EnrollRequest, Enrollment};
 
-/// Makes a one-time enrollment code for the tenant with slug `tenant_slug`.
+/// Makes a one-time enrollment code for the tenant with slug `tenant_slug` (operators).
 pub async fn create_code(
     pool: &Pool,
     tenant_slug: &str,
     created_by: Option<StaffId>,
 ) -> Result<EnrollmentCode, Error> {
+    let tenant = {
+        let client = pool.get().await?;
+        tenants::find_by_slug(&client, tenant_slug)
+            .await?
+            .ok_or(Error::NotFound)?
+    };
+    insert_code(pool, tenant, created_by).await
+}
+
+/// `POST /api/v1/devices/enroll-codes`: a manager or admin makes a code for their own shop.
+pub async fn create_code_as(pool: &Pool, actor: &Actor) -> Result<EnrollmentCode, Error> {
+    actor.require(Role::Manager)?;
+    let code = insert_code(pool, actor.tenant, Some(actor.staff)).await?;
+    tracing::info!(tenant = %actor.tenant, staff = %actor.staff, "enrollment code made");
+    Ok(code)
+}
+
+async fn insert_code(
+    pool: &Pool,
+    tenant: TenantId,
+    created_by: Option<StaffId>,
+) -> Result<EnrollmentCode, Error> {
     let mut client = pool.get().await?;
-    let tenant = tenants::find_by_slug(&client, tenant_slug)
-        .await?
-        .ok_or(Error::NotFound)?;
     let code = tokens::new_enrollment_code();
     let canonical = tokens::normalize_enrollment_code(&code)
         .ok_or_else(|| Error::Internal("generated code does not parse".into()))?;
@@ -118,4 +139,66 @@ pub async fn enroll(pool: &Pool, request: EnrollRequest) -> Result<Enrollment, E
         device_id: device,
         device_token: token,
     })
+}
+
+/// An enrolled device, as managers see it (never its token).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    pub id: Uuid,
+    pub name: Option<String>,
+    pub enrolled_at: DateTime<Utc>,
+    /// When the device was revoked; its tokens stopped working then.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /api/v1/devices`: the shop's devices, newest first (managers and admins).
+pub async fn list(pool: &Pool, actor: &Actor) -> Result<Vec<DeviceView>, Error> {
+    actor.require(Role::Manager)?;
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    let rows = tx
+        .query(
+            "SELECT id, name, enrolled_at, revoked_at FROM devices
+             WHERE tenant_id = $1 ORDER BY enrolled_at DESC, id DESC",
+            &[&actor.tenant.0],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(rows
+        .iter()
+        .map(|r| DeviceView {
+            id: r.get(0),
+            name: r.get(1),
+            enrolled_at: r.get(2),
+            revoked_at: r.get(3),
+        })
+        .collect())
+}
+
+/// `DELETE /api/v1/devices/{id}`: revokes the device and every token it holds (managers and
+/// admins). Revoking a revoked device again changes nothing.
+pub async fn revoke(pool: &Pool, actor: &Actor, id: Uuid) -> Result<(), Error> {
+    actor.require(Role::Manager)?;
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    let found = tx
+        .execute(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, now())
+             WHERE tenant_id = $1 AND id = $2",
+            &[&actor.tenant.0, &id],
+        )
+        .await?;
+    if found != 1 {
+        return Err(Error::NotFound);
+    }
+    tx.execute(
+        "UPDATE device_tokens SET revoked_at = now()
+         WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL",
+        &[&actor.tenant.0, &id],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %actor.tenant, device = %id, staff = %actor.staff, "device revoked");
+    Ok(())
 }

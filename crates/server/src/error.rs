@@ -41,6 +41,10 @@ pub enum Error {
     MethodNotAllowed,
     #[error("request timed out")]
     Timeout,
+    #[error("too many requests; retry in {seconds} s")]
+    RateLimited { seconds: u64 },
+    #[error("sign-in locked after wrong PINs; retry in {seconds} s")]
+    SignInLocked { seconds: u64 },
     #[error("conflict: {0:?}")]
     Conflict(Conflict),
     #[error("rule: {0:?}")]
@@ -110,6 +114,15 @@ impl From<deadpool_postgres::PoolError> for Error {
     }
 }
 
+/// The body of every error response (documentation type: the middleware writes it).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `customer.phone-taken`.
+    pub code: String,
+    /// Localised from `Accept-Language` (`en` or `ar`).
+    pub message: String,
+}
+
 /// What the [`localize_errors`] middleware needs to write an error body.
 #[derive(Debug, Clone)]
 pub struct ErrorReport {
@@ -176,6 +189,19 @@ impl Error {
                 server("method-not-allowed"),
             ),
             Error::Timeout => (S::REQUEST_TIMEOUT, "request.timeout", server("timeout")),
+            Error::RateLimited { seconds } => (
+                S::TOO_MANY_REQUESTS,
+                "request.rate-limited",
+                server("rate-limited").with("seconds", MessageArg::Number(*seconds as f64)),
+            ),
+            Error::SignInLocked { seconds } => (
+                S::TOO_MANY_REQUESTS,
+                "auth.sign-in-locked",
+                server("sign-in-locked").with(
+                    "minutes",
+                    MessageArg::Number(seconds.div_ceil(60).max(1) as f64),
+                ),
+            ),
             Error::Conflict(c) => {
                 let (code, msg) = match c {
                     Conflict::PhoneTaken => ("customer.phone-taken", "error-phone-taken"),
@@ -282,12 +308,17 @@ impl IntoResponse for Error {
             tracing::debug!(code, "request refused");
         }
         let mut response = status.into_response();
-        if let Error::Otp(OtpRefusal::Cooldown { seconds } | OtpRefusal::RateLimited { seconds }) =
-            &self
-        {
-            if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
+        let retry_after = match &self {
+            Error::Otp(OtpRefusal::Cooldown { seconds } | OtpRefusal::RateLimited { seconds }) => {
+                Some(seconds.to_string())
             }
+            Error::RateLimited { seconds } | Error::SignInLocked { seconds } => {
+                Some(seconds.to_string())
+            }
+            _ => None,
+        };
+        if let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if status == StatusCode::UNAUTHORIZED {
             response

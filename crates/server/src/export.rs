@@ -19,10 +19,13 @@ use tokio_postgres::types::ToSql;
 const CHUNK_ROWS: usize = 500;
 
 /// `GET /customers/export` query string.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
+    /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
+    #[param(value_type = Option<String>)]
     pub kind: Option<CustomerKind>,
     /// First day included (`YYYY-MM-DD`, UTC).
     pub start_date: Option<NaiveDate>,

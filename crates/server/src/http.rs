@@ -4,7 +4,10 @@
 use crate::addresses::{self, AddressPatch, AddressView, NewAddress};
 use crate::customers::{self, Customer, CustomerPage, CustomerPatch, ListQuery, NewCustomer};
 use crate::devices::{self, EnrollRequest, Enrollment};
-use crate::error::{localize_errors, Error};
+use crate::error::{localize_errors, Error, ErrorBody};
+use crate::limits::{LimitConfig, Limits};
+use crate::metrics::Metrics;
+use crate::openapi::Additions;
 use crate::otp::{self, Otp, OtpSent, SendOtp, Upgrade, VerifyOtp};
 use crate::staff::{self, Actor, Session};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -35,6 +38,28 @@ pub struct AppState {
     /// Connections as the application role (row-level security applies).
     pub pool: Pool,
     pub otp: Arc<Otp>,
+    /// Rate limits and the sign-in lockout of this instance.
+    pub limits: Arc<Limits>,
+    /// Request and pool metrics of this instance (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// A state with the default limits ([`LimitConfig::default`]) and fresh metrics.
+    pub fn new(pool: Pool, otp: Arc<Otp>) -> Self {
+        AppState {
+            pool,
+            otp,
+            limits: Arc::new(Limits::default()),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    /// The same state with other limits.
+    pub fn with_limits(mut self, config: LimitConfig) -> Self {
+        self.limits = Arc::new(Limits::new(config));
+        self
+    }
 }
 
 /// The language asked for by the request's `Accept-Language`.
@@ -132,7 +157,7 @@ impl FromRequestParts<AppState> for Actor {
 }
 
 /// `POST /api/v1/auth/sign-in`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignIn {
     /// The tenant's slug.
@@ -141,15 +166,32 @@ pub struct SignIn {
     pub pin: String,
 }
 
+/// Wrong PINs count against the staff member and the client IP; past the limit both are
+/// locked out for a while (429 with `Retry-After`), even with the right PIN.
+#[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "auth", request_body = SignIn,
+    responses((status = 200, description = "Signed in", body = Session), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn sign_in(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(b): ApiJson<SignIn>,
 ) -> Result<Json<Session>, Error> {
-    Ok(Json(
-        staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.pin).await?,
-    ))
+    s.limits.check_sign_in(peer.ip(), &b.tenant, &b.staff_id)?;
+    match staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.pin).await {
+        Ok(session) => {
+            s.limits.sign_in_succeeded(&b.tenant, &b.staff_id);
+            Ok(Json(session))
+        }
+        Err(Error::InvalidCredentials) => {
+            s.limits.sign_in_failed(peer.ip(), &b.tenant, &b.staff_id);
+            Err(Error::InvalidCredentials)
+        }
+        Err(e) => Err(e),
+    }
 }
 
+#[utoipa::path(post, path = "/api/v1/devices/enroll", tag = "devices",
+    request_body(content = Object, description = "`{tenant, code, deviceName?, lastAckedSeq?}` (dukkan_core::sync::EnrollRequest)"),
+    responses((status = 201, description = "`{tenantId, deviceId, deviceToken}` (dukkan_core::sync::Enrollment)", body = Object), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn enroll(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<EnrollRequest>,
@@ -160,6 +202,41 @@ async fn enroll(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/devices/enroll-codes", tag = "devices", security(("bearer" = [])),
+    responses((status = 201, description = "A one-time code, shown once", body = devices::EnrollmentCode), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+async fn create_enroll_code(
+    State(s): State<AppState>,
+    actor: Actor,
+) -> Result<(StatusCode, Json<devices::EnrollmentCode>), Error> {
+    Ok((
+        StatusCode::CREATED,
+        Json(devices::create_code_as(&s.pool, &actor).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
+    responses((status = 200, description = "The shop's devices, newest first", body = Vec<devices::DeviceView>), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+async fn list_devices(
+    State(s): State<AppState>,
+    actor: Actor,
+) -> Result<Json<Vec<devices::DeviceView>>, Error> {
+    Ok(Json(devices::list(&s.pool, &actor).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Device id")),
+    responses((status = 204, description = "Revoked (or already revoked)"), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+async fn revoke_device(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, Error> {
+    devices::revoke(&s.pool, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), request_body = NewCustomer,
+    responses((status = 201, description = "Created, with its customer number", body = Customer), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 409, description = "Conflicts with the record's state", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn create_customer(
     State(s): State<AppState>,
     actor: Actor,
@@ -171,6 +248,8 @@ async fn create_customer(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of customers, newest number first", body = CustomerPage), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn list_customers(
     State(s): State<AppState>,
     actor: Actor,
@@ -179,6 +258,8 @@ async fn list_customers(
     Ok(Json(customers::list(&s.pool, &actor, q).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")),
+    responses((status = 200, description = "The customer, active or not", body = Customer), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn get_customer(
     State(s): State<AppState>,
     actor: Actor,
@@ -187,6 +268,8 @@ async fn get_customer(
     Ok(Json(customers::get(&s.pool, &actor, id).await?))
 }
 
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")), request_body = CustomerPatch,
+    responses((status = 200, description = "The changed customer", body = Customer), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "Conflicts with the record's state", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn patch_customer(
     State(s): State<AppState>,
     actor: Actor,
@@ -196,6 +279,8 @@ async fn patch_customer(
     Ok(Json(customers::update(&s.pool, &actor, id, b).await?))
 }
 
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")),
+    responses((status = 200, description = "Deactivated (soft delete)", body = Customer), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn deactivate_customer(
     State(s): State<AppState>,
     actor: Actor,
@@ -204,6 +289,8 @@ async fn deactivate_customer(
     Ok(Json(customers::deactivate(&s.pool, &actor, id).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/customers/{id}/addresses", tag = "addresses", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")),
+    responses((status = 200, description = "Addresses, default first", body = Vec<AddressView>), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn list_addresses(
     State(s): State<AppState>,
     actor: Actor,
@@ -212,6 +299,8 @@ async fn list_addresses(
     Ok(Json(addresses::list(&s.pool, &actor, id).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/customers/{id}/addresses", tag = "addresses", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")), request_body = NewAddress,
+    responses((status = 201, description = "Added", body = AddressView), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "Conflicts with the record's state", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn add_address(
     State(s): State<AppState>,
     actor: Actor,
@@ -224,6 +313,8 @@ async fn add_address(
     ))
 }
 
+#[utoipa::path(patch, path = "/api/v1/customers/{id}/addresses/{address_id}", tag = "addresses", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id"), ("address_id" = Uuid, Path, description = "Address id")), request_body = AddressPatch,
+    responses((status = 200, description = "The changed address", body = AddressView), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn patch_address(
     State(s): State<AppState>,
     actor: Actor,
@@ -235,6 +326,8 @@ async fn patch_address(
     ))
 }
 
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/addresses/{address_id}", tag = "addresses", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id"), ("address_id" = Uuid, Path, description = "Address id")),
+    responses((status = 204, description = "Deleted; the oldest remaining address becomes the default"), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn delete_address(
     State(s): State<AppState>,
     actor: Actor,
@@ -244,6 +337,8 @@ async fn delete_address(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/customers/{id}/addresses/{address_id}/default", tag = "addresses", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id"), ("address_id" = Uuid, Path, description = "Address id")),
+    responses((status = 200, description = "The new default address", body = AddressView), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn default_address(
     State(s): State<AppState>,
     actor: Actor,
@@ -254,6 +349,8 @@ async fn default_address(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/customers/send-otp", tag = "otp", security(("bearer" = [])), request_body = SendOtp,
+    responses((status = 200, description = "Code sent by SMS", body = OtpSent), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "Conflicts with the record's state", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody), (status = 502, description = "SMS provider failed", body = ErrorBody)))]
 async fn send_otp(
     State(s): State<AppState>,
     actor: Actor,
@@ -266,6 +363,8 @@ async fn send_otp(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/customers/verify-otp", tag = "otp", security(("bearer" = [])), request_body = VerifyOtp,
+    responses((status = 200, description = "The customer, phone verified", body = Customer), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn verify_otp(
     State(s): State<AppState>,
     actor: Actor,
@@ -274,6 +373,8 @@ async fn verify_otp(
     Ok(Json(otp::verify(&s.pool, &s.otp, &actor, b).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/customers/{id}/upgrade", tag = "otp", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")), request_body = Upgrade,
+    responses((status = 200, description = "The customer, now full", body = Customer), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "Conflicts with the record's state", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn upgrade_customer(
     State(s): State<AppState>,
     actor: Actor,
@@ -283,6 +384,8 @@ async fn upgrade_customer(
     Ok(Json(otp::upgrade(&s.pool, &s.otp, &actor, id, b).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/customers/merge", tag = "customers", security(("bearer" = [])), request_body = crate::merge::MergeRequest,
+    responses((status = 200, description = "Merged", body = crate::merge::MergeResult), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "Conflicts with the record's state", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn merge_customers(
     State(s): State<AppState>,
     actor: Actor,
@@ -291,6 +394,8 @@ async fn merge_customers(
     Ok(Json(crate::merge::merge(&s.pool, &actor, b).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/customers/export", tag = "customers", security(("bearer" = [])), params(crate::export::ExportQuery),
+    responses((status = 200, description = "CSV, UTF-8 with BOM, streamed", content_type = "text/csv", body = String), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn export_customers(
     State(s): State<AppState>,
     actor: Actor,
@@ -311,10 +416,14 @@ async fn export_customers(
         .map_err(|e| Error::Internal(e.to_string()))
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process runs", body = Object)))]
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses((status = 200, description = "The database answers", body = Object), (status = 503, description = "The database cannot be reached", body = ErrorBody)))]
 async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Error> {
     crate::db::ping(&s.pool)
         .await
@@ -322,11 +431,48 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Er
     Ok(Json(serde_json::json!({ "status": "ready" })))
 }
 
+/// The OpenAPI document of this API, generated from the handlers' annotations and types.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Dukkan tenant server",
+        description = "Multi-tenant customer API of Dukkan. Reference with examples: docs/api.md."
+    ),
+    paths(
+        sign_in, enroll, create_enroll_code, list_devices, revoke_device,
+        create_customer, list_customers, get_customer, patch_customer, deactivate_customer,
+        merge_customers, export_customers, send_otp, verify_otp, upgrade_customer,
+        list_addresses, add_address, patch_address, delete_address, default_address,
+        healthz, readyz, crate::metrics::scrape, openapi_json,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&Additions),
+    tags(
+        (name = "auth", description = "Staff sign-in"),
+        (name = "devices", description = "Device enrollment and management"),
+        (name = "customers", description = "Customers"),
+        (name = "addresses", description = "Customer addresses"),
+        (name = "otp", description = "Phone verification and upgrade to a full profile"),
+        (name = "sync", description = "Device sync (device token)"),
+        (name = "health", description = "Probes and monitoring"),
+    )
+)]
+pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "health",
+    responses((status = 200, description = "This OpenAPI document", body = Object)))]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/sign-in", post(sign_in))
         .route("/devices/enroll", post(enroll))
+        .route("/devices/enroll-codes", post(create_enroll_code))
+        .route("/devices", get(list_devices))
+        .route("/devices/{id}", axum::routing::delete(revoke_device))
         .route("/customers", post(create_customer).get(list_customers))
         .route("/customers/merge", post(merge_customers))
         .route("/customers/export", get(export_customers))
@@ -351,9 +497,13 @@ pub fn router(state: AppState) -> Router {
             "/customers/{id}/addresses/{address_id}/default",
             post(default_address),
         );
+    let limits = state.limits.clone();
+    let metrics = state.metrics.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::scrape))
+        .route("/api/openapi.json", get(openapi_json))
         .nest("/api/v1", api)
         .fallback(|| async { Error::RouteNotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
@@ -363,6 +513,10 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .nest("/api/v1/sync", crate::sync::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            crate::limits::rate_limit,
+        ))
         // Spans name the method and path only: query strings may hold a searched phone number.
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
@@ -370,5 +524,10 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(axum::middleware::from_fn(localize_errors))
+        // Outermost, so refusals by the layers above are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track,
+        ))
         .with_state(state)
 }

@@ -8,6 +8,8 @@ macro_rules! id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(utoipa::ToSchema)]
+        #[schema(value_type = String, format = Uuid)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 

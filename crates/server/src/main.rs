@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use dukkan_server::limits::LimitConfig;
 use dukkan_server::staff::Role;
 use dukkan_server::{db, devices, staff, tenants, AppState};
 use std::net::SocketAddr;
@@ -20,6 +21,11 @@ use std::net::SocketAddr;
         TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_BASE_URL\n                    \
         SMS through Twilio; without them OTP texts go to a development sink\n  \
         STAFF_PIN         PIN for `staff add` (a random 6-digit PIN is made when unset)\n  \
+        RATE_LIMIT_IP_PER_SECOND, RATE_LIMIT_IP_BURST (default 100/s, burst 300)\n  \
+        RATE_LIMIT_TOKEN_PER_SECOND, RATE_LIMIT_TOKEN_BURST (default 50/s, burst 200)\n                    \
+        requests per client IP and per bearer token; 0 turns a limit off (429 + Retry-After)\n  \
+        SIGN_IN_MAX_FAILURES, SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_LOCKOUT_SECS\n                    \
+        wrong PINs per staff member (5) / per IP (20) within the window (900 s) lock sign-in\n  \
         RUST_LOG          log filter (default info); LOG_FORMAT=json for JSON logs"
 )]
 struct Cli {
@@ -53,6 +59,8 @@ enum Command {
         otp_secret: String,
         #[command(flatten)]
         twilio: TwilioArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Tenants (shops).
     Tenant {
@@ -122,6 +130,46 @@ impl TwilioArgs {
             base_url: self.twilio_base_url.clone(),
         };
         Ok(std::sync::Arc::new(Twilio::new(config)?))
+    }
+}
+
+/// Rate limits (per server instance). 0 turns a limit off.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Requests per second one client IP may make on average.
+    #[arg(long, env = "RATE_LIMIT_IP_PER_SECOND", default_value_t = LimitConfig::default().ip_per_second)]
+    rate_limit_ip_per_second: u32,
+    /// Requests one client IP may make in a burst.
+    #[arg(long, env = "RATE_LIMIT_IP_BURST", default_value_t = LimitConfig::default().ip_burst)]
+    rate_limit_ip_burst: u32,
+    /// Requests per second one bearer token (staff or device) may make on average.
+    #[arg(long, env = "RATE_LIMIT_TOKEN_PER_SECOND", default_value_t = LimitConfig::default().token_per_second)]
+    rate_limit_token_per_second: u32,
+    /// Requests one bearer token may make in a burst.
+    #[arg(long, env = "RATE_LIMIT_TOKEN_BURST", default_value_t = LimitConfig::default().token_burst)]
+    rate_limit_token_burst: u32,
+    /// Wrong PINs for one staff member before sign-in is locked for the window.
+    #[arg(long, env = "SIGN_IN_MAX_FAILURES", default_value_t = LimitConfig::default().sign_in_staff_failures)]
+    sign_in_max_failures: u32,
+    /// Wrong PINs from one client IP before sign-in from it is locked for the window.
+    #[arg(long, env = "SIGN_IN_MAX_FAILURES_PER_IP", default_value_t = LimitConfig::default().sign_in_ip_failures)]
+    sign_in_max_failures_per_ip: u32,
+    /// Seconds in which wrong PINs are counted; also how long a lockout lasts.
+    #[arg(long, env = "SIGN_IN_LOCKOUT_SECS", default_value_t = LimitConfig::default().sign_in_window.as_secs())]
+    sign_in_lockout_secs: u64,
+}
+
+impl LimitArgs {
+    fn config(&self) -> LimitConfig {
+        LimitConfig {
+            ip_per_second: self.rate_limit_ip_per_second,
+            ip_burst: self.rate_limit_ip_burst,
+            token_per_second: self.rate_limit_token_per_second,
+            token_burst: self.rate_limit_token_burst,
+            sign_in_staff_failures: self.sign_in_max_failures,
+            sign_in_ip_failures: self.sign_in_max_failures_per_ip,
+            sign_in_window: std::time::Duration::from_secs(self.sign_in_lockout_secs),
+        }
     }
 }
 
@@ -230,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
             migrate,
             otp_secret,
             twilio,
+            limits,
         } => {
             let otp = dukkan_server::otp::Otp::new(
                 otp_secret.as_bytes(),
@@ -249,10 +298,7 @@ async fn main() -> anyhow::Result<()> {
             print(&serde_json::json!({ "listening": addr.to_string() }))?;
             dukkan_server::serve(
                 listener,
-                AppState {
-                    pool,
-                    otp: std::sync::Arc::new(otp),
-                },
+                AppState::new(pool, std::sync::Arc::new(otp)).with_limits(limits.config()),
                 shutdown_signal(),
             )
             .await?;

@@ -1,8 +1,12 @@
 //! Merging a duplicate customer into the one that stays (managers and admins).
 //!
-//! In one transaction: the source's orders move to the target, its loyalty points are added to
-//! the target's, blank fields of the target are filled from the source, the source is
-//! deactivated and points at the target, and the merge is logged.
+//! In one transaction: the source's orders and addresses move to the target, its loyalty points
+//! are added to the target's, blank fields of the target are filled from the source, the source
+//! is deactivated and points at the target, and the merge is logged.
+//!
+//! Moved addresses keep their fields; the target keeps exactly one default address: its own
+//! when it has one, else the source's. A merge may leave the target with more than
+//! [`crate::addresses::MAX_PER_CUSTOMER`] addresses: it never drops a customer's data.
 
 use crate::changes::{self, Entity};
 use crate::customers::{self, Customer};
@@ -18,7 +22,7 @@ use uuid::Uuid;
 pub const REASON_MAX_CHARS: usize = 200;
 
 /// `POST /customers/merge`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MergeRequest {
     /// The duplicate, deactivated by the merge.
@@ -29,11 +33,12 @@ pub struct MergeRequest {
 }
 
 /// What a merge did.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MergeResult {
     pub target: Customer,
     pub orders_moved: i64,
+    pub addresses_moved: i64,
     pub loyalty_points_merged: i64,
 }
 
@@ -77,6 +82,22 @@ pub async fn merge(
             &[&actor.tenant.0, &request.source_id, &request.target_id],
         )
         .await?;
+    // The source's default stays the default only when the target has none of its own (the
+    // subquery sees the addresses as they were before this statement).
+    let moved_addresses: Vec<Uuid> = tx
+        .query(
+            "UPDATE addresses a SET customer_id = $3, updated_at = now(),
+                    is_default = a.is_default AND NOT EXISTS (
+                        SELECT 1 FROM addresses t
+                        WHERE t.tenant_id = $1 AND t.customer_id = $3 AND t.is_default)
+             WHERE a.tenant_id = $1 AND a.customer_id = $2
+             RETURNING a.id",
+            &[&actor.tenant.0, &request.source_id, &request.target_id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     // Deactivate the source first: that frees its phone for the target.
     tx.execute(
         "UPDATE customers SET active = false, merged_into = $3, loyalty_points = 0,
@@ -147,14 +168,26 @@ pub async fn merge(
         Entity::Customer,
         request.target_id,
         "merge-target",
-        &["loyaltyPoints", "orders"],
+        &["loyaltyPoints", "orders", "addresses"],
     )
     .await?;
+    for address in &moved_addresses {
+        changes::record(
+            &tx,
+            actor,
+            Entity::Address,
+            *address,
+            "merge-move",
+            &["customerId", "isDefault"],
+        )
+        .await?;
+    }
     tx.commit().await?;
     tracing::info!(tenant = %actor.tenant, source = %request.source_id, target = %request.target_id, orders_moved, "customers merged");
     Ok(MergeResult {
         target: customers::get(pool, actor, request.target_id).await?,
         orders_moved,
+        addresses_moved: i64::try_from(moved_addresses.len()).unwrap_or(i64::MAX),
         loyalty_points_merged: points,
     })
 }

@@ -130,16 +130,17 @@ fn normalize_code(input: &str) -> Option<String> {
 }
 
 /// `POST /customers/send-otp`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendOtp {
     pub customer_id: Uuid,
     /// Language of the text message; the request's Accept-Language when absent.
+    #[schema(value_type = Option<String>)]
     pub language: Option<Locale>,
 }
 
 /// What the till shows after a send: never the code, never the whole number.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OtpSent {
     pub phone_masked: String,
@@ -148,7 +149,7 @@ pub struct OtpSent {
 }
 
 /// `POST /customers/verify-otp`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyOtp {
     pub customer_id: Uuid,
@@ -156,7 +157,7 @@ pub struct VerifyOtp {
 }
 
 /// `POST /customers/{id}/upgrade`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Upgrade {
     /// Needed unless the phone was verified already (verify-otp).

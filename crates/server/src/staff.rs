@@ -20,7 +20,9 @@ pub const PIN_MAX_CHARS: usize = 64;
 const TOKEN_KIND: &str = "dks";
 
 /// What a staff member may do. Ordered: each role may do what the ones below it may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Cashier,
@@ -48,7 +50,7 @@ impl Role {
 }
 
 /// A staff member, without their secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Staff {
     pub id: StaffId,
@@ -77,7 +79,7 @@ impl Actor {
 }
 
 /// A new sign-in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     pub token: String,

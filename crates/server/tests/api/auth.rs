@@ -25,10 +25,10 @@ async fn health_is_always_ok_and_readiness_checks_the_database() {
         std::sync::Arc::new(dukkan_server::clock::SystemClock),
     )
     .unwrap();
-    let state = dukkan_server::AppState {
-        pool: dukkan_server::db::pool("postgres://dukkan_app@127.0.0.1:1/none", 1).unwrap(),
-        otp: std::sync::Arc::new(otp),
-    };
+    let state = dukkan_server::AppState::new(
+        dukkan_server::db::pool("postgres://dukkan_app@127.0.0.1:1/none", 1).unwrap(),
+        std::sync::Arc::new(otp),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(dukkan_server::serve(

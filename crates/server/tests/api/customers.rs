@@ -218,7 +218,7 @@ async fn the_list_pages_filters_and_searches_by_name_phone_email_and_number() {
         .await;
     assert_eq!(
         all.body["pagination"],
-        json!({"page": 2, "limit": 2, "total": 5, "totalPages": 3})
+        json!({"page": 2, "limit": 2, "total": 5, "totalExact": true, "totalPages": 3})
     );
     assert_eq!(all.body["customers"][0]["customerNumber"], "CUST-00003");
     let guests = app.get("/api/v1/customers?type=guest", &token).await;
@@ -416,4 +416,57 @@ async fn creating_twice_with_the_same_device_id_is_a_conflict_not_a_second_custo
     assert_eq!(second.status, StatusCode::CONFLICT);
     assert_eq!(second.code(), "customer.id-taken");
     assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
+}
+
+#[tokio::test]
+async fn search_follows_patched_names_and_phones_and_never_shows_another_tenants_customers() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.tenant_with("shop", Role::Cashier).await;
+    let (_, other) = app.tenant_with("other", Role::Cashier).await;
+    let c = app.stub(&token, "Ahmed", "92123456").await;
+    app.stub(&other, "Ahmed", "92123456").await;
+    let ids = |a: &crate::support::Answer| -> Vec<String> {
+        a.body["customers"]
+            .as_array()
+            .expect("a page")
+            .iter()
+            .map(|c| c["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let id = c["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ids(&app.get("/api/v1/customers?search=ahm", &token).await),
+        vec![id.clone()]
+    );
+    assert_eq!(
+        ids(&app.get("/api/v1/customers?search=2123", &token).await),
+        vec![id.clone()]
+    );
+    let patched = app
+        .patch(
+            &format!("/api/v1/customers/{id}"),
+            &token,
+            json!({"firstName": "Zahir", "phone": "93334444", "name2": "ظاهر"}),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{patched:?}");
+    for (old, new) in [("ahm", "zah"), ("2123", "3334"), ("92123456", "ظاهر")] {
+        let gone = app
+            .get(&format!("/api/v1/customers?search={old}"), &token)
+            .await;
+        assert!(ids(&gone).is_empty(), "{old} still finds the customer");
+        let found = app
+            .get(&format!("/api/v1/customers?search={new}"), &token)
+            .await;
+        assert_eq!(ids(&found), vec![id.clone()], "{new}");
+    }
+    // Three digits are enough to search anywhere in the number; two still work, unindexed.
+    assert_eq!(
+        ids(&app.get("/api/v1/customers?search=333", &token).await),
+        vec![id.clone()]
+    );
+    assert_eq!(
+        ids(&app.get("/api/v1/customers?search=44", &token).await),
+        [id]
+    );
 }

@@ -140,3 +140,105 @@ async fn merging_into_itself_or_across_tenants_is_refused_and_changes_nothing() 
         .await;
     assert_eq!(bidi.code(), "validation.bidi-control");
 }
+
+async fn add_address(app: &TestApp, token: &str, customer: &str, area: &str, default: bool) {
+    let a = app
+        .post(
+            &format!("/api/v1/customers/{customer}/addresses"),
+            token,
+            json!({"addressType": "home", "area": area, "city": "Muscat", "isDefault": default}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+}
+
+/// (area, isDefault) of a customer's addresses, sorted by area.
+async fn addresses_of(app: &TestApp, token: &str, customer: &str) -> Vec<(String, bool)> {
+    let a = app
+        .get(&format!("/api/v1/customers/{customer}/addresses"), token)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    let mut out: Vec<(String, bool)> = a
+        .body
+        .as_array()
+        .expect("test setup")
+        .iter()
+        .map(|x| {
+            (
+                x["area"].as_str().expect("test setup").to_owned(),
+                x["isDefault"].as_bool().expect("test setup"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_merge_moves_the_sources_addresses_and_the_target_keeps_its_own_default() {
+    let app = TestApp::spawn().await;
+    let (_, manager) = app.tenant_with("shop", Role::Manager).await;
+    let target = app.stub(&manager, "Ahmed", "92123456").await;
+    let source = app.stub(&manager, "Ahmed", "93334444").await;
+    let (t, s) = (
+        target["id"].as_str().unwrap(),
+        source["id"].as_str().unwrap(),
+    );
+    add_address(&app, &manager, t, "T-home", true).await;
+    add_address(&app, &manager, t, "T-work", false).await;
+    add_address(&app, &manager, s, "S-home", true).await;
+    add_address(&app, &manager, s, "S-other", false).await;
+
+    let merged = app
+        .post(
+            "/api/v1/customers/merge",
+            &manager,
+            json!({"sourceId": s, "targetId": t}),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
+    assert_eq!(merged.body["addressesMoved"], 2);
+    assert_eq!(
+        addresses_of(&app, &manager, t).await,
+        vec![
+            ("S-home".to_owned(), false),
+            ("S-other".to_owned(), false),
+            ("T-home".to_owned(), true),
+            ("T-work".to_owned(), false),
+        ]
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM addresses WHERE customer_id = '{s}'"
+        ))
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_target_without_addresses_takes_the_sources_default_with_them() {
+    let app = TestApp::spawn().await;
+    let (_, manager) = app.tenant_with("shop", Role::Manager).await;
+    let target = app.stub(&manager, "Ahmed", "92123456").await;
+    let source = app.stub(&manager, "Ahmed", "93334444").await;
+    let (t, s) = (
+        target["id"].as_str().unwrap(),
+        source["id"].as_str().unwrap(),
+    );
+    add_address(&app, &manager, s, "S-home", false).await;
+    add_address(&app, &manager, s, "S-work", true).await;
+    let merged = app
+        .post(
+            "/api/v1/customers/merge",
+            &manager,
+            json!({"sourceId": s, "targetId": t}),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
+    assert_eq!(merged.body["addressesMoved"], 2);
+    assert_eq!(
+        addresses_of(&app, &manager, t).await,
+        vec![("S-home".to_owned(), false), ("S-work".to_owned(), true)]
+    );
+}

@@ -11,6 +11,7 @@ pub mod twilio;
 use deadpool_postgres::Pool;
 use dukkan_server::clock::ManualClock;
 use dukkan_server::ids::TenantId;
+use dukkan_server::limits::LimitConfig;
 use dukkan_server::otp::Otp;
 use dukkan_server::sms::{DevSink, SmsSender};
 use dukkan_server::staff::Role;
@@ -275,6 +276,26 @@ impl TestApp {
 
     /// A server whose OTP texts go to `sms` (the development sink when `None`).
     pub async fn spawn_with_sms(sms: Option<Arc<dyn SmsSender>>) -> TestApp {
+        Self::spawn_with(sms, LimitConfig::default()).await
+    }
+
+    /// A server with other rate limits than the production defaults.
+    pub async fn spawn_with_limits(limits: LimitConfig) -> TestApp {
+        Self::spawn_with(None, limits).await
+    }
+
+    /// A server whose OTP texts go to `sms` and that enforces `limits`.
+    pub async fn spawn_with(sms: Option<Arc<dyn SmsSender>>, limits: LimitConfig) -> TestApp {
+        Self::spawn_on(TestDb::create().await, sms, limits).await
+    }
+
+    /// A server on `database` (which may hold data of an older schema): the migrations that
+    /// it lacks are applied first.
+    pub async fn spawn_on(
+        database: TestDb,
+        sms: Option<Arc<dyn SmsSender>>,
+        limits: LimitConfig,
+    ) -> TestApp {
         let sink = DevSink::default();
         let clock = ManualClock::new(chrono::Utc::now());
         let sender: Arc<dyn SmsSender> = sms.unwrap_or_else(|| Arc::new(sink.clone()));
@@ -284,7 +305,6 @@ impl TestApp {
             Arc::new(clock.clone()),
         )
         .expect("otp");
-        let database = TestDb::create().await;
         db::migrate(&database.owner_url).await.expect("migrations");
         let TestDb {
             owner_url,
@@ -298,10 +318,7 @@ impl TestApp {
             .await
             .expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
-        let state = AppState {
-            pool: app_pool.clone(),
-            otp: Arc::new(otp),
-        };
+        let state = AppState::new(app_pool.clone(), Arc::new(otp)).with_limits(limits);
         let server = tokio::spawn(async move {
             let _ = dukkan_server::serve(listener, state, std::future::pending()).await;
         });

@@ -1,0 +1,296 @@
+//! Rate limits: requests per client IP and per bearer token (GCRA from the `governor` crate),
+//! and the sign-in lockout after repeated wrong PINs.
+//!
+//! `governor` is used directly rather than through `tower_governor`: we limit by two keys with
+//! different quotas in one middleware, and a refusal must be our localised `{code, message}`
+//! error with `Retry-After`, which the error type already knows how to write.
+//!
+//! State lives in memory, per server instance: behind a load balancer with N instances a client
+//! gets up to N times the quota. That bounds abuse cheaply; a shared store is the next step when
+//! instances multiply.
+
+use crate::error::Error;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The limits a server enforces. `0` for a rate or a count turns that limit off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitConfig {
+    /// Requests per second one client IP may make on average.
+    pub ip_per_second: u32,
+    /// Requests one client IP may make at once before the average applies.
+    pub ip_burst: u32,
+    /// Requests per second one bearer token (staff session or device) may make on average.
+    pub token_per_second: u32,
+    /// Requests one bearer token may make at once.
+    pub token_burst: u32,
+    /// Wrong sign-ins for one staff member within `sign_in_window` before it is locked.
+    pub sign_in_staff_failures: u32,
+    /// Wrong sign-ins from one client IP within `sign_in_window` before it is locked.
+    pub sign_in_ip_failures: u32,
+    /// The window in which wrong sign-ins are counted, and how long a lockout lasts.
+    pub sign_in_window: Duration,
+}
+
+impl Default for LimitConfig {
+    /// Generous for real use: a shop's tills behind one NAT address, each syncing (pushes on
+    /// every write, long-poll pulls), stay far below the per-IP rate.
+    fn default() -> Self {
+        LimitConfig {
+            ip_per_second: 100,
+            ip_burst: 300,
+            token_per_second: 50,
+            token_burst: 200,
+            sign_in_staff_failures: 5,
+            sign_in_ip_failures: 20,
+            sign_in_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl LimitConfig {
+    /// No limit at all (benchmarks).
+    pub fn unlimited() -> Self {
+        LimitConfig {
+            ip_per_second: 0,
+            ip_burst: 0,
+            token_per_second: 0,
+            token_burst: 0,
+            sign_in_staff_failures: 0,
+            sign_in_ip_failures: 0,
+            sign_in_window: Duration::ZERO,
+        }
+    }
+}
+
+fn quota(per_second: u32, burst: u32) -> Option<Quota> {
+    let rate = NonZeroU32::new(per_second)?;
+    Some(Quota::per_second(rate).allow_burst(NonZeroU32::new(burst).unwrap_or(rate)))
+}
+
+/// The limiters of one server instance.
+pub struct Limits {
+    config: LimitConfig,
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_token: Option<DefaultKeyedRateLimiter<[u8; 32]>>,
+    clock: DefaultClock,
+    checks: AtomicU64,
+    sign_in: Mutex<HashMap<Strike, Strikes>>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::new(LimitConfig::default())
+    }
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whose wrong sign-ins are counted. Staff keys are hashed: the map never holds what was typed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Strike {
+    Staff([u8; 32]),
+    Ip(IpAddr),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Strikes {
+    count: u32,
+    since: Instant,
+    locked_until: Option<Instant>,
+}
+
+/// Entries kept before expired ones are swept from the sign-in map.
+const SIGN_IN_SWEEP_AT: usize = 10_000;
+/// Keyed limiters forget idle keys every this many checks.
+const RETAIN_EVERY: u64 = 4096;
+
+fn seconds(d: Duration) -> u64 {
+    // Round up: a client told "0" would retry at once and be refused again.
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+impl Limits {
+    pub fn new(config: LimitConfig) -> Self {
+        Limits {
+            per_ip: quota(config.ip_per_second, config.ip_burst)
+                .map(DefaultKeyedRateLimiter::keyed),
+            per_token: quota(config.token_per_second, config.token_burst)
+                .map(DefaultKeyedRateLimiter::keyed),
+            config,
+            clock: DefaultClock::default(),
+            checks: AtomicU64::new(0),
+            sign_in: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn config(&self) -> &LimitConfig {
+        &self.config
+    }
+
+    /// Takes one request from the client IP's and the token's allowance.
+    pub fn check_request(&self, ip: IpAddr, token: Option<&str>) -> Result<(), Error> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
+            for limiter in self.per_ip.iter() {
+                limiter.retain_recent();
+            }
+            for limiter in self.per_token.iter() {
+                limiter.retain_recent();
+            }
+        }
+        let now = self.clock.now();
+        if let Some(limiter) = &self.per_ip {
+            if let Err(not_until) = limiter.check_key(&ip) {
+                return Err(Error::RateLimited {
+                    seconds: seconds(not_until.wait_time_from(now)),
+                });
+            }
+        }
+        if let (Some(limiter), Some(token)) = (&self.per_token, token) {
+            let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            if let Err(not_until) = limiter.check_key(&key) {
+                return Err(Error::RateLimited {
+                    seconds: seconds(not_until.wait_time_from(now)),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn staff_key(tenant_slug: &str, staff_id: &str) -> Strike {
+        let mut h = Sha256::new();
+        h.update(tenant_slug.trim().to_lowercase().as_bytes());
+        h.update([0]);
+        h.update(staff_id.trim().to_lowercase().as_bytes());
+        Strike::Staff(h.finalize().into())
+    }
+
+    fn strike_keys(&self, ip: IpAddr, tenant_slug: &str, staff_id: &str) -> [(Strike, u32); 2] {
+        [
+            (
+                Self::staff_key(tenant_slug, staff_id),
+                self.config.sign_in_staff_failures,
+            ),
+            (Strike::Ip(ip), self.config.sign_in_ip_failures),
+        ]
+    }
+
+    /// Refuses a sign-in while the staff member or the client IP is locked out.
+    pub fn check_sign_in(
+        &self,
+        ip: IpAddr,
+        tenant_slug: &str,
+        staff_id: &str,
+    ) -> Result<(), Error> {
+        let now = Instant::now();
+        let map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
+        let wait = self
+            .strike_keys(ip, tenant_slug, staff_id)
+            .iter()
+            .filter_map(|(key, _)| map.get(key)?.locked_until)
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+            .max();
+        match wait {
+            Some(wait) => Err(Error::SignInLocked {
+                seconds: seconds(wait),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a wrong sign-in against the staff member and the client IP.
+    pub fn sign_in_failed(&self, ip: IpAddr, tenant_slug: &str, staff_id: &str) {
+        let window = self.config.sign_in_window;
+        let now = Instant::now();
+        let mut map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= SIGN_IN_SWEEP_AT {
+            map.retain(|_, s| {
+                s.locked_until.is_some_and(|u| u > now) || now.duration_since(s.since) < window
+            });
+        }
+        for (key, max) in self.strike_keys(ip, tenant_slug, staff_id) {
+            if max == 0 {
+                continue;
+            }
+            let entry = map.entry(key).or_insert(Strikes {
+                count: 0,
+                since: now,
+                locked_until: None,
+            });
+            let expired = now.duration_since(entry.since) >= window
+                && entry.locked_until.is_none_or(|u| u <= now);
+            if expired {
+                *entry = Strikes {
+                    count: 0,
+                    since: now,
+                    locked_until: None,
+                };
+            }
+            entry.count += 1;
+            if entry.count >= max {
+                entry.locked_until = Some(now + window);
+            }
+        }
+    }
+
+    /// A right PIN clears the staff member's count (not the IP's: one good PIN must not buy
+    /// an attacker more guesses at other staff).
+    pub fn sign_in_succeeded(&self, tenant_slug: &str, staff_id: &str) {
+        let mut map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&Self::staff_key(tenant_slug, staff_id));
+    }
+}
+
+/// The bearer token of a request, if it sends one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Paths a load balancer or monitoring probes; never limited.
+fn exempt(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// Middleware: refuses a request over its IP's or token's rate with 429 and `Retry-After`.
+pub async fn rate_limit(
+    State(limits): State<std::sync::Arc<Limits>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !exempt(request.uri().path()) {
+        let ip = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(ip) = ip {
+            if let Err(e) = limits.check_request(ip, bearer(request.headers())) {
+                tracing::info!(path = %request.uri().path(), "rate limit reached");
+                return e.into_response();
+            }
+        }
+    }
+    next.run(request).await
+}

@@ -1,0 +1,340 @@
+//! Rate limits per client IP and per bearer token, and the sign-in lockout after wrong PINs.
+//!
+//! A second client IP is real: Linux routes all of 127.0.0.0/8 to the loopback interface, so a
+//! client bound to 127.0.0.2 reaches the server on 127.0.0.1 from another address.
+
+use crate::support::{Answer, TestApp, PIN};
+use dukkan_server::limits::LimitConfig;
+use dukkan_server::staff::{self, Role};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use std::time::Duration;
+
+fn limits() -> LimitConfig {
+    LimitConfig {
+        sign_in_window: Duration::from_secs(900),
+        ..LimitConfig::unlimited()
+    }
+}
+
+/// A client whose requests come from 127.0.0.2.
+fn other_ip_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("test setup")
+}
+
+async fn get_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    token: Option<&str>,
+) -> Answer {
+    let mut req = client.get(format!("{}{path}", app.base));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    TestApp::answer(req.send().await.expect("test setup")).await
+}
+
+async fn sign_in_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    staff_id: &str,
+    pin: &str,
+) -> Answer {
+    let req = client
+        .post(format!("{}/api/v1/auth/sign-in", app.base))
+        .json(&json!({"tenant": "shop", "staffId": staff_id, "pin": pin}));
+    TestApp::answer(req.send().await.expect("test setup")).await
+}
+
+fn retry_after(a: &Answer) -> u64 {
+    a.headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric Retry-After in {a:?}"))
+}
+
+#[tokio::test]
+async fn a_client_ip_over_its_rate_gets_429_with_retry_after_and_another_ip_does_not() {
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        ip_per_second: 1,
+        ip_burst: 3,
+        ..limits()
+    })
+    .await;
+    let local = app.client.clone();
+    for _ in 0..3 {
+        let a = get_from(&app, &local, "/api/v1/customers", None).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+    }
+    let refused = get_from(&app, &local, "/api/v1/customers", None).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{refused:?}");
+    assert_eq!(refused.code(), "request.rate-limited");
+    assert!((1..=2).contains(&retry_after(&refused)), "{refused:?}");
+    assert!(refused.body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Too many requests")));
+
+    // The same refusal in Arabic, for a client that asks for it.
+    let ar = TestApp::answer(
+        local
+            .get(format!("{}/api/v1/customers", app.base))
+            .header("accept-language", "ar")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(ar.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(ar.body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("طلبات كثيرة")));
+
+    // Another client IP has its own allowance; probes are never limited.
+    let other = get_from(&app, &other_ip_client(), "/api/v1/customers", None).await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED, "{other:?}");
+    let health = get_from(&app, &local, "/healthz", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+
+    // The allowance refills with time.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = get_from(&app, &local, "/api/v1/customers", None).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{again:?}");
+}
+
+#[tokio::test]
+async fn a_token_over_its_rate_gets_429_and_another_token_from_the_same_ip_does_not() {
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        token_per_second: 1,
+        token_burst: 3,
+        ..limits()
+    })
+    .await;
+    let (_, busy) = app.tenant_with("shop", Role::Cashier).await;
+    let calm = app.sign_in("shop", Role::Cashier).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get("/api/v1/customers", &busy).await.status,
+            StatusCode::OK
+        );
+    }
+    let refused = app.get("/api/v1/customers", &busy).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{refused:?}");
+    assert_eq!(refused.code(), "request.rate-limited");
+    assert!(retry_after(&refused) >= 1);
+    // Nothing was written by a refused write either.
+    let write = app
+        .post(
+            "/api/v1/customers",
+            &busy,
+            json!({"type": "stub", "firstName": "Aisha", "phone": "+96892123456"}),
+        )
+        .await;
+    assert_eq!(write.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 0);
+
+    let other = app.get("/api/v1/customers", &calm).await;
+    assert_eq!(other.status, StatusCode::OK, "{other:?}");
+}
+
+#[tokio::test]
+async fn the_default_limits_leave_room_for_a_devices_sync_traffic_and_long_poll() {
+    let app = TestApp::spawn().await;
+    app.tenant("shop").await;
+    let code = dukkan_server::devices::create_code(&app.owner, "shop", None)
+        .await
+        .unwrap();
+    let enrolled = app
+        .call(
+            Method::POST,
+            "/api/v1/devices/enroll",
+            None,
+            Some(json!({"tenant": "shop", "code": code.code, "deviceName": "Till 1"})),
+        )
+        .await;
+    assert_eq!(enrolled.status, StatusCode::CREATED, "{enrolled:?}");
+    let token = enrolled.body["deviceToken"].as_str().unwrap().to_owned();
+    // A long-poll pull that waits for a change is one request, not many.
+    let waited = app.get("/api/v1/sync/pull?since=0&wait=1", &token).await;
+    assert_eq!(waited.status, StatusCode::OK, "{waited:?}");
+    // A burst of 150 back-to-back pulls (a busy till catching up) is never refused.
+    for _ in 0..150 {
+        let a = app.get("/api/v1/sync/pull?since=0", &token).await;
+        assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_pins_lock_the_staff_member_out_even_with_the_right_pin_until_the_window_ends() {
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        sign_in_staff_failures: 3,
+        sign_in_ip_failures: 100,
+        sign_in_window: Duration::from_secs(2),
+        ..limits()
+    })
+    .await;
+    app.tenant("shop").await;
+    let target = staff::add(&app.owner, "shop", "Salim", Role::Manager, PIN)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let colleague = staff::add(&app.owner, "shop", "Aisha", Role::Cashier, PIN)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let client = app.client.clone();
+    for pin in ["0000", "1111", "2222"] {
+        let a = sign_in_from(&app, &client, &target, pin).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+    }
+    let locked = sign_in_from(&app, &client, &target, PIN).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{locked:?}");
+    assert_eq!(locked.code(), "auth.sign-in-locked");
+    assert!((1..=2).contains(&retry_after(&locked)), "{locked:?}");
+    assert!(locked.body.get("token").is_none());
+    assert_eq!(app.count("SELECT count(*) FROM staff_sessions").await, 0);
+
+    // Another staff member at the same till is not locked out.
+    let other = sign_in_from(&app, &client, &colleague, PIN).await;
+    assert_eq!(other.status, StatusCode::OK, "{other:?}");
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let after = sign_in_from(&app, &client, &target, PIN).await;
+    assert_eq!(after.status, StatusCode::OK, "{after:?}");
+}
+
+#[tokio::test]
+async fn wrong_pins_for_many_staff_lock_out_the_client_ip_but_not_other_ips() {
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        sign_in_staff_failures: 100,
+        sign_in_ip_failures: 3,
+        sign_in_window: Duration::from_secs(60),
+        ..limits()
+    })
+    .await;
+    app.tenant("shop").await;
+    let real = staff::add(&app.owner, "shop", "Salim", Role::Cashier, PIN)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let client = app.client.clone();
+    for _ in 0..3 {
+        let guess = uuid::Uuid::now_v7().to_string();
+        let a = sign_in_from(&app, &client, &guess, PIN).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+    }
+    let locked = sign_in_from(&app, &client, &real, PIN).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{locked:?}");
+    assert_eq!(locked.code(), "auth.sign-in-locked");
+    assert!(retry_after(&locked) > 50);
+
+    let elsewhere = sign_in_from(&app, &other_ip_client(), &real, PIN).await;
+    assert_eq!(elsewhere.status, StatusCode::OK, "{elsewhere:?}");
+}
+
+#[tokio::test]
+async fn a_right_pin_clears_the_staff_members_count_of_wrong_ones() {
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        sign_in_staff_failures: 3,
+        sign_in_ip_failures: 100,
+        sign_in_window: Duration::from_secs(60),
+        ..limits()
+    })
+    .await;
+    app.tenant("shop").await;
+    let id = staff::add(&app.owner, "shop", "Salim", Role::Cashier, PIN)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let client = app.client.clone();
+    for _ in 0..3 {
+        for pin in ["0000", "1111"] {
+            let a = sign_in_from(&app, &client, &id, pin).await;
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+        }
+        let ok = sign_in_from(&app, &client, &id, PIN).await;
+        assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_bearer_tokens_and_sign_in_bodies_are_refused_cleanly_under_the_limiter() {
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        token_per_second: 1,
+        token_burst: 50,
+        sign_in_staff_failures: 3,
+        sign_in_ip_failures: 100,
+        ..limits()
+    })
+    .await;
+    app.tenant("shop").await;
+    let long = "x".repeat(10_000);
+    let tokens: [&[u8]; 5] = [
+        long.as_bytes(),
+        b"dks_\xe2\x80\xae_reversed",
+        b"dks_a\tb\xff",
+        b"",
+        b"   ",
+    ];
+    for token in tokens {
+        let mut value = b"Bearer ".to_vec();
+        value.extend_from_slice(token);
+        let header = reqwest::header::HeaderValue::from_bytes(&value).expect("header value");
+        let a = TestApp::answer(
+            app.client
+                .get(format!("{}/api/v1/customers", app.base))
+                .header("authorization", header)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+        assert_eq!(a.code(), "auth.unauthenticated");
+    }
+    // Hostile sign-in fields count as wrong PINs and then lock, never a 500.
+    let huge = "9".repeat(10_000);
+    for (staff_id, pin) in [
+        (huge.as_str(), "0000"),
+        (huge.as_str(), "\u{202E}1234"),
+        (huge.as_str(), huge.as_str()),
+    ] {
+        let a = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/sign-in",
+                None,
+                Some(json!({"tenant": "shop", "staffId": staff_id, "pin": pin})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+    }
+    let locked = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/sign-in",
+            None,
+            Some(json!({"tenant": "shop", "staffId": huge, "pin": "0000"})),
+        )
+        .await;
+    assert_eq!(locked.code(), "auth.sign-in-locked");
+    // A body of the wrong shape is not a sign-in attempt at all.
+    let shape = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/sign-in",
+            None,
+            Some(json!({"tenant": 5, "staffId": [], "pin": null})),
+        )
+        .await;
+    assert_eq!(shape.status, StatusCode::UNPROCESSABLE_ENTITY, "{shape:?}");
+}
