@@ -91,7 +91,7 @@ impl utoipa::Modify for Additions {
             .description(Some(
                 "Answer: dukkan_core::sync::PullResponse `{changes, cursor, more}`. Device token only.",
             ))
-            .security(device)
+            .security(device.clone())
             .parameter(query("since", Type::Integer, true, "Cursor of the last change applied"))
             .parameter(query("limit", Type::Integer, false, "Changes per page, 1..1000"))
             .parameter(query("wait", Type::Integer, false, "Seconds to wait for a change, 0..25"))
@@ -107,6 +107,71 @@ impl utoipa::Modify for Additions {
         openapi.paths.paths.insert(
             "/api/v1/sync/pull".into(),
             PathItem::new(HttpMethod::Get, pull),
+        );
+        let customer = || {
+            ParameterBuilder::new()
+                .name("customer")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("The customer whose upgrade was requested (UUID)"))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build()
+        };
+        let resend = OperationBuilder::new()
+            .tag("sync")
+            .summary(Some(
+                "Send a new code for a queued upgrade (cooldown and caps apply)",
+            ))
+            .description(Some(
+                "Answer: dukkan_core::sync::UpgradeStatus `{customerId, state, errorCode, \
+                 codeExpiresAt, resendAfter, attemptsLeft, phoneMasked, customer}`; a cooldown \
+                 or cap is `errorCode` otp-cooldown / otp-rate-limited with `resendAfter`. \
+                 Device token only.",
+            ))
+            .security(device.clone())
+            .parameter(customer())
+            .response("200", json_response("Where the upgrade stands"))
+            .response("401", error_response("Not a live device token"))
+            .response(
+                "404",
+                error_response("No upgrade requested for this customer"),
+            )
+            .response("429", error_response("Rate limited (Retry-After)"))
+            .build();
+        let verify = OperationBuilder::new()
+            .tag("sync")
+            .summary(Some("Submit the code the customer read out"))
+            .description(Some(
+                "Body: `{code}`. Answer: UpgradeStatus; a right code makes the stub full with a \
+                 verified phone (`state` verified, `customer` the new snapshot); a wrong one is \
+                 `errorCode` otp-invalid with `attemptsLeft`; the third wrong one `failed` \
+                 (otp-locked); a late one `expired`. Device token only.",
+            ))
+            .security(device)
+            .parameter(customer())
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", Content::new(Some(ObjectBuilder::new())))
+                    .required(Some(Required::True))
+                    .build(),
+            ))
+            .response("200", json_response("Where the upgrade stands"))
+            .response("400", error_response("Malformed body"))
+            .response("401", error_response("Not a live device token"))
+            .response(
+                "404",
+                error_response("No upgrade requested for this customer"),
+            )
+            .response("413", error_response("Body too large"))
+            .response("429", error_response("Rate limited (Retry-After)"))
+            .build();
+        openapi.paths.paths.insert(
+            "/api/v1/sync/upgrades/{customer}/resend".into(),
+            PathItem::new(HttpMethod::Post, resend),
+        );
+        openapi.paths.paths.insert(
+            "/api/v1/sync/upgrades/{customer}/verify".into(),
+            PathItem::new(HttpMethod::Post, verify),
         );
     }
 }
