@@ -379,6 +379,35 @@ fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
         .preferences
         .as_ref()
         .map(|p| serde_json::to_string(p).unwrap_or_default());
+    if let Some(to) = c.merged_into {
+        // The survivor's own snapshot comes later in the feed (the server records the merge on
+        // the survivor after the merged copy's create), possibly on a later page. Until it
+        // arrives, a placeholder copied from this customer keeps `merged_into` pointing at a
+        // row, as `redirect` does; the survivor's snapshot then overwrites it.
+        let placed = tx.execute(
+            "INSERT INTO customers (id, kind, first_name, last_name, name2, phone, phone_national,
+                phone_last4, email, phone_verified, created_at, created_device, updated_at, sync_state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'server', ?12, 'synced')
+             ON CONFLICT (id) DO NOTHING",
+            params![
+                to.to_string(),
+                c.kind.as_str(),
+                c.first_name,
+                c.last_name,
+                c.name2,
+                c.phone,
+                phone.as_ref().map(|p| p.national().to_owned()),
+                phone.as_ref().map(last4),
+                c.email,
+                c.phone_verified,
+                c.created_at,
+                c.updated_at,
+            ],
+        )?;
+        if placed > 0 {
+            index_names(tx, to)?;
+        }
+    }
     tx.execute(
         "INSERT INTO customers (id, customer_number, kind, first_name, last_name, name2, phone, phone_national,
             phone_last4, email, phone_verified, preferences, loyalty_points, order_count, total_spent_minor,
