@@ -79,8 +79,8 @@ async fn record(
     fields: &[&str],
 ) -> Result<(), Error> {
     tx.execute(
-        "INSERT INTO audit_log (tenant_id, id, entity, entity_id, action, staff_id, device_id, fields)
-         VALUES ($1, $2, 'customer', $3, $4, $5, $6, $7)",
+        &tx.prepare_cached("INSERT INTO audit_log (tenant_id, id, entity, entity_id, action, staff_id, device_id, fields)
+         VALUES ($1, $2, 'customer', $3, $4, $5, $6, $7)").await?,
         &[
             &actor.tenant,
             &Uuid::now_v7(),
@@ -93,10 +93,13 @@ async fn record(
     )
     .await?;
     tx.execute(
-        "WITH s AS (UPDATE tenant_counters SET next_change_seq = next_change_seq + 1
+        &tx.prepare_cached(
+            "WITH s AS (UPDATE tenant_counters SET next_change_seq = next_change_seq + 1
                     WHERE tenant_id = $1 RETURNING next_change_seq - 1 AS seq)
          INSERT INTO change_feed (tenant_id, seq, entity, entity_id)
          SELECT $1, s.seq, 'customer', $2 FROM s",
+        )
+        .await?,
         &[&actor.tenant, &customer],
     )
     .await?;
@@ -157,8 +160,11 @@ pub async fn push(
             };
             let outcome = apply_in_savepoint(&mut tx, &actor, &op).await?;
             tx.execute(
-                "INSERT INTO sync_ops (tenant_id, device_id, device_seq, op_id, outcome)
+                &tx.prepare_cached(
+                    "INSERT INTO sync_ops (tenant_id, device_id, device_seq, op_id, outcome)
                  VALUES ($1, $2, $3, $4, $5)",
+                )
+                .await?,
                 &[
                     &device.tenant.0,
                     &device.device,
@@ -263,7 +269,10 @@ async fn resolve(tx: &Transaction<'_>, tenant: Uuid, id: Uuid) -> Result<Uuid, E
     for _ in 0..8 {
         let row = tx
             .query_opt(
-                "SELECT merged_into FROM customers WHERE tenant_id = $1 AND id = $2",
+                &tx.prepare_cached(
+                    "SELECT merged_into FROM customers WHERE tenant_id = $1 AND id = $2",
+                )
+                .await?,
                 &[&tenant, &current],
             )
             .await?
@@ -279,8 +288,11 @@ async fn resolve(tx: &Transaction<'_>, tenant: Uuid, id: Uuid) -> Result<Uuid, E
 async fn next_number(tx: &Transaction<'_>, tenant: Uuid) -> Result<i32, Error> {
     let n: i64 = tx
         .query_one(
-            "UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
+            &tx.prepare_cached(
+                "UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
              WHERE tenant_id = $1 RETURNING next_customer_number - 1",
+            )
+            .await?,
             &[&tenant],
         )
         .await?
@@ -471,7 +483,8 @@ async fn create(
     let id = c.id.as_uuid();
     let exists = tx
         .query_opt(
-            "SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2",
+            &tx.prepare_cached("SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2")
+                .await?,
             &[&actor.tenant, &id],
         )
         .await?
@@ -507,7 +520,7 @@ async fn create(
     let survivor = match &phone {
         Some(p) => tx
             .query_opt(
-                "SELECT id FROM customers WHERE tenant_id = $1 AND phone = $2 AND active FOR UPDATE",
+                &tx.prepare_cached("SELECT id FROM customers WHERE tenant_id = $1 AND phone = $2 AND active FOR UPDATE").await?,
                 &[&actor.tenant, &p.e164()],
             )
             .await?
@@ -517,9 +530,9 @@ async fn create(
     let number = next_number(tx, actor.tenant).await?;
     let name = |n: &Option<PersonName>| n.as_ref().map(|x| x.as_str().to_owned());
     tx.execute(
-        "INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2, phone,
+        &tx.prepare_cached("INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2, phone,
             search_text, active, merged_into, created_by, created_device, updated_by, updated_device)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $13)").await?,
         &[
             &actor.tenant,
             &id,
