@@ -548,9 +548,11 @@ pub fn perform(d: &Device, phones: &mut Phones, action: &Action) -> bool {
         label: Some(format!("L{area}")),
         area: Some(AREAS[area as usize % AREAS.len()].into()),
         street: Some(format!("Way {}", 100 + u32::from(area))),
-        delivery_notes: (area % 3 == 0).then(|| "Ring twice".to_owned()),
-        latitude: (area % 2 == 0).then_some(23.5 + f64::from(area) / 100.0),
-        longitude: (area % 2 == 0).then_some(58.4),
+        delivery_notes: area.is_multiple_of(3).then(|| "Ring twice".to_owned()),
+        latitude: area
+            .is_multiple_of(2)
+            .then_some(23.5 + f64::from(area) / 100.0),
+        longitude: area.is_multiple_of(2).then_some(58.4),
         ..Default::default()
     };
     let result = match action {
