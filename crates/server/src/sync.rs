@@ -78,31 +78,38 @@ async fn record(
     action: &str,
     fields: &[&str],
 ) -> Result<(), Error> {
-    tx.execute(
-        &tx.prepare_cached("INSERT INTO audit_log (tenant_id, id, entity, entity_id, action, staff_id, device_id, fields)
-         VALUES ($1, $2, 'customer', $3, $4, $5, $6, $7)").await?,
-        &[
-            &actor.tenant,
-            &Uuid::now_v7(),
-            &customer,
-            &action,
-            &actor.staff,
-            &actor.device,
-            &serde_json::json!(fields),
-        ],
-    )
-    .await?;
-    tx.execute(
-        &tx.prepare_cached(
+    let audit = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (tenant_id, id, entity, entity_id, action, staff_id, device_id, fields)
+             VALUES ($1, $2, 'customer', $3, $4, $5, $6, $7)",
+        )
+        .await?;
+    let feed = tx
+        .prepare_cached(
             "WITH s AS (UPDATE tenant_counters SET next_change_seq = next_change_seq + 1
                     WHERE tenant_id = $1 RETURNING next_change_seq - 1 AS seq)
          INSERT INTO change_feed (tenant_id, seq, entity, entity_id)
          SELECT $1, s.seq, 'customer', $2 FROM s",
         )
-        .await?,
-        &[&actor.tenant, &customer],
-    )
-    .await?;
+        .await?;
+    let id = Uuid::now_v7();
+    let fields = serde_json::json!(fields);
+    // Independent statements of one transaction: sent together (tokio-postgres pipelines
+    // concurrent queries on a connection, in order), one round trip instead of two.
+    let audit_params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+        &actor.tenant,
+        &id,
+        &customer,
+        &action,
+        &actor.staff,
+        &actor.device,
+        &fields,
+    ];
+    let feed_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&actor.tenant, &customer];
+    tokio::try_join!(
+        tx.execute(&audit, &audit_params),
+        tx.execute(&feed, &feed_params),
+    )?;
     Ok(())
 }
 
