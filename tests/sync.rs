@@ -638,3 +638,32 @@ async fn pull_never_skips_a_change_whose_transaction_commits_late() {
     );
     assert!(reader.device.customer(later.id).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_that_never_saw_the_survivor_applies_a_merged_customer_before_it() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let a = enrolled_device(&app, "muscat").await;
+    let b = enrolled_device(&app, "muscat").await;
+    let c = enrolled_device(&app, "muscat").await;
+    let first = stub(&a.device, "Ahmed", "92123456");
+    let second = stub(&b.device, "Ahmed", "92123456");
+    sync(&app, &a.device).await;
+    sync(&app, &b.device).await;
+    // C knows neither copy. A page carries each customer once, at its latest entry: the
+    // survivor's merge entry comes after the merged copy's create, so C meets a customer merged
+    // into one it does not have yet.
+    pull_all(&app, &c.device).await;
+    let retired = c.device.customer(second.id).unwrap().customer;
+    assert_eq!(retired.merged_into, Some(first.id));
+    assert!(!retired.active);
+    let survivor = c.device.customer(first.id).unwrap().customer;
+    assert_eq!(
+        survivor.customer_number.map(|n| n.to_string()).as_deref(),
+        Some("CUST-00001"),
+        "the survivor's own snapshot replaced the placeholder"
+    );
+    let hits = c.device.search("92123456", 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].customer.id, first.id);
+}

@@ -246,18 +246,17 @@ fn active_with_phone(conn: &Connection, phone: &Phone) -> Result<Option<Customer
 
 /// Rewrites the name index entry of a customer (rowid = customers.seq).
 pub(crate) fn index_names(conn: &Connection, id: CustomerId) -> Result<()> {
-    let (seq, keys): (i64, String) = conn.query_row(
-        "SELECT seq, concat_ws(' ', first_name, last_name, name2) FROM customers WHERE id = ?1",
-        [id.to_string()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    conn.execute("DELETE FROM customers_fts WHERE rowid = ?1", [seq])?;
+    let (seq, keys): (i64, String) = conn
+        .prepare_cached(
+            "SELECT seq, concat_ws(' ', first_name, last_name, name2) FROM customers WHERE id = ?1",
+        )?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
+        .execute([seq])?;
     let keys = search_key(&keys);
     if !keys.is_empty() {
-        conn.execute(
-            "INSERT INTO customers_fts (rowid, name_keys) VALUES (?1, ?2)",
-            params![seq, keys],
-        )?;
+        conn.prepare_cached("INSERT INTO customers_fts (rowid, name_keys) VALUES (?1, ?2)")?
+            .execute(params![seq, keys])?;
     }
     Ok(())
 }

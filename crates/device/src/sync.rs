@@ -72,12 +72,12 @@ fn decode_op(kind: &str, payload: &str) -> Result<Op> {
 
 /// Recomputes a customer's sync state from its outbox ops.
 fn refresh_sync_state(conn: &Connection, customer: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE customers SET sync_state = CASE
             WHEN EXISTS (SELECT 1 FROM outbox WHERE customer_id = ?1 AND state = 'parked') THEN 'parked'
             WHEN EXISTS (SELECT 1 FROM outbox WHERE customer_id = ?1 AND state = 'pending') THEN 'pending'
             ELSE 'synced' END
-         WHERE id = ?1",
+         WHERE id = ?1")?.execute(
         [customer],
     )?;
     Ok(())
@@ -415,7 +415,36 @@ fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
         .preferences
         .as_ref()
         .map(|p| serde_json::to_string(p).unwrap_or_default());
-    tx.execute(
+    if let Some(to) = c.merged_into {
+        // The survivor's own snapshot comes later in the feed (the server records the merge on
+        // the survivor after the merged copy's create), possibly on a later page. Until it
+        // arrives, a placeholder copied from this customer keeps `merged_into` pointing at a
+        // row, as `redirect` does; the survivor's snapshot then overwrites it.
+        let placed = tx.execute(
+            "INSERT INTO customers (id, kind, first_name, last_name, name2, phone, phone_national,
+                phone_last4, email, phone_verified, created_at, created_device, updated_at, sync_state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'server', ?12, 'synced')
+             ON CONFLICT (id) DO NOTHING",
+            params![
+                to.to_string(),
+                c.kind.as_str(),
+                c.first_name,
+                c.last_name,
+                c.name2,
+                c.phone,
+                phone.as_ref().map(|p| p.national().to_owned()),
+                phone.as_ref().map(last4),
+                c.email,
+                c.phone_verified,
+                c.created_at,
+                c.updated_at,
+            ],
+        )?;
+        if placed > 0 {
+            index_names(tx, to)?;
+        }
+    }
+    tx.prepare_cached(
         "INSERT INTO customers (id, customer_number, kind, first_name, last_name, name2, phone, phone_national,
             phone_last4, email, phone_verified, preferences, loyalty_points, order_count, total_spent_minor,
             last_order_at, active, merged_into, created_at, created_device, updated_at, sync_state)
@@ -426,7 +455,7 @@ fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
             email = excluded.email, phone_verified = excluded.phone_verified, preferences = excluded.preferences,
             loyalty_points = excluded.loyalty_points, order_count = excluded.order_count,
             total_spent_minor = excluded.total_spent_minor, last_order_at = excluded.last_order_at,
-            active = excluded.active, merged_into = excluded.merged_into, updated_at = excluded.updated_at",
+            active = excluded.active, merged_into = excluded.merged_into, updated_at = excluded.updated_at")?.execute(
         params![
             id,
             c.customer_number.map(|n| n.value()),
@@ -456,15 +485,13 @@ fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
     }
     let keep: Vec<String> = c.addresses.iter().map(|a| a.id.to_string()).collect();
     let keep_json = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());
-    tx.execute(
-        "DELETE FROM addresses WHERE customer_id = ?1 AND id NOT IN (SELECT value FROM json_each(?2))",
+    tx.prepare_cached(
+        "DELETE FROM addresses WHERE customer_id = ?1 AND id NOT IN (SELECT value FROM json_each(?2))")?.execute(
         params![id, keep_json],
     )?;
     if let Some(default) = c.default_address_id {
-        tx.execute(
-            "UPDATE customers SET default_address_id = ?2 WHERE id = ?1",
-            params![id, default.to_string()],
-        )?;
+        tx.prepare_cached("UPDATE customers SET default_address_id = ?2 WHERE id = ?1")?
+            .execute(params![id, default.to_string()])?;
     }
     if let Some(state) = c.upgrade_state {
         tx.execute(
