@@ -6,45 +6,16 @@
 #[path = "../crates/server/tests/support/mod.rs"]
 mod support;
 
-use dukkan_core::sync::{OpOutcome, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
-use dukkan_core::{AddressInput, StubInput};
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{enrolled_device, stub, sync};
+use dukkan_core::sync::{OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION};
+use dukkan_core::AddressInput;
 use dukkan_device::engine::{self, ServerConfig};
-use dukkan_device::{CustomerChanges, Device, StubOutcome, SyncState};
-use std::sync::Arc;
+use dukkan_device::{CustomerChanges, Device, SyncState};
 use std::time::Duration;
 use support::TestApp;
-use tempfile::TempDir;
-
-struct TestDevice {
-    _dir: TempDir,
-    device: Arc<Device>,
-}
-
-async fn enrolled_device(app: &TestApp, slug: &str) -> TestDevice {
-    let dir = tempfile::tempdir().unwrap();
-    let device = Arc::new(Device::open(dir.path().join("d.sqlite3")).unwrap());
-    let code = dukkan_server::devices::create_code(&app.owner, slug, None)
-        .await
-        .unwrap();
-    engine::enroll(&device, &app.base, slug, &code.code, Some("till"))
-        .await
-        .unwrap();
-    TestDevice { _dir: dir, device }
-}
-
-fn stub(d: &Device, first: &str, phone: &str) -> dukkan_device::Customer {
-    match d
-        .create_stub(&StubInput {
-            first_name: first.into(),
-            phone: phone.into(),
-            ..Default::default()
-        })
-        .unwrap()
-    {
-        StubOutcome::Created(c) => c,
-        StubOutcome::Existing(c) => panic!("phone already used by {}", c.id),
-    }
-}
 
 fn token(d: &Device) -> (String, String) {
     d.enrollment().unwrap().expect("enrolled")
@@ -72,36 +43,6 @@ async fn push_once(app: &TestApp, d: &Device) -> PushResponse {
     let (_, token) = token(d);
     let ops = d.next_push_batch(200).unwrap();
     push_ops(app, &token, ops).await
-}
-
-async fn pull_all(app: &TestApp, d: &Device) {
-    let (_, token) = token(d);
-    loop {
-        let page: PullResponse = app
-            .client
-            .get(format!(
-                "{}/api/v1/sync/pull?since={}",
-                app.base,
-                d.sync_cursor().unwrap()
-            ))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        d.apply_pull(&page).unwrap();
-        if !page.more {
-            break;
-        }
-    }
-}
-
-async fn sync(app: &TestApp, d: &Device) {
-    let answer = push_once(app, d).await;
-    d.apply_push_results(&answer.results).unwrap();
-    pull_all(app, d).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,7 +80,7 @@ async fn two_devices_creating_the_same_phone_offline_converge_on_one_customer() 
         OpOutcome::Redirected { to: first.id }
     );
     b.device.apply_push_results(&answer.results).unwrap();
-    pull_all(&app, &b.device).await;
+    common::pull_all(&app.client, &app.base, &b.device).await;
     sync(&app, &a.device).await;
 
     assert_eq!(
@@ -227,7 +168,7 @@ async fn replayed_pushes_and_lost_answers_apply_every_op_exactly_once() {
     d.device
         .apply_push_results(&push_once(&app, &d.device).await.results)
         .unwrap();
-    pull_all(&app, &d.device).await;
+    common::pull_all(&app.client, &app.base, &d.device).await;
     assert_eq!(app.count("SELECT count(*) FROM customers").await, 5);
     assert_eq!(
         app.count("SELECT max(customer_number)::bigint FROM customers")
@@ -280,7 +221,7 @@ async fn a_bad_op_is_parked_without_blocking_the_ones_after_it_and_can_be_retrie
     sync(&app, &d.device).await;
     // Offline, B takes a phone that the server will already have given to A... by another device.
     let other = enrolled_device(&app, "muscat").await;
-    pull_all(&app, &other.device).await;
+    common::pull_all(&app.client, &app.base, &other.device).await;
     other
         .device
         .update_customer(
@@ -363,7 +304,7 @@ async fn a_device_token_never_reaches_another_tenant() {
     let theirs = stub(&sohar.device, "Sohar", "92123456");
     sync(&app, &sohar.device).await;
     // A Muscat device edits the Sohar customer's id: the server must not find it.
-    pull_all(&app, &muscat.device).await;
+    common::pull_all(&app.client, &app.base, &muscat.device).await;
     assert!(
         muscat
             .device
@@ -560,7 +501,7 @@ async fn pull_never_skips_a_change_whose_transaction_commits_late() {
     let reader = enrolled_device(&app, "muscat").await;
     let early = stub(&writer.device, "Early", "92123450");
     sync(&app, &writer.device).await;
-    pull_all(&app, &reader.device).await;
+    common::pull_all(&app.client, &app.base, &reader.device).await;
     let cursor_before = reader.device.sync_cursor().unwrap();
 
     // A slow transaction takes the next change number and holds it uncommitted.
@@ -613,7 +554,7 @@ async fn pull_never_skips_a_change_whose_transaction_commits_late() {
         !push.is_finished(),
         "a later change cannot commit before the earlier number"
     );
-    pull_all(&app, &reader.device).await;
+    common::pull_all(&app.client, &app.base, &reader.device).await;
     assert_eq!(
         reader.device.sync_cursor().unwrap(),
         cursor_before,
@@ -625,7 +566,7 @@ async fn pull_never_skips_a_change_whose_transaction_commits_late() {
         .device
         .apply_push_results(&push.await.unwrap().results)
         .unwrap();
-    pull_all(&app, &reader.device).await;
+    common::pull_all(&app.client, &app.base, &reader.device).await;
     assert_eq!(
         reader
             .device
@@ -653,7 +594,7 @@ async fn a_device_that_never_saw_the_survivor_applies_a_merged_customer_before_i
     // C knows neither copy. A page carries each customer once, at its latest entry: the
     // survivor's merge entry comes after the merged copy's create, so C meets a customer merged
     // into one it does not have yet.
-    pull_all(&app, &c.device).await;
+    common::pull_all(&app.client, &app.base, &c.device).await;
     let retired = c.device.customer(second.id).unwrap().customer;
     assert_eq!(retired.merged_into, Some(first.id));
     assert!(!retired.active);

@@ -15,12 +15,11 @@ mod common;
 use common::fault_proxy::{FaultProxy, FaultRates, FaultStats, SplitMix64};
 use common::{
     assert_every_op_applied_exactly_once, device_view, difference, enrolled_device,
-    last_change_seq, perform, random_action, server_view, test_engine_config, Action, Phones,
+    last_change_seq, perform, random_action, server_view, stub, test_engine_config, Action, Phones,
     TestDevice,
 };
-use dukkan_core::StubInput;
 use dukkan_device::engine::{self, SyncHandle};
-use dukkan_device::{CustomerChanges, Device, StubOutcome};
+use dukkan_device::{CustomerChanges, Device};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::TestApp;
@@ -65,20 +64,6 @@ async fn wait_until_converged(
             "devices did not converge within {deadline:?}: {problem}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn stub(d: &Device, first: &str, phone: &str) -> dukkan_device::Customer {
-    match d
-        .create_stub(&StubInput {
-            first_name: first.into(),
-            phone: phone.into(),
-            ..Default::default()
-        })
-        .unwrap()
-    {
-        StubOutcome::Created(c) => c,
-        StubOutcome::Existing(c) => panic!("phone already used by {}", c.id),
     }
 }
 

@@ -8,20 +8,29 @@
 #[path = "../crates/server/tests/support/mod.rs"]
 mod support;
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{enrolled_device, sync};
+
+/// A stub named Ahmed with `phone`.
+fn stub(d: &Device, phone: &str) -> dukkan_device::Customer {
+    common::stub(d, "Ahmed", phone)
+}
+
+/// A till of the `muscat` shop.
+async fn till(app: &TestApp) -> common::TestDevice {
+    enrolled_device(app, "muscat").await
+}
+
 use dukkan_core::i18n::Locale;
 use dukkan_core::sync::UpgradeState;
-use dukkan_core::{CustomerKind, StubInput};
+use dukkan_core::CustomerKind;
 use dukkan_device::engine;
-use dukkan_device::{Device, StubOutcome, UpgradeRequest};
+use dukkan_device::{Device, UpgradeRequest};
 use std::sync::Arc;
 use std::time::Duration;
 use support::{twilio, TestApp};
-use tempfile::TempDir;
-
-struct Till {
-    _dir: TempDir,
-    device: Arc<Device>,
-}
 
 /// A server whose texts go to the Twilio double, and what the double received.
 async fn app_with_twilio() -> (TestApp, twilio::Received) {
@@ -36,75 +45,6 @@ async fn app_with_twilio() -> (TestApp, twilio::Received) {
     let app = TestApp::spawn_with_sms(Some(Arc::new(sender))).await;
     app.tenant("muscat").await;
     (app, received)
-}
-
-async fn till(app: &TestApp) -> Till {
-    let dir = tempfile::tempdir().unwrap();
-    let device = Arc::new(Device::open(dir.path().join("d.sqlite3")).unwrap());
-    let code = dukkan_server::devices::create_code(&app.owner, "muscat", None)
-        .await
-        .unwrap();
-    engine::enroll(&device, &app.base, "muscat", &code.code, Some("till"))
-        .await
-        .unwrap();
-    Till { _dir: dir, device }
-}
-
-fn stub(d: &Device, phone: &str) -> dukkan_device::Customer {
-    match d
-        .create_stub(&StubInput {
-            first_name: "Ahmed".into(),
-            phone: phone.into(),
-            ..Default::default()
-        })
-        .unwrap()
-    {
-        StubOutcome::Created(c) => c,
-        StubOutcome::Existing(c) => panic!("phone already used by {}", c.id),
-    }
-}
-
-/// Pushes everything pending and pulls everything new, with the device's own token.
-async fn sync(app: &TestApp, d: &Device) {
-    let (_, token) = d.enrollment().unwrap().unwrap();
-    let ops = d.next_push_batch(200).unwrap();
-    if !ops.is_empty() {
-        let answer: dukkan_core::sync::PushResponse = app
-            .client
-            .post(format!("{}/api/v1/sync/push", app.base))
-            .bearer_auth(&token)
-            .json(&dukkan_core::sync::PushRequest {
-                protocol: dukkan_core::sync::PROTOCOL_VERSION,
-                ops,
-            })
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        d.apply_push_results(&answer.results).unwrap();
-    }
-    loop {
-        let page: dukkan_core::sync::PullResponse = app
-            .client
-            .get(format!(
-                "{}/api/v1/sync/pull?since={}",
-                app.base,
-                d.sync_cursor().unwrap()
-            ))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        d.apply_pull(&page).unwrap();
-        if !page.more {
-            break;
-        }
-    }
 }
 
 /// Syncs until the device's upgrade request satisfies `done` (the server sends codes off the

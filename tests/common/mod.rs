@@ -51,6 +51,21 @@ pub async fn enrolled_device(app: &TestApp, slug: &str) -> TestDevice {
 /// Engine settings for tests: the device's token, the given server URL (e.g. a proxy), short
 /// timeouts so a swallowed request costs seconds, and a short long-poll so idle engines turn
 /// over often.
+/// A new stub on `d` (panics if the phone is taken).
+pub fn stub(d: &Device, first: &str, phone: &str) -> dukkan_device::Customer {
+    match d
+        .create_stub(&dukkan_core::StubInput {
+            first_name: first.into(),
+            phone: phone.into(),
+            ..Default::default()
+        })
+        .unwrap()
+    {
+        dukkan_device::StubOutcome::Created(c) => c,
+        dukkan_device::StubOutcome::Existing(c) => panic!("phone already used by {}", c.id),
+    }
+}
+
 pub fn test_engine_config(url: &str, token: &str) -> ServerConfig {
     let mut config = ServerConfig::new(url, token);
     config.request_timeout = Duration::from_secs(5);
