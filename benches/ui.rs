@@ -191,7 +191,7 @@ async fn create_and_find(app: &e2e::App, n: usize) -> (f64, f64) {
     app.find("first-name").await.send_keys(&name).await.unwrap();
     app.find("phone")
         .await
-        .send_keys(&format!("7{:07}", n))
+        .send_keys(&format!("93{:06}", n))
         .await
         .unwrap();
     let timed = app
