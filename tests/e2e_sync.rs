@@ -13,58 +13,12 @@ mod support;
 #[path = "e2e_support/mod.rs"]
 mod e2e;
 
+#[path = "common/mod.rs"]
+mod common;
+
 use fantoccini::key::Key;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::task::JoinHandle;
-
-/// A TCP forwarder to the server on a fixed local port: closed, the till is offline.
-struct Gate {
-    addr: SocketAddr,
-    upstream: SocketAddr,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Gate {
-    fn new(upstream: SocketAddr) -> Gate {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        Gate {
-            addr,
-            upstream,
-            task: None,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    async fn open(&mut self) {
-        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
-        let upstream = self.upstream;
-        self.task = Some(tokio::spawn(async move {
-            // Connections live in the set: closing the gate cuts them too.
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                connections.spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        }));
-    }
-
-    async fn close(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-}
 
 fn code_in(body: &str) -> String {
     let chars: Vec<char> = body.chars().collect();
@@ -82,7 +36,7 @@ async fn offline_create_and_upgrade_sync_on_reconnect_and_the_code_verifies_in_t
     let server = support::TestApp::spawn().await;
     server.tenant("muscat").await;
     let upstream: SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
-    let mut gate = Gate::new(upstream);
+    let mut gate = common::gate::Gate::new(upstream);
 
     // Enroll the till's store through the gate, then take the till offline and start the app.
     let data = tempfile::tempdir().unwrap();

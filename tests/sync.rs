@@ -608,3 +608,46 @@ async fn a_device_that_never_saw_the_survivor_applies_a_merged_customer_before_i
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].customer.id, first.id);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_offline_engine_tries_again_at_once_when_the_cashier_saves_something() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let d = enrolled_device(&app, "muscat").await;
+    let (_, token) = d.device.enrollment().unwrap().unwrap();
+    let upstream = app.base.trim_start_matches("http://").parse().unwrap();
+    let mut gate = common::gate::Gate::new(upstream);
+    // After a failed round the engine would wait a full minute before trying again.
+    let mut config = ServerConfig::new(gate.url(), token);
+    config.retry_min = Duration::from_secs(60);
+    config.retry_max = Duration::from_secs(60);
+    let engine = engine::spawn(d.device.clone(), config).unwrap();
+    let mut status = engine.status();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        status.wait_for(|s| s.last_error.as_deref() == Some("network")),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+
+    // The network is back, and the cashier saves a customer: that save is the cue to try now.
+    gate.open().await;
+    let c = stub(&d.device, "Ahmed", "92123456");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        status.wait_for(|s| s.online && s.store.pending == 0),
+    )
+    .await
+    .expect("synced well before the one-minute backoff ran out")
+    .unwrap();
+    assert!(d
+        .device
+        .customer(c.id)
+        .unwrap()
+        .customer
+        .customer_number
+        .is_some());
+    engine.stop().await;
+    gate.close().await;
+}

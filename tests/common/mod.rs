@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod gate;
 
 use crate::support::TestApp;
 use dukkan_core::sync::{OpOutcome, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};

@@ -29,6 +29,9 @@ pub struct ServerConfig {
     pub long_poll: Duration,
     /// Longest pause between rounds when nothing wakes the engine.
     pub idle_interval: Duration,
+    /// First and longest pause after a failed round (exponential with jitter in between).
+    pub retry_min: Duration,
+    pub retry_max: Duration,
 }
 
 impl ServerConfig {
@@ -39,6 +42,8 @@ impl ServerConfig {
             request_timeout: Duration::from_secs(15),
             long_poll: Duration::from_secs(MAX_PULL_WAIT_SECS),
             idle_interval: Duration::from_secs(60),
+            retry_min: Duration::from_millis(200),
+            retry_max: Duration::from_secs(60),
         }
     }
 }
@@ -81,9 +86,16 @@ impl SyncHandle {
 
     /// Stops the task and waits for it; an in-flight request is abandoned (the server applies
     /// ops exactly once, so an abandoned push is simply answered `duplicate` next time).
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.stop.notify_one();
-        let _ = self.task.await;
+        // The task sees the stop between requests; a request in flight is cut short.
+        if tokio::time::timeout(Duration::from_secs(1), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+            let _ = self.task.await;
+        }
     }
 }
 
@@ -226,13 +238,13 @@ pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
     let stop_task = stop.clone();
     let wake = device.write_signal();
     let task = tokio::spawn(async move {
-        let mut backoff = new_backoff();
+        let mut backoff = new_backoff(&client.config);
         loop {
             let result = round(&device, &client).await;
             let store = device.sync_status().unwrap_or_default();
             let delay = match &result {
                 Ok(()) => {
-                    backoff = new_backoff();
+                    backoff = new_backoff(&client.config);
                     if let Err(e) = device.checkpoint() {
                         tracing::warn!(error = %e, "idle WAL checkpoint failed");
                     }
@@ -260,7 +272,7 @@ pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
                     };
                     Some(
                         retry_after
-                            .unwrap_or_else(|| backoff.next().unwrap_or(Duration::from_secs(60))),
+                            .unwrap_or_else(|| backoff.next().unwrap_or(client.config.retry_max)),
                     )
                 }
             };
@@ -288,8 +300,10 @@ pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
                 // Offline or refused: wait out the backoff; a local write does not hurry a
                 // server that asked us to slow down, but does hurry a reconnect attempt.
                 Some(d) => {
+                    let unreachable = matches!(result, Err(RoundError::Network));
                     tokio::select! {
                         _ = stop_task.notified() => return,
+                        _ = wake.notified(), if unreachable => {}
                         _ = tokio::time::sleep(d) => {}
                     }
                 }
@@ -303,10 +317,10 @@ pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
     })
 }
 
-fn new_backoff() -> impl Iterator<Item = Duration> {
+fn new_backoff(config: &ServerConfig) -> impl Iterator<Item = Duration> {
     ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(60))
+        .with_min_delay(config.retry_min)
+        .with_max_delay(config.retry_max)
         .with_jitter()
         .without_max_times()
         .build()
