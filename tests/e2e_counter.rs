@@ -317,3 +317,44 @@ async fn settings_switch_to_arabic_and_a_saved_store_location_gives_addresses_a_
     app.screenshot("activity-ar").await;
     app.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn a_walk_in_guest_takes_one_key_and_enter_is_ready_for_the_next_customer() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start().await;
+    app.use_language("en").await;
+    app.find("search").await;
+
+    app.press(Key::F4).await;
+    let confirmation = app.find("confirmation").await;
+    assert_eq!(
+        confirmation.attr("data-outcome").await.unwrap().as_deref(),
+        Some("guest")
+    );
+    assert_eq!(app.text("card-name").await, "Walk-in customer");
+    assert!(app.text("customer-card").await.contains("Guest"));
+    // The focus is on "next customer": Enter goes straight back to an empty search box.
+    let focused = app.client.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("data-testid").await.unwrap().as_deref(),
+        Some("new-search")
+    );
+    app.screenshot("counter-guest-en").await;
+    app.press(Key::Enter).await;
+    let search = app.find("search").await;
+    assert_eq!(search.prop("value").await.unwrap().as_deref(), Some(""));
+
+    // A second walk-in is another guest, not the same one.
+    app.press(Key::F4).await;
+    app.find("confirmation").await;
+    app.press(Key::F8).await;
+    app.find("row").await;
+    let rows = app
+        .client
+        .find_all(Locator::Css("[data-testid='row']"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "two walk-ins, two guests");
+    app.close().await;
+}
