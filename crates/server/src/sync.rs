@@ -101,6 +101,11 @@ async fn record(
 }
 
 /// Applies a batch of ops in device order and answers each.
+///
+/// Most batches apply cleanly, so the first pass runs every op straight in the transaction (two
+/// round trips per op fewer than a savepoint each). If any op fails, that pass is rolled back
+/// as a whole and the batch runs again with a savepoint per op, which answers the failing op
+/// `rejected` and keeps the others. Either way the batch commits once, with its answers.
 pub async fn push(
     pool: &Pool,
     device: DeviceActor,
@@ -110,7 +115,31 @@ pub async fn push(
         return Err(Error::InvalidBody);
     }
     let mut client = pool.get().await?;
+    {
+        let mut tx = db::tenant_tx(&mut client, device.tenant).await?;
+        if let Some(results) = run_batch(&mut tx, device, &request.ops, false).await? {
+            tx.commit().await?;
+            return Ok(PushResponse { results });
+        }
+        tx.rollback().await?;
+    }
     let mut tx = db::tenant_tx(&mut client, device.tenant).await?;
+    let results = run_batch(&mut tx, device, &request.ops, true)
+        .await?
+        .ok_or_else(|| Error::Internal("a careful push pass gave up".into()))?;
+    tx.commit().await?;
+    Ok(PushResponse { results })
+}
+
+/// One pass over a batch. `careful`: a savepoint per op, so a failing op is answered
+/// `rejected` and the rest go on; otherwise the first failure gives up the pass (`None`) for
+/// the caller to roll back and run carefully.
+async fn run_batch(
+    tx: &mut Transaction<'_>,
+    device: DeviceActor,
+    ops: &[PushOp],
+    careful: bool,
+) -> Result<Option<Vec<OpResult>>, Error> {
     let mut last: i64 = tx
         .query_opt(
             "SELECT last_applied_seq FROM device_sync_state
@@ -120,8 +149,10 @@ pub async fn push(
         .await?
         .ok_or(Error::Unauthenticated)?
         .get(0);
-    let mut results = Vec::with_capacity(request.ops.len());
-    for op in request.ops {
+    let mut results = Vec::with_capacity(ops.len());
+    // The answers to store, written with one statement for the whole batch.
+    let (mut seqs, mut op_ids, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
+    for op in ops {
         let outcome = if op.device_seq <= last {
             let stored = tx
                 .query_opt(
@@ -146,28 +177,24 @@ pub async fn push(
         } else if op.device_seq != last + 1 {
             OpOutcome::OutOfOrder { expected: last + 1 }
         } else {
-            let staff = resolve_staff(&tx, device.tenant, op.staff_id.as_deref()).await?;
+            let staff = resolve_staff(tx, device.tenant, op.staff_id.as_deref()).await?;
             let actor = OpActor {
                 tenant: device.tenant.0,
                 device: device.device,
                 staff,
             };
-            let outcome = apply_in_savepoint(&mut tx, &actor, &op).await?;
-            tx.execute(
-                &tx.prepare_cached(
-                    "INSERT INTO sync_ops (tenant_id, device_id, device_seq, op_id, outcome)
-                 VALUES ($1, $2, $3, $4, $5)",
-                )
-                .await?,
-                &[
-                    &device.tenant.0,
-                    &device.device,
-                    &op.device_seq,
-                    &op.op_id.as_uuid(),
-                    &serde_json::to_value(&outcome).map_err(|e| Error::Internal(e.to_string()))?,
-                ],
-            )
-            .await?;
+            let outcome = if careful {
+                apply_in_savepoint(tx, &actor, op).await?
+            } else {
+                match apply(tx, &actor, &op.op).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => return Ok(None),
+                }
+            };
+            seqs.push(op.device_seq);
+            op_ids.push(op.op_id.as_uuid());
+            outcomes
+                .push(serde_json::to_value(&outcome).map_err(|e| Error::Internal(e.to_string()))?);
             last = op.device_seq;
             outcome
         };
@@ -177,14 +204,28 @@ pub async fn push(
             outcome,
         });
     }
+    if !seqs.is_empty() {
+        tx.execute(
+            "INSERT INTO sync_ops (tenant_id, device_id, device_seq, op_id, outcome)
+             SELECT $1, $2, t.seq, t.op, t.outcome
+             FROM unnest($3::bigint[], $4::uuid[], $5::jsonb[]) AS t(seq, op, outcome)",
+            &[
+                &device.tenant.0,
+                &device.device,
+                &seqs,
+                &op_ids,
+                &outcomes,
+            ],
+        )
+        .await?;
+    }
     tx.execute(
         "UPDATE device_sync_state SET last_applied_seq = $3, updated_at = now()
          WHERE tenant_id = $1 AND device_id = $2",
         &[&device.tenant.0, &device.device, &last],
     )
     .await?;
-    tx.commit().await?;
-    Ok(PushResponse { results })
+    Ok(Some(results))
 }
 
 async fn resolve_staff(
