@@ -209,13 +209,7 @@ async fn run_batch(
             "INSERT INTO sync_ops (tenant_id, device_id, device_seq, op_id, outcome)
              SELECT $1, $2, t.seq, t.op, t.outcome
              FROM unnest($3::bigint[], $4::uuid[], $5::jsonb[]) AS t(seq, op, outcome)",
-            &[
-                &device.tenant.0,
-                &device.device,
-                &seqs,
-                &op_ids,
-                &outcomes,
-            ],
+            &[&device.tenant.0, &device.device, &seqs, &op_ids, &outcomes],
         )
         .await?;
     }
@@ -318,21 +312,6 @@ async fn resolve(tx: &Transaction<'_>, tenant: Uuid, id: Uuid) -> Result<Uuid, E
         }
     }
     Err(Error::Internal("merge chain too long".into()))
-}
-
-async fn next_number(tx: &Transaction<'_>, tenant: Uuid) -> Result<i32, Error> {
-    let n: i64 = tx
-        .query_one(
-            &tx.prepare_cached(
-                "UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
-             WHERE tenant_id = $1 RETURNING next_customer_number - 1",
-            )
-            .await?,
-            &[&tenant],
-        )
-        .await?
-        .get(0);
-    i32::try_from(n).map_err(|_| Error::Internal("customer numbers exhausted".into()))
 }
 
 fn names_key(
@@ -522,17 +501,6 @@ async fn create(
     c: &CustomerCreated,
 ) -> Result<OpOutcome, Error> {
     let id = c.id.as_uuid();
-    let exists = tx
-        .query_opt(
-            &tx.prepare_cached("SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2")
-                .await?,
-            &[&actor.tenant, &id],
-        )
-        .await?
-        .is_some();
-    if exists {
-        return Ok(OpOutcome::Applied);
-    }
     let (first, last, name2, phone) = match c.kind {
         CustomerKind::Guest => {
             if c.phone.is_some() {
@@ -557,41 +525,72 @@ async fn create(
         }
         CustomerKind::Full => return Err(Error::Rule(Rule::OtpRequired)),
     };
-    // Same phone already active (created offline on another device): merge into it.
-    let survivor = match &phone {
-        Some(p) => tx
-            .query_opt(
-                &tx.prepare_cached("SELECT id FROM customers WHERE tenant_id = $1 AND phone = $2 AND active FOR UPDATE").await?,
-                &[&actor.tenant, &p.e164()],
-            )
-            .await?
-            .map(|r| r.get::<_, Uuid>(0)),
-        None => None,
-    };
-    let number = next_number(tx, actor.tenant).await?;
+    // Whether the id exists already (the op was applied under another answer), and whether the
+    // phone is already active (created offline on another device: merge into it), asked
+    // together in one round trip.
+    let exists_stmt = tx
+        .prepare_cached("SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2")
+        .await?;
+    let survivor_stmt = tx
+        .prepare_cached(
+            "SELECT id FROM customers WHERE tenant_id = $1 AND phone = $2 AND active FOR UPDATE",
+        )
+        .await?;
+    let e164 = phone.as_ref().map(|p| p.e164().to_owned());
+    let exists_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&actor.tenant, &id];
+    let (exists, survivor) = tokio::try_join!(tx.query_opt(&exists_stmt, &exists_params), async {
+        match &e164 {
+            Some(p) => tx.query_opt(&survivor_stmt, &[&actor.tenant, p]).await,
+            None => Ok(None),
+        }
+    })?;
+    if exists.is_some() {
+        return Ok(OpOutcome::Applied);
+    }
+    let survivor = survivor.map(|r| r.get::<_, Uuid>(0));
     let name = |n: &Option<PersonName>| n.as_ref().map(|x| x.as_str().to_owned());
-    tx.execute(
-        &tx.prepare_cached("INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2, phone,
-            search_text, active, merged_into, created_by, created_device, updated_by, updated_device)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12, $13)").await?,
-        &[
-            &actor.tenant,
-            &id,
-            &number,
-            &c.kind.as_str(),
-            &name(&first),
-            &name(&last),
-            &name(&name2),
-            &phone.as_ref().map(Phone::e164),
-            &names_key(name(&first).as_deref(), name(&last).as_deref(), name(&name2).as_deref(), None),
-            &survivor.is_none(),
-            &survivor,
-            &actor.staff,
-            &actor.device,
-        ],
-    )
-    .await?;
-    record(tx, actor, id, "create", &["*"]).await?;
+    // The number is taken under the tenant counter's row lock in the insert's own statement;
+    // the audit and feed entries follow in the same round trip.
+    let insert = tx
+        .prepare_cached(
+            "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
+                        WHERE tenant_id = $1 RETURNING next_customer_number - 1 AS number)
+             INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2,
+                 phone, search_text, active, merged_into, created_by, created_device, updated_by,
+                 updated_device)
+             SELECT $1, $2, n.number::int, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $12 FROM n",
+        )
+        .await?;
+    let (first_name, last_name, name2) = (name(&first), name(&last), name(&name2));
+    let key = names_key(
+        first_name.as_deref(),
+        last_name.as_deref(),
+        name2.as_deref(),
+        None,
+    );
+    let kind = c.kind.as_str();
+    let active = survivor.is_none();
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 12] = [
+        &actor.tenant,
+        &id,
+        &kind,
+        &first_name,
+        &last_name,
+        &name2,
+        &e164,
+        &key,
+        &active,
+        &survivor,
+        &actor.staff,
+        &actor.device,
+    ];
+    let (inserted, ()) = tokio::try_join!(
+        async { tx.execute(&insert, &params).await.map_err(Error::from) },
+        record(tx, actor, id, "create", &["*"]),
+    )?;
+    if inserted != 1 {
+        return Err(Error::Internal("tenant counters row missing".into()));
+    }
     let Some(to) = survivor else {
         return Ok(OpOutcome::Applied);
     };
