@@ -28,6 +28,20 @@ pub fn ascii_digit(c: char) -> char {
     }
 }
 
+/// A one-time verification code as typed (Arabic-Indic or Persian digits and spaces allowed):
+/// its six ASCII digits, or `None` if it cannot be one.
+pub fn verification_code(input: &str) -> Option<String> {
+    if input.len() > 64 {
+        return None;
+    }
+    let code: String = input
+        .chars()
+        .map(ascii_digit)
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+}
+
 impl Phone {
     /// Parses a number typed at the counter, assuming Oman when no country code is given.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {

@@ -375,19 +375,6 @@ pub async fn enroll(
     Ok(())
 }
 
-/// The code as typed: Arabic-Indic or Persian digits and spaces allowed; six digits or nothing.
-fn normalize_code(input: &str) -> Option<String> {
-    if input.len() > 64 {
-        return None;
-    }
-    let code: String = input
-        .chars()
-        .map(dukkan_core::phone::ascii_digit)
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
-}
-
 /// Asks the server for a new verification code for the customer's upgrade (cooldown and hourly
 /// caps apply; a refusal comes back as the request's `errorCode` and `resendAfter`). Online only.
 pub async fn resend_upgrade_code(
@@ -405,7 +392,7 @@ pub async fn verify_upgrade_code(
     customer: dukkan_core::CustomerId,
     code: &str,
 ) -> Result<crate::UpgradeRequest> {
-    let code = normalize_code(code).ok_or(DeviceError::OtpMalformed)?;
+    let code = dukkan_core::phone::verification_code(code).ok_or(DeviceError::OtpMalformed)?;
     upgrade_call(device, customer, "verify", Some(code)).await
 }
 

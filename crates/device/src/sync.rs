@@ -70,6 +70,17 @@ fn decode_op(kind: &str, payload: &str) -> Result<Op> {
     serde_json::from_value(value).map_err(|e| DeviceError::Export(e.to_string()))
 }
 
+/// The customer of the parked op `device_seq` (not found unless that op is parked).
+fn parked_customer(conn: &Connection, device_seq: i64) -> Result<String> {
+    conn.query_row(
+        "SELECT customer_id FROM outbox WHERE device_seq = ?1 AND state = 'parked'",
+        [device_seq],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(DeviceError::NotFound(crate::Entity::Customer))
+}
+
 /// Recomputes a customer's sync state from its outbox ops.
 fn refresh_sync_state(conn: &Connection, customer: &str) -> Result<()> {
     conn.prepare_cached(
@@ -225,14 +236,7 @@ impl Device {
     /// freed the phone number): it is queued as a new op at the end of the outbox.
     pub fn retry_parked(&self, device_seq: i64) -> Result<()> {
         self.write(|tx, _| {
-            let customer: String = tx
-                .query_row(
-                    "SELECT customer_id FROM outbox WHERE device_seq = ?1 AND state = 'parked'",
-                    [device_seq],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or(DeviceError::NotFound(crate::Entity::Customer))?;
+            let customer = parked_customer(tx, device_seq)?;
             tx.execute(
                 "INSERT INTO outbox (op_id, kind, entity_id, customer_id, payload, staff_id, at)
                  SELECT ?2, kind, entity_id, customer_id, payload, staff_id, at FROM outbox
@@ -247,14 +251,7 @@ impl Device {
     /// Discards a parked op (a person decided it should not reach the server).
     pub fn discard_parked(&self, device_seq: i64) -> Result<()> {
         self.write(|tx, _| {
-            let customer: String = tx
-                .query_row(
-                    "SELECT customer_id FROM outbox WHERE device_seq = ?1 AND state = 'parked'",
-                    [device_seq],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or(DeviceError::NotFound(crate::Entity::Customer))?;
+            let customer = parked_customer(tx, device_seq)?;
             tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [device_seq])?;
             refresh_sync_state(tx, &customer)
         })

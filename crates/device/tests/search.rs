@@ -2,17 +2,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::device;
 use dukkan_core::i18n::Locale;
 use dukkan_core::{CustomerKind, StubInput};
 use dukkan_device::{Customer, Device, ListQuery, MatchKind, StubOutcome, SyncState};
 use rusqlite::Connection;
-use tempfile::TempDir;
-
-fn device() -> (TempDir, Device) {
-    let dir = tempfile::tempdir().unwrap();
-    let device = Device::open(dir.path().join("dukkan.sqlite3")).unwrap();
-    (dir, device)
-}
 
 fn add(
     device: &Device,

@@ -3,30 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{device, stub};
 use dukkan_core::sync::{OpOutcome, OpResult};
-use dukkan_core::{AddressInput, Field, StubInput, ValidationError};
-use dukkan_device::{CustomerChanges, Device, DeviceError, OpState, StubOutcome};
-use tempfile::TempDir;
-
-fn device() -> (TempDir, Device) {
-    let dir = tempfile::tempdir().unwrap();
-    let device = Device::open(dir.path().join("d.sqlite3")).unwrap();
-    (dir, device)
-}
-
-fn stub(d: &Device, first: &str, phone: &str) -> dukkan_device::Customer {
-    match d
-        .create_stub(&StubInput {
-            first_name: first.into(),
-            phone: phone.into(),
-            ..Default::default()
-        })
-        .unwrap()
-    {
-        StubOutcome::Created(c) => c,
-        StubOutcome::Existing(_) => panic!("exists"),
-    }
-}
+use dukkan_core::{AddressInput, Field, ValidationError};
+use dukkan_device::{CustomerChanges, Device, DeviceError, OpState};
 
 fn gps_address(lat: f64, lon: f64) -> AddressInput {
     AddressInput {

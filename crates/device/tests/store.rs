@@ -2,18 +2,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::device;
 use dukkan_core::{
     AddressInput, CustomerKind, Folding, NotificationChannel, Preferences, StubInput,
 };
 use dukkan_device::{CustomerChanges, Device, DeviceError, StubOutcome};
 use rusqlite::Connection;
-use tempfile::TempDir;
-
-fn device() -> (TempDir, Device) {
-    let dir = tempfile::tempdir().unwrap();
-    let device = Device::open(dir.path().join("dukkan.sqlite3")).unwrap();
-    (dir, device)
-}
 
 fn stub(first: &str, phone: &str) -> StubInput {
     StubInput {

@@ -3,32 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{device, stub};
 use dukkan_core::sync::{
     Change, CustomerSnapshot, OpOutcome, OpResult, PullResponse, UpgradeState,
 };
-use dukkan_core::{CustomerId, CustomerKind, CustomerNumber, StubInput};
-use dukkan_device::{CustomerChanges, Device, StubOutcome, SyncState};
-use tempfile::TempDir;
-
-fn device() -> (TempDir, Device) {
-    let dir = tempfile::tempdir().unwrap();
-    let device = Device::open(dir.path().join("d.sqlite3")).unwrap();
-    (dir, device)
-}
-
-fn stub(d: &Device, first: &str, phone: &str) -> dukkan_device::Customer {
-    match d
-        .create_stub(&StubInput {
-            first_name: first.into(),
-            phone: phone.into(),
-            ..Default::default()
-        })
-        .unwrap()
-    {
-        StubOutcome::Created(c) => c,
-        StubOutcome::Existing(_) => panic!("exists"),
-    }
-}
+use dukkan_core::{CustomerId, CustomerKind, CustomerNumber};
+use dukkan_device::{CustomerChanges, Device, SyncState};
 
 fn answer(d: &Device, outcome: impl Fn(usize) -> OpOutcome) {
     let batch = d.next_push_batch(100).unwrap();

@@ -15,7 +15,7 @@ use crate::staff::Actor;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::{Pool, Transaction};
 use dukkan_core::i18n::Locale;
-use dukkan_core::phone::{ascii_digit, mask_e164};
+use dukkan_core::phone::{mask_e164, verification_code};
 use dukkan_core::{CustomerKind, Email, Field, LocalizedMessage, MessageArg, ValidationError};
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -114,19 +114,6 @@ impl Otp {
 /// A new 6-digit code from the thread CSPRNG.
 fn new_code() -> String {
     format!("{:06}", rand::rng().random_range(0..1_000_000u32))
-}
-
-/// The code as typed (Arabic-Indic digits and spaces allowed), or `None` if it cannot be one.
-fn normalize_code(input: &str) -> Option<String> {
-    if input.len() > 64 {
-        return None;
-    }
-    let code: String = input
-        .chars()
-        .map(ascii_digit)
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
 }
 
 /// `POST /customers/send-otp`.
@@ -398,7 +385,7 @@ pub(crate) async fn check_code(
     phone: &str,
     code: &str,
 ) -> Result<CodeCheck, Error> {
-    let Some(code) = normalize_code(code) else {
+    let Some(code) = verification_code(code) else {
         return Ok(CodeCheck::Malformed);
     };
     let now = otp.clock.now();
@@ -666,10 +653,10 @@ mod tests {
             let c = new_code();
             assert!(c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()), "{c}");
         }
-        assert_eq!(normalize_code(" ١٢٣ ٤٥٦ ").as_deref(), Some("123456"));
-        assert_eq!(normalize_code("12345"), None);
-        assert_eq!(normalize_code("12345a"), None);
-        assert_eq!(normalize_code(&"1".repeat(1000)), None);
+        assert_eq!(verification_code(" ١٢٣ ٤٥٦ ").as_deref(), Some("123456"));
+        assert_eq!(verification_code("12345"), None);
+        assert_eq!(verification_code("12345a"), None);
+        assert_eq!(verification_code(&"1".repeat(1000)), None);
     }
 
     #[test]

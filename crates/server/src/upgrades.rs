@@ -124,6 +124,19 @@ async fn status(
     })
 }
 
+/// Commits `tx` and answers where the request now stands.
+async fn finish(
+    tx: Transaction<'_>,
+    tenant: TenantId,
+    customer: Uuid,
+    attempts_left: Option<i32>,
+    error: Option<&str>,
+) -> Result<UpgradeStatus, Error> {
+    let answer = status(&tx, tenant, customer, attempts_left, error).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
 /// Sends the code for one request: after a push for `queued` requests (`resend` false), or when
 /// the cashier asks for a new code (`resend` true, any state but `verified`).
 async fn send_code(
@@ -148,18 +161,14 @@ async fn send_code(
         _ => resend,
     };
     if !wanted {
-        let answer = status(&tx, device.tenant, customer, None, None).await?;
-        tx.commit().await?;
-        return Ok(answer);
+        return finish(tx, device.tenant, customer, None, None).await;
     }
     let target = otp::lock_target(&tx, device.tenant, customer).await?;
     let phone = match (target.kind, target.phone) {
         // Upgraded meanwhile (e.g. by a manager over REST): nothing to send.
         (CustomerKind::Full, _) => {
             set_state(&tx, author, customer, UpgradeState::Verified, None).await?;
-            let answer = status(&tx, device.tenant, customer, None, None).await?;
-            tx.commit().await?;
-            return Ok(answer);
+            return finish(tx, device.tenant, customer, None, None).await;
         }
         (CustomerKind::Guest, _) | (_, None) => {
             set_state(
@@ -170,9 +179,7 @@ async fn send_code(
                 Some("guest-cannot-upgrade"),
             )
             .await?;
-            let answer = status(&tx, device.tenant, customer, None, None).await?;
-            tx.commit().await?;
-            return Ok(answer);
+            return finish(tx, device.tenant, customer, None, None).await;
         }
         (CustomerKind::Stub, Some(phone)) => phone,
     };
@@ -233,9 +240,7 @@ async fn send_code(
         }
         Err(other) => return Err(other),
     }
-    let answer = status(&tx, device.tenant, customer, None, None).await?;
-    tx.commit().await?;
-    Ok(answer)
+    finish(tx, device.tenant, customer, None, None).await
 }
 
 /// Sends the codes of this device's queued requests whose retry time has come. Run after each
@@ -287,17 +292,13 @@ pub async fn verify(
     let tx = db::tenant_tx(&mut conn, device.tenant).await?;
     let request = lock_request(&tx, device.tenant, customer).await?;
     if request.state == UpgradeState::Verified {
-        let answer = status(&tx, device.tenant, customer, None, None).await?;
-        tx.commit().await?;
-        return Ok(answer);
+        return finish(tx, device.tenant, customer, None, None).await;
     }
     let target = otp::lock_target(&tx, device.tenant, customer).await?;
     let phone = match (target.kind, target.phone) {
         (CustomerKind::Full, _) => {
             set_state(&tx, author, customer, UpgradeState::Verified, None).await?;
-            let answer = status(&tx, device.tenant, customer, None, None).await?;
-            tx.commit().await?;
-            return Ok(answer);
+            return finish(tx, device.tenant, customer, None, None).await;
         }
         (CustomerKind::Stub, Some(phone)) => phone,
         _ => return Err(Error::Conflict(crate::error::Conflict::GuestCannotUpgrade)),
@@ -337,9 +338,7 @@ pub async fn verify(
                 (None, None)
             }
         };
-    let answer = status(&tx, device.tenant, customer, attempts_left, error).await?;
-    tx.commit().await?;
-    Ok(answer)
+    finish(tx, device.tenant, customer, attempts_left, error).await
 }
 
 async fn resend_handler(
