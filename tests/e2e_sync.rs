@@ -165,3 +165,103 @@ async fn offline_create_and_upgrade_sync_on_reconnect_and_the_code_verifies_in_t
     app.close().await;
     gate.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn the_shops_staff_sign_in_with_their_pin_and_only_a_manager_gets_the_customer_list() {
+    use dukkan_core::staff::Role;
+    let _one = e2e::ONE_AT_A_TIME.lock().await;
+    let server = support::TestApp::spawn().await;
+    server.tenant("muscat").await;
+    dukkan_server::staff::add(&server.owner, "muscat", "Aisha", Role::Cashier, "2468")
+        .await
+        .unwrap();
+    dukkan_server::staff::add(&server.owner, "muscat", "Salim", Role::Manager, "1357")
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    {
+        let device = dukkan_device::Device::open(data.path().join("dukkan.sqlite3")).unwrap();
+        let code = dukkan_server::devices::create_code(&server.owner, "muscat", None)
+            .await
+            .unwrap();
+        dukkan_device::engine::enroll(&device, &server.base, "muscat", &code.code, Some("till"))
+            .await
+            .unwrap();
+    }
+    let app = e2e::start_in(data).await;
+    app.use_language("en").await;
+
+    // The engine brings the roster; from then on the till waits for a PIN.
+    app.wait_text("signin", "Who is at the till?", Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        app.count("nav-settings").await,
+        0,
+        "no screens before sign-in"
+    );
+    app.screenshot("signin-en").await;
+    let people = app
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid='signin-staff']"))
+        .await
+        .unwrap();
+    assert_eq!(people.len(), 2);
+    assert!(people[0].text().await.unwrap().contains("Aisha"));
+    people[0].click().await.unwrap();
+    app.find("signin-pin")
+        .await
+        .send_keys("1111")
+        .await
+        .unwrap();
+    app.press(Key::Enter).await;
+    app.wait_text(
+        "signin-error",
+        "That PIN is not right",
+        Duration::from_secs(10),
+    )
+    .await;
+    app.find("signin-pin")
+        .await
+        .send_keys("2468")
+        .await
+        .unwrap();
+    app.press(Key::Enter).await;
+    app.wait_text("signed-in", "Aisha", Duration::from_secs(10))
+        .await;
+
+    // A cashier has the counter, not the list: no tab, and F8 does nothing.
+    app.find("search").await;
+    assert_eq!(app.count("nav-customers").await, 0);
+    app.press(Key::F8).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.count("list-count").await, 0);
+    app.screenshot("signed-in-cashier-en").await;
+
+    // The manager signs in and gets the list.
+    app.find("sign-out").await.click().await.unwrap();
+    app.find("signin").await;
+    app.use_language("ar").await;
+    assert_eq!(app.html_attr("dir").await, "rtl");
+    app.wait_text("signin", "من على الصندوق؟", Duration::from_secs(5))
+        .await;
+    app.screenshot("signin-ar").await;
+    app.use_language("en").await;
+    let people = app
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid='signin-staff']"))
+        .await
+        .unwrap();
+    people[1].click().await.unwrap();
+    app.find("signin-pin")
+        .await
+        .send_keys("1357")
+        .await
+        .unwrap();
+    app.press(Key::Enter).await;
+    app.wait_text("signed-in", "Salim", Duration::from_secs(10))
+        .await;
+    app.find("nav-customers").await.click().await.unwrap();
+    app.find("list-count").await;
+    app.close().await;
+}

@@ -651,3 +651,87 @@ async fn an_offline_engine_tries_again_at_once_when_the_cashier_saves_something(
     engine.stop().await;
     gate.close().await;
 }
+
+/// Waits (at most 20 s) until the running engine has brought `d` a roster for which `done`
+/// holds.
+async fn wait_for_roster(d: &Device, done: impl Fn(&[dukkan_device::StaffMember]) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if done(&d.staff_roster().unwrap()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "roster never arrived: {:?}",
+            d.staff_roster()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_engine_brings_the_shops_staff_so_a_pin_signs_in_offline_and_deactivation_signs_out() {
+    use dukkan_core::staff::Role;
+    use dukkan_server::staff;
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let aisha = staff::add(&app.owner, "muscat", "Aisha", Role::Cashier, "2468")
+        .await
+        .unwrap();
+    let d = enrolled_device(&app, "muscat").await;
+    let (url, token) = token(&d.device);
+    assert!(
+        !d.device.staff_session().sign_in_required,
+        "open until the roster arrives"
+    );
+    let online = engine::spawn(d.device.clone(), common::test_engine_config(&url, &token)).unwrap();
+    wait_for_roster(&d.device, |r| r.len() == 1).await;
+    online.stop().await;
+
+    // Offline now: the PIN is checked on the till.
+    assert!(d.device.staff_session().sign_in_required);
+    assert_eq!(
+        d.device.create_guest().unwrap_err().code(),
+        "sign-in-required"
+    );
+    let me = d.device.sign_in(&aisha.id.to_string(), "2468").unwrap();
+    assert_eq!(me.role, Role::Cashier);
+    let c = stub(&d.device, "Ahmed", "92123456");
+
+    // Back online: the server records who created the customer, and a deactivation on the
+    // server reaches the till and signs her out.
+    staff::add(&app.owner, "muscat", "Salim", Role::Manager, "1357")
+        .await
+        .unwrap();
+    staff::deactivate(&app.owner, "muscat", &aisha.id.to_string())
+        .await
+        .unwrap();
+    let online = engine::spawn(d.device.clone(), common::test_engine_config(&url, &token)).unwrap();
+    wait_for_roster(&d.device, |r| {
+        r.iter().map(|m| m.name.as_str()).collect::<Vec<_>>() == ["Salim"]
+    })
+    .await;
+    let mut status = online.status();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        status.wait_for(|s| s.online && s.store.pending == 0),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    online.stop().await;
+    assert_eq!(d.device.staff_session().staff, None);
+    let creator: Option<uuid::Uuid> = app
+        .owner
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT staff_id FROM audit_log WHERE entity_id = $1 AND action = 'create'",
+            &[&uuid::Uuid::parse_str(&c.id.to_string()).unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(creator, Some(aisha.id.0));
+}

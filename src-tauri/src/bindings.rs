@@ -73,6 +73,9 @@ fn generated() -> BTreeMap<String, String> {
         device::OpState,
         device::SyncEntry,
         device::CustomerActivity,
+        core::staff::Role,
+        device::StaffMember,
+        device::StaffSession,
     );
     out
 }

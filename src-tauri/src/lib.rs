@@ -10,7 +10,7 @@ use dukkan_core::{
 };
 use dukkan_device::engine::{self, EngineStatus, ServerConfig, SyncHandle};
 use dukkan_device::ParkedOp;
-use dukkan_device::{AddressDistance, CustomerActivity};
+use dukkan_device::{AddressDistance, CustomerActivity, StaffMember, StaffSession};
 use dukkan_device::{
     AddressRecord, Customer, CustomerChanges, CustomerDetails, Device, DeviceError, Entity,
     ListQuery, Page, SearchHit, StubOutcome, UpgradeRequest,
@@ -144,6 +144,8 @@ fn export_csv<R: Runtime>(
     filter: ListQuery,
     locale: Locale,
 ) -> CmdResult<ExportResult> {
+    // Checked before a file is made, so a refused export leaves nothing behind.
+    device.authorize(dukkan_core::staff::Role::Manager)?;
     let storage = |e: std::io::Error| CommandError::from(DeviceError::Export(e.to_string()));
     let dir = match app.path().download_dir() {
         Ok(dir) if dir.is_dir() => dir,
@@ -334,6 +336,36 @@ fn customer_activity(device: State<'_, Arc<Device>>, id: String) -> CmdResult<Cu
     Ok(device.customer_activity(parse_id(&id)?)?)
 }
 
+#[tauri::command]
+fn staff_session(device: State<'_, Arc<Device>>) -> StaffSession {
+    device.staff_session()
+}
+
+#[tauri::command]
+fn staff_roster(device: State<'_, Arc<Device>>) -> CmdResult<Vec<StaffMember>> {
+    Ok(device.staff_roster()?)
+}
+
+/// Checks the PIN off the UI thread (argon2 is slow on purpose).
+#[tauri::command]
+async fn sign_in(
+    device: State<'_, Arc<Device>>,
+    staff_id: String,
+    pin: String,
+) -> CmdResult<StaffMember> {
+    let device = device.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || device.sign_in(&staff_id, &pin))
+        .await
+        .map_err(|e| CommandError::from(DeviceError::Export(e.to_string())))?
+        .map_err(CommandError::from)
+}
+
+#[tauri::command]
+fn sign_out(device: State<'_, Arc<Device>>) -> StaffSession {
+    device.sign_out();
+    device.staff_session()
+}
+
 /// Where the database lives: `$DUKKAN_DATA_DIR`, else the platform's app-data directory.
 fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::error::Error>> {
     match std::env::var_os(DATA_DIR_ENV) {
@@ -392,7 +424,11 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             set_store_location,
             clear_store_location,
             address_distances,
-            customer_activity
+            customer_activity,
+            staff_session,
+            staff_roster,
+            sign_in,
+            sign_out
         ])
 }
 

@@ -163,6 +163,15 @@ impl App {
             .unwrap_or_else(|e| panic!("no [data-testid={testid}]: {e}"))
     }
 
+    /// How many `[data-testid=testid]` are on the page now (no waiting: for absence checks).
+    pub async fn count(&self, testid: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0)
+    }
+
     pub async fn text(&self, testid: &str) -> String {
         self.find(testid).await.text().await.unwrap()
     }

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod ops;
 pub mod phone;
 pub mod search;
+pub mod staff;
 pub mod sync;
 pub mod text;
 

@@ -72,6 +72,7 @@ impl Device {
     /// [`ACTIVITY_LIMIT`] of each. Entries of customers the server merged into this one are
     /// included (their history is now this customer's).
     pub fn customer_activity(&self, customer: CustomerId) -> Result<CustomerActivity> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         let id = customer.to_string();
         let limit = ACTIVITY_LIMIT as i64;
         self.read(|c| {

@@ -143,6 +143,7 @@ const ADDRESS_FIELDS: [&str; 12] = [
 impl Device {
     /// Adds an address; the customer's first address becomes the default.
     pub fn add_address(&self, customer: CustomerId, input: &AddressInput) -> Result<AddressRecord> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         let address = input.validate()?;
         let id = AddressId::new();
         self.write(|tx, ctx| {
@@ -169,6 +170,7 @@ impl Device {
 
     /// Replaces an address's fields with the form's.
     pub fn update_address(&self, id: AddressId, input: &AddressInput) -> Result<AddressRecord> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         let address = input.validate()?;
         self.write(|tx, ctx| {
             let before = load(tx, id)?;
@@ -194,6 +196,7 @@ impl Device {
 
     /// Deletes an address; if it was the default, the newest remaining one becomes the default.
     pub fn delete_address(&self, id: AddressId) -> Result<()> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         self.write(|tx, ctx| {
             let customer = customer_of(tx, id)?;
             load_active(tx, customer)?;
@@ -209,6 +212,7 @@ impl Device {
 
     /// Makes `id` its customer's default address.
     pub fn set_default_address(&self, id: AddressId) -> Result<AddressRecord> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         self.write(|tx, ctx| {
             let customer = customer_of(tx, id)?;
             load_active(tx, customer)?;

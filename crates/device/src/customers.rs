@@ -309,6 +309,7 @@ fn insert_stub(tx: &Transaction<'_>, ctx: &WriteContext, stub: &ValidStub) -> Re
 impl Device {
     /// Creates a walk-in customer: no input, instant.
     pub fn create_guest(&self) -> Result<Customer> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         let id = CustomerId::new();
         self.write(|tx, ctx| {
             tx.execute(
@@ -332,6 +333,7 @@ impl Device {
     /// Creates a stub (first name + phone), search-first: when an active customer already has
     /// the phone, that customer is returned as [`StubOutcome::Existing`] and nothing is written.
     pub fn create_stub(&self, input: &StubInput) -> Result<StubOutcome> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         let stub = input.validate()?;
         self.write(|tx, ctx| {
             if let Some(existing) = active_with_phone(tx, &stub.phone)? {
@@ -348,6 +350,8 @@ impl Device {
     /// returned with the error). Phones already held by an active customer — on the device or
     /// earlier in the list — are skipped, not duplicated. Returns the number created.
     pub fn import_stubs(&self, inputs: &[StubInput]) -> Result<usize, (usize, DeviceError)> {
+        self.authorize(dukkan_core::staff::Role::Manager)
+            .map_err(|e| (0, e))?;
         let stubs = inputs
             .iter()
             .enumerate()
@@ -373,6 +377,7 @@ impl Device {
 
     /// One customer with its addresses and upgrade request.
     pub fn customer(&self, id: CustomerId) -> Result<CustomerDetails> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         self.read(|conn| {
             let customer = load(conn, id)?;
             let addresses = addresses::list(conn, id, customer.default_address_id.as_deref())?;
@@ -388,6 +393,7 @@ impl Device {
     /// Edits a customer's fields. A guest given a first name and phone becomes a stub. Only the
     /// changed fields go into the outbox op (the server merges field by field).
     pub fn update_customer(&self, id: CustomerId, changes: &CustomerChanges) -> Result<Customer> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         // Parse everything before touching the store.
         let first_name = changes
             .first_name
@@ -546,6 +552,7 @@ impl Device {
 
     /// Deactivates (soft-deletes) a customer. Deactivating an inactive customer changes nothing.
     pub fn deactivate_customer(&self, id: CustomerId) -> Result<Customer> {
+        self.authorize(dukkan_core::staff::Role::Manager)?;
         self.write(|tx, ctx| {
             let current = load(tx, id)?;
             if !current.active {
@@ -576,6 +583,7 @@ impl Device {
         preferences: &Preferences,
         sms_language: Option<Locale>,
     ) -> Result<UpgradeRequest> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         let email = Email::parse(email)?;
         // Re-validate preferences that arrived as data (e.g. from the UI as JSON).
         let preferences = preferences.checked()?;

@@ -128,6 +128,20 @@ impl From<DeviceError> for RoundError {
     }
 }
 
+/// An HTTP error answer, with the delay a 429 asked for.
+fn status_error(resp: &reqwest::Response) -> RoundError {
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    RoundError::Status {
+        code: resp.status().as_u16(),
+        retry_after,
+    }
+}
+
 struct Client {
     http: reqwest::Client,
     config: ServerConfig,
@@ -143,18 +157,8 @@ impl Client {
             .send()
             .await
             .map_err(|_| RoundError::Network)?;
-        let status = resp.status();
-        if !status.is_success() {
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            return Err(RoundError::Status {
-                code: status.as_u16(),
-                retry_after,
-            });
+        if !resp.status().is_success() {
+            return Err(status_error(&resp));
         }
         resp.json::<T>().await.map_err(|_| RoundError::Network)
     }
@@ -168,6 +172,36 @@ impl Client {
                 .json(body),
         )
         .await
+    }
+
+    /// The staff roster, unless it is unchanged since `etag` (`None` on a 304).
+    async fn staff(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<Option<(dukkan_core::staff::Roster, Option<String>)>, RoundError> {
+        let url = format!("{}/api/v1/sync/staff", self.config.base_url);
+        let mut req = self
+            .http
+            .get(url)
+            .timeout(self.config.request_timeout)
+            .bearer_auth(&self.config.token);
+        if let Some(tag) = etag {
+            req = req.header(reqwest::header::IF_NONE_MATCH, tag);
+        }
+        let resp = req.send().await.map_err(|_| RoundError::Network)?;
+        if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(status_error(&resp));
+        }
+        let tag = resp
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let roster = resp.json().await.map_err(|_| RoundError::Network)?;
+        Ok(Some((roster, tag)))
     }
 
     async fn pull(&self, since: i64, wait: Duration) -> Result<PullResponse, RoundError> {
@@ -216,6 +250,11 @@ async fn round(device: &Device, client: &Client) -> Result<(), RoundError> {
         if !page.more {
             break;
         }
+    }
+    // The staff roster (a 304 while unchanged), so sign-in at this till works offline with
+    // the shop's current staff and PINs.
+    if let Some((roster, etag)) = client.staff(device.roster_etag()?.as_deref()).await? {
+        device.replace_roster(&roster, etag.as_deref())?;
     }
     device.mark_synced_now()?;
     Ok(())
@@ -335,6 +374,7 @@ pub async fn enroll(
     code: &str,
     device_name: Option<&str>,
 ) -> Result<()> {
+    device.authorize(dukkan_core::staff::Role::Manager)?;
     let base = server_url.trim().trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 2048 {
         return Err(DeviceError::ServerUnreachable);
@@ -402,6 +442,7 @@ async fn upgrade_call(
     action: &str,
     code: Option<String>,
 ) -> Result<crate::UpgradeRequest> {
+    device.authorize(dukkan_core::staff::Role::Cashier)?;
     let (base, token) = device.enrollment()?.ok_or(DeviceError::NotEnrolled)?;
     let request = device
         .upgrade_request(customer)?

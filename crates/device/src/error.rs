@@ -50,6 +50,14 @@ pub enum DeviceError {
     NoUpgradeRequest,
     #[error("a verification code has six digits")]
     OtpMalformed,
+    #[error("a staff member must sign in first")]
+    SignInRequired,
+    #[error("only a {role:?} or above may do this")]
+    RoleRequired { role: dukkan_core::staff::Role },
+    #[error("wrong PIN")]
+    PinWrong,
+    #[error("sign-in is locked for {seconds} s after too many wrong PINs")]
+    SignInLocked { seconds: u64 },
 }
 
 impl DeviceError {
@@ -75,6 +83,10 @@ impl DeviceError {
             DeviceError::UpgradeWaitingForSync => "upgrade-waiting-for-sync",
             DeviceError::NoUpgradeRequest => "no-upgrade-request",
             DeviceError::OtpMalformed => "otp-malformed",
+            DeviceError::SignInRequired => "sign-in-required",
+            DeviceError::RoleRequired { .. } => "role-required",
+            DeviceError::PinWrong => "pin-wrong",
+            DeviceError::SignInLocked { .. } => "sign-in-locked",
         }
     }
 
@@ -88,6 +100,13 @@ impl DeviceError {
             }
             DeviceError::UnsyncedOps { pending } => LocalizedMessage::new("error-unsynced-ops")
                 .with("pending", MessageArg::Number(*pending as f64)),
+            DeviceError::RoleRequired { role } => LocalizedMessage::new("error-role-required")
+                .with(
+                    "role",
+                    MessageArg::Message(format!("staff-role-{}", role.as_str())),
+                ),
+            DeviceError::SignInLocked { seconds } => LocalizedMessage::new("error-sign-in-locked")
+                .with("seconds", MessageArg::Number(*seconds as f64)),
             other => LocalizedMessage::new(format!("error-{}", other.code())),
         }
     }

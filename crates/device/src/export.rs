@@ -22,6 +22,7 @@ impl Device {
     /// Writes the customers matching the list filters (all of them; paging is ignored) as CSV
     /// with headers in `locale`. Returns the number of customers written.
     pub fn export_csv<W: Write>(&self, filter: &ListQuery, locale: Locale, out: W) -> Result<u64> {
+        self.authorize(dukkan_core::staff::Role::Manager)?;
         let l10n = Localizer::global();
         let t = |id: &str| l10n.format(locale, id, &[]);
         let err = |e: csv::Error| DeviceError::Export(e.to_string());

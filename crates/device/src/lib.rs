@@ -15,6 +15,7 @@ pub mod export;
 mod journal;
 pub mod search;
 pub mod settings;
+pub mod staff;
 pub mod store;
 pub mod sync;
 
@@ -26,6 +27,7 @@ pub use customers::{
 pub use error::{DeviceError, Entity, Result};
 pub use search::{ListQuery, MatchKind, Page, SearchHit};
 pub use settings::AddressDistance;
+pub use staff::{StaffMember, StaffSession};
 pub use sync::{ParkedOp, SyncStatus};
 
 use dukkan_core::DeviceId;
@@ -38,7 +40,8 @@ pub struct Device {
     conn: Mutex<Connection>,
     path: PathBuf,
     device_id: DeviceId,
-    staff_id: Mutex<Option<String>>,
+    /// Who is signed in (in memory: a restart signs everybody out).
+    sign_in: Mutex<staff::SignIn>,
     /// Woken after every committed write, so the sync engine pushes without waiting.
     writes: Arc<tokio::sync::Notify>,
 }
@@ -79,12 +82,13 @@ impl Device {
                 id
             }
         };
+        let staffed = staff::load_staffed(&conn)?;
         tracing::info!(%device_id, "device store opened");
         Ok(Self {
             conn: Mutex::new(conn),
             path,
             device_id,
-            staff_id: Mutex::new(None),
+            sign_in: Mutex::new(staff::SignIn::new(staffed)),
             writes: Arc::new(tokio::sync::Notify::new()),
         })
     }
@@ -99,9 +103,8 @@ impl Device {
         &self.path
     }
 
-    /// Sets the staff member whose actions are recorded from now on (`None` = nobody signed in).
-    pub fn set_staff(&self, staff_id: Option<String>) {
-        *self.staff_id.lock().unwrap_or_else(|e| e.into_inner()) = staff_id;
+    pub(crate) fn sign_in_state(&self) -> MutexGuard<'_, staff::SignIn> {
+        self.sign_in.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -117,11 +120,7 @@ impl Device {
     ) -> Result<T> {
         let ctx = WriteContext {
             device_id: self.device_id,
-            staff_id: self
-                .staff_id
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            staff_id: self.sign_in_state().staff.as_ref().map(|m| m.id.clone()),
             now: now_text(),
         };
         let mut conn = self.conn();

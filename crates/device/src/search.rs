@@ -85,6 +85,7 @@ fn query_customers(conn: &Connection, sql_tail: &str, params: Vec<Value>) -> Res
 impl Device {
     /// One page of the local list, newest first, filtered.
     pub fn list_customers(&self, q: &ListQuery) -> Result<Page> {
+        self.authorize(dukkan_core::staff::Role::Manager)?;
         let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
         let mut clauses = Vec::new();
         let mut params: Vec<Value> = Vec::new();
@@ -125,6 +126,7 @@ impl Device {
     /// Searches active customers by phone digits (whole, national, prefix or last 4), customer
     /// number, email prefix, or name prefix in Latin or Arabic script. Best matches first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
         let limit = limit.clamp(1, 100);
         let mut hits: Vec<SearchHit> = Vec::new();

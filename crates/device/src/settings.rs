@@ -47,6 +47,7 @@ impl Device {
     /// Saves the store's location as typed (decimal degrees, any digit script). On an error
     /// nothing is saved and the previous location is kept.
     pub fn set_store_location(&self, latitude: &str, longitude: &str) -> Result<GeoPoint> {
+        self.authorize(dukkan_core::staff::Role::Manager)?;
         let point = GeoPoint::parse_text(latitude, longitude)?;
         let value = serde_json::json!({
             "latitude": point.latitude(),
@@ -66,6 +67,7 @@ impl Device {
 
     /// Forgets the store's location (no distances are shown any more).
     pub fn clear_store_location(&self) -> Result<()> {
+        self.authorize(dukkan_core::staff::Role::Manager)?;
         self.write(|tx, _| {
             tx.execute("DELETE FROM settings WHERE key = ?1", [STORE_LOCATION])?;
             Ok(())
@@ -75,6 +77,7 @@ impl Device {
     /// The distance from the store to each of the customer's addresses that has GPS; empty when
     /// the store's location is not set.
     pub fn address_distances(&self, customer: CustomerId) -> Result<Vec<AddressDistance>> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         let Some(store) = self.store_location()? else {
             return Ok(Vec::new());
         };

@@ -235,6 +235,7 @@ impl Device {
     /// Sends a parked op again (after a person fixed what made the server refuse it, e.g.
     /// freed the phone number): it is queued as a new op at the end of the outbox.
     pub fn retry_parked(&self, device_seq: i64) -> Result<()> {
+        self.authorize(dukkan_core::staff::Role::Cashier)?;
         self.write(|tx, _| {
             let customer = parked_customer(tx, device_seq)?;
             tx.execute(
@@ -250,6 +251,7 @@ impl Device {
 
     /// Discards a parked op (a person decided it should not reach the server).
     pub fn discard_parked(&self, device_seq: i64) -> Result<()> {
+        self.authorize(dukkan_core::staff::Role::Manager)?;
         self.write(|tx, _| {
             let customer = parked_customer(tx, device_seq)?;
             tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [device_seq])?;
@@ -331,7 +333,9 @@ impl Device {
 
     /// Forgets the enrollment (sign the device out of its tenant). Refused while ops have not
     /// reached the server, unless `force` — then they are lost, and the caller said so.
+    /// The tenant's staff roster goes too: the till is open again, as before enrollment.
     pub fn reset_enrollment(&self, force: bool) -> Result<()> {
+        self.authorize(dukkan_core::staff::Role::Manager)?;
         self.write(|tx, _| {
             let pending: i64 = tx.query_row("SELECT COUNT(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
             if pending > 0 && !force {
@@ -345,8 +349,17 @@ impl Device {
                 "DELETE FROM sync_state WHERE key IN ('server_url', 'device_token', 'tenant_id', 'server_device_id', 'cursor')",
                 [],
             )?;
+            tx.execute("DELETE FROM staff", [])?;
+            tx.execute(
+                "DELETE FROM settings WHERE key = ?1",
+                [crate::staff::ROSTER_ETAG],
+            )?;
             Ok(())
-        })
+        })?;
+        let mut s = self.sign_in_state();
+        s.staffed = false;
+        s.staff = None;
+        Ok(())
     }
 }
 

@@ -121,7 +121,7 @@ fn distances_are_measured_from_the_store_to_each_address_with_gps() {
 #[test]
 fn activity_lists_audit_entries_newest_first_with_field_names_and_never_values() {
     let (_dir, d) = device();
-    d.set_staff(Some("staff-7".into()));
+    let staff = common::signed_in(&d, dukkan_core::staff::Role::Cashier);
     let c = stub(&d, "Ahmed", "92123456");
     d.update_customer(
         c.id,
@@ -142,7 +142,7 @@ fn activity_lists_audit_entries_newest_first_with_field_names_and_never_values()
     );
     let update = &activity.audit[1];
     assert_eq!(update.fields, vec!["email".to_owned()]);
-    assert_eq!(update.staff_id.as_deref(), Some("staff-7"));
+    assert_eq!(update.staff_id.as_deref(), Some(staff.id.as_str()));
     assert_eq!(update.device_id, d.device_id().to_string());
     let json = serde_json::to_string(&activity).unwrap();
     assert!(!json.contains("secret@example.om") && !json.contains("92123456"));

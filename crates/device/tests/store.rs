@@ -119,7 +119,7 @@ fn a_guest_is_created_with_its_outbox_op_and_audit_entry() {
 #[test]
 fn a_stub_stores_the_phone_in_e164_and_queues_its_create() {
     let (_dir, device) = device();
-    device.set_staff(Some("staff-7".into()));
+    let staff = common::signed_in(&device, dukkan_core::staff::Role::Cashier);
     let input = StubInput {
         first_name: "  Ahmed ".into(),
         last_name: Some("Al-Said".into()),
@@ -136,10 +136,10 @@ fn a_stub_stores_the_phone_in_e164_and_queues_its_create() {
     assert_eq!(payload["phone"], "+96892123456");
     assert_eq!(payload["name2"], "أحمد السعيدي");
     let conn = Connection::open(device.path()).unwrap();
-    let staff: String = conn
+    let recorded: String = conn
         .query_row("SELECT staff_id FROM outbox", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(staff, "staff-7");
+    assert_eq!(recorded, staff.id, "the op names who created it");
 }
 
 #[test]

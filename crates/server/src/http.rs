@@ -512,7 +512,10 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .nest("/api/v1/sync", crate::sync::routes())
+        .nest(
+            "/api/v1/sync",
+            crate::sync::routes().merge(crate::roster::routes()),
+        )
         .layer(axum::middleware::from_fn_with_state(
             limits,
             crate::limits::rate_limit,

@@ -21,6 +21,7 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod otp;
+pub mod roster;
 pub mod sms;
 pub mod staff;
 pub mod sync;

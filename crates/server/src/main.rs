@@ -199,6 +199,15 @@ enum StaffCommand {
         #[arg(long, value_parser = parse_role)]
         role: Role,
     },
+    /// Deactivate a staff member: their sign-ins end and devices drop them at the next sync.
+    Deactivate {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// The staff member's id (as printed by `staff add`).
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -333,6 +342,14 @@ async fn main() -> anyhow::Result<()> {
                 out["pin"] = serde_json::Value::String(pin);
             }
             print(&out)?;
+        }
+        Command::Staff {
+            command: StaffCommand::Deactivate { tenant, id },
+        } => {
+            let member = staff::deactivate(&owner_pool()?, tenant, id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            print(&member)?;
         }
         Command::Device {
             command: DeviceCommand::EnrollCode { tenant },

@@ -147,7 +147,7 @@ impl utoipa::Modify for Additions {
                  `errorCode` otp-invalid with `attemptsLeft`; the third wrong one `failed` \
                  (otp-locked); a late one `expired`. Device token only.",
             ))
-            .security(device)
+            .security(device.clone())
             .parameter(customer())
             .request_body(Some(
                 RequestBodyBuilder::new()
@@ -172,6 +172,31 @@ impl utoipa::Modify for Additions {
         openapi.paths.paths.insert(
             "/api/v1/sync/upgrades/{customer}/verify".into(),
             PathItem::new(HttpMethod::Post, verify),
+        );
+        let staff_security = device;
+        let staff = OperationBuilder::new()
+            .tag("sync")
+            .summary(Some("The tenant's active staff, for sign-in at the till"))
+            .description(Some(
+                "Answer: dukkan_core::staff::Roster `{staff: [{id, name, role, pinHash}]}`, \
+                 `pinHash` the argon2id PHC string of the PIN (never the PIN), with a strong \
+                 `ETag`; send it back as `If-None-Match` to get 304 while nothing changed. \
+                 Device token only.",
+            ))
+            .security(staff_security)
+            .response("200", json_response("The roster"))
+            .response(
+                "304",
+                ResponseBuilder::new()
+                    .description("Unchanged since the ETag sent")
+                    .build(),
+            )
+            .response("401", error_response("Not a live device token"))
+            .response("429", error_response("Rate limited (Retry-After)"))
+            .build();
+        openapi.paths.paths.insert(
+            "/api/v1/sync/staff".into(),
+            PathItem::new(HttpMethod::Get, staff),
         );
     }
 }

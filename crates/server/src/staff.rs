@@ -10,7 +10,7 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Salt
 use argon2::{Argon2, PasswordVerifier};
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Pool;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::OnceLock;
 
 /// How long a sign-in lasts: one long shift.
@@ -19,35 +19,7 @@ pub const PIN_MIN_CHARS: usize = 4;
 pub const PIN_MAX_CHARS: usize = 64;
 const TOKEN_KIND: &str = "dks";
 
-/// What a staff member may do. Ordered: each role may do what the ones below it may.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Cashier,
-    Manager,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Cashier => "cashier",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "cashier" => Some(Role::Cashier),
-            "manager" => Some(Role::Manager),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
+pub use dukkan_core::staff::Role;
 
 /// A staff member, without their secret.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -146,6 +118,7 @@ pub async fn add(
     role: Role,
     pin: &str,
 ) -> Result<Staff, Error> {
+    let pin = &dukkan_core::staff::normalize_pin(pin);
     check_pin(pin)?;
     let name = dukkan_core::PersonName::parse(dukkan_core::Field::FirstName, name)?;
     let secret_hash = hash_pin(pin.to_owned()).await?;
@@ -182,6 +155,7 @@ pub async fn sign_in(
     staff_id: &str,
     pin: &str,
 ) -> Result<Session, Error> {
+    let pin = &dukkan_core::staff::normalize_pin(pin);
     let mut client = pool.get().await?;
     let staff_id = uuid::Uuid::try_parse(staff_id).ok().map(StaffId);
     let tenant = tenants::find_by_slug(&client, tenant_slug).await?;
@@ -254,4 +228,59 @@ pub async fn authenticate(pool: &Pool, token: &str) -> Result<Actor, Error> {
         staff: StaffId(row.get(0)),
         role: Role::parse(row.get(1)).ok_or(Error::Unauthenticated)?,
     })
+}
+
+/// Deactivates a staff member of the tenant with slug `tenant_slug`: their sessions stop
+/// working at once, and devices drop them from their roster at the next sync.
+pub async fn deactivate(pool: &Pool, tenant_slug: &str, staff_id: &str) -> Result<Staff, Error> {
+    let staff_id = uuid::Uuid::try_parse(staff_id)
+        .map(StaffId)
+        .map_err(|_| Error::NotFound)?;
+    let mut client = pool.get().await?;
+    let tenant = tenants::find_by_slug(&client, tenant_slug)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_opt(
+            "UPDATE staff SET active = false WHERE tenant_id = $1 AND id = $2
+             RETURNING name, role",
+            &[&tenant.0, &staff_id.0],
+        )
+        .await?
+        .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    tracing::info!(%tenant, staff = %staff_id, "staff member deactivated");
+    Ok(Staff {
+        id: staff_id,
+        tenant_id: tenant,
+        name: row.get(0),
+        role: Role::parse(row.get(1)).ok_or_else(|| Error::Internal("unknown role".into()))?,
+    })
+}
+
+/// The tenant's active staff with their PIN hashes, for its enrolled devices (offline sign-in).
+pub async fn roster(pool: &Pool, tenant: TenantId) -> Result<dukkan_core::staff::Roster, Error> {
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    let rows = tx
+        .query(
+            "SELECT id, name, role, secret_hash FROM staff
+             WHERE tenant_id = $1 AND active ORDER BY name, id",
+            &[&tenant.0],
+        )
+        .await?;
+    tx.commit().await?;
+    let staff = rows
+        .iter()
+        .filter_map(|r| {
+            Some(dukkan_core::staff::RosterMember {
+                id: r.get(0),
+                name: r.get(1),
+                role: Role::parse(r.get(2))?,
+                pin_hash: r.get(3),
+            })
+        })
+        .collect();
+    Ok(dukkan_core::staff::Roster { staff })
 }

@@ -71,6 +71,14 @@ async fn migrate_then_tenant_staff_and_enrollment_code_print_json_that_chains() 
     );
     let pin = generated["pin"].as_str().expect("generated PIN shown once");
     assert!(pin.len() == 6 && pin.bytes().all(|b| b.is_ascii_digit()));
+    let id = generated["id"].as_str().unwrap();
+    let gone = run(
+        &db,
+        &["staff", "deactivate", "--tenant", "muscat-1", "--id", id],
+        &[],
+    );
+    assert_eq!(gone["name"], "Aisha");
+    assert_eq!(gone["id"], id);
     let code = run(&db, &["device", "enroll-code", "--tenant", "muscat-1"], &[]);
     assert_eq!(code["code"].as_str().map(str::len), Some(11));
     assert_eq!(code["tenantId"], tenant["id"]);

@@ -21,6 +21,8 @@ import type { Locale } from "../bindings/Locale";
 import type { Page } from "../bindings/Page";
 import type { Preferences } from "../bindings/Preferences";
 import type { SearchHit } from "../bindings/SearchHit";
+import type { StaffMember } from "../bindings/StaffMember";
+import type { StaffSession } from "../bindings/StaffSession";
 import type { StubInput } from "../bindings/StubInput";
 import type { StubOutcome } from "../bindings/StubOutcome";
 import type { UpgradeRequest } from "../bindings/UpgradeRequest";
@@ -59,6 +61,13 @@ export interface Backend {
   clearStoreLocation(): Promise<void>;
   addressDistances(customerId: string): Promise<AddressDistance[]>;
   customerActivity(id: string): Promise<CustomerActivity>;
+  /** Who is signed in, and whether this till needs anyone to be (its staff roster is not empty). */
+  staffSession(): Promise<StaffSession>;
+  /** The shop's staff who may sign in here (from the server's roster), by name. */
+  staffRoster(): Promise<StaffMember[]>;
+  /** Checks the PIN on the till (works offline). */
+  signIn(staffId: string, pin: string): Promise<StaffMember>;
+  signOut(): Promise<StaffSession>;
 }
 
 /** The event the shell emits on every sync engine status change. */
@@ -132,4 +141,8 @@ export const tauriBackend: Backend = {
   clearStoreLocation: () => call("clear_store_location"),
   addressDistances: (customerId) => call("address_distances", { customerId }),
   customerActivity: (id) => call("customer_activity", { id }),
+  staffSession: () => call("staff_session"),
+  staffRoster: () => call("staff_roster"),
+  signIn: (staffId, pin) => call("sign_in", { staffId, pin }),
+  signOut: () => call("sign_out"),
 };

@@ -5,6 +5,7 @@ import type { EngineStatus } from "../bindings/EngineStatus";
 import type { EnrollmentInfo } from "../bindings/EnrollmentInfo";
 import type { Backend } from "./backend";
 import { t } from "./i18n.svelte";
+import { refreshStaff } from "./staff.svelte";
 
 export const sync = $state({
   status: null as EngineStatus | null,
@@ -14,8 +15,12 @@ export const sync = $state({
 /** How often the store is re-read between events (a local COUNT, no network). */
 export const REFRESH_MS = 2000;
 
-/** Re-reads status and enrollment; a failed read keeps what is shown. */
+/**
+ * Re-reads status and enrollment, and who is signed in (a roster from the server can make
+ * sign-in required, and a deactivation can end a session); a failed read keeps what is shown.
+ */
 export async function refreshSync(backend: Backend): Promise<void> {
+  void refreshStaff(backend);
   try {
     const [status, enrollment] = await Promise.all([backend.syncStatus(), backend.enrollmentInfo()]);
     sync.status = status;
@@ -33,6 +38,7 @@ export function followSync(backend: Backend): () => void {
   void backend
     .onSyncStatus((status) => {
       sync.status = status;
+      void refreshStaff(backend);
     })
     .then((u) => (stopped ? u() : (unlisten = u)))
     .catch(() => {});

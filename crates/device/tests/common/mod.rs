@@ -26,3 +26,41 @@ pub fn stub(d: &Device, first: &str, phone: &str) -> dukkan_device::Customer {
         StubOutcome::Existing(_) => panic!("exists"),
     }
 }
+
+/// An argon2id PHC hash of `pin`, with small parameters so tests stay fast (a device verifies
+/// with the parameters the hash names, as it does with the server's).
+pub fn pin_hash(pin: &str) -> String {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let params = argon2::Params::new(1024, 1, 1, None).unwrap();
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(pin.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string()
+}
+
+/// A roster member with a fresh id.
+pub fn member(
+    name: &str,
+    role: dukkan_core::staff::Role,
+    pin: &str,
+) -> dukkan_core::staff::RosterMember {
+    dukkan_core::staff::RosterMember {
+        id: uuid::Uuid::now_v7(),
+        name: name.into(),
+        role,
+        pin_hash: pin_hash(pin),
+    }
+}
+
+/// Gives `d` a roster of one staff member with `role` (PIN 2468) and signs them in.
+pub fn signed_in(d: &Device, role: dukkan_core::staff::Role) -> dukkan_device::StaffMember {
+    let m = member("Aisha", role, "2468");
+    d.replace_roster(
+        &dukkan_core::staff::Roster {
+            staff: vec![m.clone()],
+        },
+        None,
+    )
+    .unwrap();
+    d.sign_in(&m.id.to_string(), "2468").unwrap()
+}

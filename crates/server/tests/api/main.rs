@@ -15,5 +15,6 @@ mod merge;
 mod metrics;
 mod openapi;
 mod otp;
+mod roster;
 mod schema;
 mod upgrade;

@@ -1,0 +1,263 @@
+//! Staff sign-in at the till, offline: the roster comes from the tenant server (with argon2id
+//! PIN hashes), PINs are checked here, and each use case demands a role.
+//!
+//! A device whose roster is empty (not enrolled yet, or a shop without staff) is open: every
+//! use case works without signing in, as the app worked before enrollment. Once the roster has
+//! anyone in it, nothing but reading the sync status works until someone signs in, and the
+//! manager's use cases (the customer list, export, deactivation, discarding parked changes,
+//! enrollment and store settings) refuse a cashier.
+
+use crate::error::{DeviceError, Result};
+use crate::Device;
+use argon2::password_hash::PasswordHash;
+use argon2::{Argon2, PasswordVerifier};
+use dukkan_core::staff::{normalize_pin, Role, Roster};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+/// Wrong PINs in a row (for anyone) before sign-in locks.
+pub const MAX_PIN_FAILURES: u32 = 5;
+/// How long sign-in stays locked after [`MAX_PIN_FAILURES`] wrong PINs.
+pub const PIN_LOCKOUT: Duration = Duration::from_secs(60);
+/// The longest PIN considered (longer input is wrong without hashing it).
+const PIN_MAX_CHARS: usize = 64;
+pub(crate) const ROSTER_ETAG: &str = "staff_roster_etag";
+
+/// A staff member as the UI sees them (never their PIN hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct StaffMember {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Who is signed in, and whether anyone has to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct StaffSession {
+    /// The roster is not empty: use cases need a signed-in staff member.
+    pub sign_in_required: bool,
+    pub staff: Option<StaffMember>,
+}
+
+/// In-memory sign-in state: a restart signs everybody out.
+#[derive(Debug, Default)]
+pub(crate) struct SignIn {
+    pub staffed: bool,
+    pub staff: Option<StaffMember>,
+    failures: u32,
+    locked_until: Option<Instant>,
+}
+
+impl SignIn {
+    pub(crate) fn new(staffed: bool) -> Self {
+        SignIn {
+            staffed,
+            ..Default::default()
+        }
+    }
+}
+
+fn verify_pin(pin: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(pin.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+pub(crate) fn load_staffed(conn: &rusqlite::Connection) -> Result<bool> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM staff)", [], |r| r.get(0))?)
+}
+
+impl Device {
+    /// Refuses the use case unless the device is open (empty roster) or the signed-in staff
+    /// member's role is at least `min`.
+    pub fn authorize(&self, min: Role) -> Result<()> {
+        let s = self.sign_in_state();
+        if !s.staffed {
+            return Ok(());
+        }
+        match &s.staff {
+            None => Err(DeviceError::SignInRequired),
+            Some(m) if m.role >= min => Ok(()),
+            Some(_) => Err(DeviceError::RoleRequired { role: min }),
+        }
+    }
+
+    /// Who is signed in, and whether signing in is required.
+    pub fn staff_session(&self) -> StaffSession {
+        let s = self.sign_in_state();
+        StaffSession {
+            sign_in_required: s.staffed,
+            staff: s.staff.clone(),
+        }
+    }
+
+    /// The staff who may sign in here, by name.
+    pub fn staff_roster(&self) -> Result<Vec<StaffMember>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, name, role FROM staff ORDER BY name, id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, name, role) = row?;
+                if let Some(role) = Role::parse(&role) {
+                    out.push(StaffMember { id, name, role });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Signs `staff_id` in with `pin` (Arabic-Indic digits accepted), checked against the
+    /// roster's argon2id hash — offline. [`MAX_PIN_FAILURES`] wrong PINs in a row lock sign-in
+    /// for [`PIN_LOCKOUT`]. Slow on purpose (tens of milliseconds): call it off the UI thread.
+    pub fn sign_in(&self, staff_id: &str, pin: &str) -> Result<StaffMember> {
+        if let Some(until) = self.sign_in_state().locked_until {
+            let now = Instant::now();
+            if until > now {
+                return Err(DeviceError::SignInLocked {
+                    seconds: (until - now).as_secs() + 1,
+                });
+            }
+        }
+        let found: Option<(String, String, String)> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT name, role, pin_hash FROM staff WHERE id = ?1",
+                [staff_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+        })?;
+        let pin = normalize_pin(pin);
+        let member = found.and_then(|(name, role, hash)| {
+            let ok = pin.chars().count() <= PIN_MAX_CHARS && verify_pin(&pin, &hash);
+            Some(StaffMember {
+                id: staff_id.to_owned(),
+                name,
+                role: Role::parse(&role)?,
+            })
+            .filter(|_| ok)
+        });
+        let mut s = self.sign_in_state();
+        match member {
+            Some(member) => {
+                s.failures = 0;
+                s.locked_until = None;
+                s.staff = Some(member.clone());
+                tracing::info!(staff = %member.id, role = member.role.as_str(), "staff signed in");
+                Ok(member)
+            }
+            None => {
+                s.failures += 1;
+                tracing::info!(failures = s.failures, "sign-in refused");
+                if s.failures >= MAX_PIN_FAILURES {
+                    s.failures = 0;
+                    s.locked_until = Some(Instant::now() + PIN_LOCKOUT);
+                    return Err(DeviceError::SignInLocked {
+                        seconds: PIN_LOCKOUT.as_secs(),
+                    });
+                }
+                Err(DeviceError::PinWrong)
+            }
+        }
+    }
+
+    /// Signs the current staff member out (the till then waits for the next sign-in).
+    pub fn sign_out(&self) {
+        let mut s = self.sign_in_state();
+        if let Some(m) = s.staff.take() {
+            tracing::info!(staff = %m.id, "staff signed out");
+        }
+    }
+
+    /// The `ETag` of the roster last stored, sent back as `If-None-Match`.
+    pub fn roster_etag(&self) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                [ROSTER_ETAG],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    /// Replaces the roster with the server's. Members whose PIN hash is not an argon2 PHC
+    /// string are left out (they could never sign in). A signed-in member who left the roster
+    /// is signed out; one whose role changed keeps the session with the new role.
+    pub fn replace_roster(&self, roster: &Roster, etag: Option<&str>) -> Result<()> {
+        let members: Vec<_> = roster
+            .staff
+            .iter()
+            .filter(|m| {
+                let usable = PasswordHash::new(&m.pin_hash).is_ok()
+                    && !m.name.trim().is_empty()
+                    && m.name.chars().count() <= 200;
+                if !usable {
+                    tracing::warn!(staff = %m.id, "roster member left out: unusable entry");
+                }
+                usable
+            })
+            .collect();
+        {
+            // Not through `write`: a roster is not a change to push, so it must not wake the
+            // sync engine.
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM staff", [])?;
+            {
+                let mut insert = tx.prepare(
+                    "INSERT INTO staff (id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for m in &members {
+                    insert.execute(params![
+                        m.id.to_string(),
+                        m.name.trim(),
+                        m.role.as_str(),
+                        m.pin_hash
+                    ])?;
+                }
+            }
+            match etag {
+                Some(tag) => tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![ROSTER_ETAG, tag],
+                )?,
+                None => tx.execute("DELETE FROM settings WHERE key = ?1", [ROSTER_ETAG])?,
+            };
+            tx.commit()?;
+        }
+        let mut s = self.sign_in_state();
+        s.staffed = !members.is_empty();
+        if let Some(current) = s.staff.take() {
+            s.staff = members
+                .iter()
+                .find(|m| m.id.to_string() == current.id)
+                .map(|m| StaffMember {
+                    id: current.id.clone(),
+                    name: m.name.trim().to_owned(),
+                    role: m.role,
+                });
+            if s.staff.is_none() {
+                tracing::info!(staff = %current.id, "signed-in staff member left the roster");
+            }
+        }
+        tracing::info!(staff = members.len(), "staff roster stored");
+        Ok(())
+    }
+}

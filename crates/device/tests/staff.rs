@@ -1,0 +1,344 @@
+//! Staff sign-in at the till: the server's roster, PINs checked offline, roles per use case.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{device, member, pin_hash, signed_in, stub};
+use dukkan_core::i18n::{Locale, Localizer};
+use dukkan_core::staff::{Role, Roster, RosterMember};
+use dukkan_core::{AddressInput, StubInput};
+use dukkan_device::{CustomerChanges, Device, DeviceError, ListQuery};
+
+fn roster(members: &[RosterMember]) -> Roster {
+    Roster {
+        staff: members.to_vec(),
+    }
+}
+
+fn rows(d: &Device, sql: &str) -> i64 {
+    rusqlite::Connection::open(d.path())
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+fn assert_localised(e: &DeviceError) {
+    let msg = e.message();
+    for locale in Locale::ALL {
+        assert!(
+            Localizer::global().has(locale, &msg.id),
+            "{} has no {locale:?} text",
+            msg.id
+        );
+    }
+}
+
+#[test]
+fn a_till_without_a_roster_is_open_and_needs_no_sign_in() {
+    let (_dir, d) = device();
+    let session = d.staff_session();
+    assert!(!session.sign_in_required);
+    assert_eq!(session.staff, None);
+    stub(&d, "Ahmed", "92123456");
+    assert_eq!(
+        d.list_customers(&ListQuery::default()).unwrap().items.len(),
+        1
+    );
+}
+
+#[test]
+fn once_a_roster_arrives_every_use_case_waits_for_a_sign_in_and_writes_nothing() {
+    let (_dir, d) = device();
+    let before = stub(&d, "Ahmed", "92123456");
+    d.replace_roster(&roster(&[member("Aisha", Role::Manager, "2468")]), None)
+        .unwrap();
+    assert!(d.staff_session().sign_in_required);
+    let refusals = [
+        d.create_guest().map(|_| ()).unwrap_err(),
+        d.create_stub(&StubInput {
+            first_name: "Salim".into(),
+            phone: "92999999".into(),
+            ..Default::default()
+        })
+        .map(|_| ())
+        .unwrap_err(),
+        d.search("ahm", 10).map(|_| ()).unwrap_err(),
+        d.customer(before.id).map(|_| ()).unwrap_err(),
+        d.update_customer(
+            before.id,
+            &CustomerChanges {
+                last_name: Some("Al-Said".into()),
+                ..Default::default()
+            },
+        )
+        .map(|_| ())
+        .unwrap_err(),
+        d.add_address(
+            before.id,
+            &AddressInput {
+                street: Some("Way 1".into()),
+                city: Some("Muscat".into()),
+                ..Default::default()
+            },
+        )
+        .map(|_| ())
+        .unwrap_err(),
+        d.list_customers(&ListQuery::default())
+            .map(|_| ())
+            .unwrap_err(),
+        d.deactivate_customer(before.id).map(|_| ()).unwrap_err(),
+    ];
+    for e in &refusals {
+        assert_eq!(e.code(), "sign-in-required", "{e:?}");
+        assert_localised(e);
+    }
+    assert_eq!(rows(&d, "SELECT count(*) FROM customers"), 1);
+    assert_eq!(rows(&d, "SELECT count(*) FROM outbox"), 1);
+    assert_eq!(rows(&d, "SELECT count(*) FROM addresses"), 0);
+    // Reading the sync status does not need anyone.
+    d.sync_status().unwrap();
+}
+
+#[test]
+fn the_right_pin_signs_in_and_what_they_do_is_recorded_under_their_id() {
+    let (_dir, d) = device();
+    let aisha = member("Aisha", Role::Cashier, "2468");
+    let salim = member("Salim", Role::Manager, "1357");
+    d.replace_roster(&roster(&[salim.clone(), aisha.clone()]), Some("\"v1\""))
+        .unwrap();
+    let listed = d.staff_roster().unwrap();
+    assert_eq!(
+        listed.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        ["Aisha", "Salim"],
+        "by name"
+    );
+    let me = d.sign_in(&aisha.id.to_string(), "2468").unwrap();
+    assert_eq!((me.name.as_str(), me.role), ("Aisha", Role::Cashier));
+    assert_eq!(d.staff_session().staff, Some(me.clone()));
+    let c = stub(&d, "Ahmed", "92123456");
+    let conn = rusqlite::Connection::open(d.path()).unwrap();
+    let (op_staff, audit_staff): (String, String) = conn
+        .query_row(
+            "SELECT o.staff_id, a.staff_id FROM outbox o, audit_log a WHERE o.customer_id = ?1",
+            [c.id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (op_staff.as_str(), audit_staff.as_str()),
+        (me.id.as_str(), me.id.as_str())
+    );
+    d.sign_out();
+    assert_eq!(d.staff_session().staff, None);
+    assert_eq!(
+        d.create_guest().unwrap_err().code(),
+        "sign-in-required",
+        "signing out closes the till again"
+    );
+}
+
+#[test]
+fn a_pin_typed_in_arabic_indic_digits_signs_in() {
+    let (_dir, d) = device();
+    let aisha = member("عائشة", Role::Cashier, "2468");
+    d.replace_roster(&roster(std::slice::from_ref(&aisha)), None)
+        .unwrap();
+    assert_eq!(
+        d.sign_in(&aisha.id.to_string(), "٢٤٦٨").unwrap().name,
+        "عائشة"
+    );
+}
+
+#[test]
+fn wrong_pins_and_unknown_or_hostile_ids_are_refused_alike_and_five_lock_sign_in() {
+    let (_dir, d) = device();
+    let aisha = member("Aisha", Role::Cashier, "2468");
+    d.replace_roster(&roster(std::slice::from_ref(&aisha)), None)
+        .unwrap();
+    let id = aisha.id.to_string();
+    let long = "9".repeat(10_000);
+    let attempts: [(&str, &str); 4] = [
+        (&id, "2469"),
+        (&id, ""),
+        ("not-a-staff-id", "2468"),
+        (&id, &long),
+    ];
+    for (who, pin) in attempts {
+        let e = d.sign_in(who, pin).unwrap_err();
+        assert_eq!(e.code(), "pin-wrong", "{who} / {} chars", pin.len());
+        assert_localised(&e);
+    }
+    let locked = d.sign_in(&id, "2\u{202E}468").unwrap_err();
+    assert_eq!(locked.code(), "sign-in-locked", "the fifth wrong PIN locks");
+    assert_localised(&locked);
+    assert!(matches!(locked, DeviceError::SignInLocked { seconds } if seconds == 60));
+    let still = d.sign_in(&id, "2468").unwrap_err();
+    assert_eq!(still.code(), "sign-in-locked", "even the right PIN waits");
+    assert_eq!(d.staff_session().staff, None);
+}
+
+#[test]
+fn a_cashier_keeps_the_counter_but_manager_work_is_refused_with_the_role_needed() {
+    let (_dir, d) = device();
+    signed_in(&d, Role::Cashier);
+    let c = stub(&d, "Ahmed", "92123456");
+    d.search("ahm", 10).unwrap();
+    d.customer(c.id).unwrap();
+    d.update_customer(
+        c.id,
+        &CustomerChanges {
+            last_name: Some("Al-Said".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let refusals = [
+        d.list_customers(&ListQuery::default())
+            .map(|_| ())
+            .unwrap_err(),
+        d.export_csv(&ListQuery::default(), Locale::En, Vec::new())
+            .map(|_| ())
+            .unwrap_err(),
+        d.deactivate_customer(c.id).map(|_| ()).unwrap_err(),
+        d.set_store_location("23.58", "58.38")
+            .map(|_| ())
+            .unwrap_err(),
+        d.clear_store_location().unwrap_err(),
+        d.discard_parked(1).unwrap_err(),
+        d.reset_enrollment(true).unwrap_err(),
+        d.import_stubs(&[]).map(|_| ()).unwrap_err().1,
+    ];
+    for e in &refusals {
+        assert!(
+            matches!(
+                e,
+                DeviceError::RoleRequired {
+                    role: Role::Manager
+                }
+            ),
+            "{e:?}"
+        );
+        assert_localised(e);
+        let text = Localizer::global().format_message(Locale::En, &e.message());
+        assert!(text.contains("manager"), "{text}");
+    }
+    assert_eq!(rows(&d, "SELECT active FROM customers"), 1);
+    assert_eq!(
+        rows(
+            &d,
+            "SELECT count(*) FROM settings WHERE key = 'store_location'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn a_manager_may_list_export_deactivate_and_set_the_store() {
+    let (_dir, d) = device();
+    signed_in(&d, Role::Manager);
+    let c = stub(&d, "Ahmed", "92123456");
+    assert_eq!(
+        d.list_customers(&ListQuery::default()).unwrap().items.len(),
+        1
+    );
+    let mut csv = Vec::new();
+    assert_eq!(
+        d.export_csv(&ListQuery::default(), Locale::Ar, &mut csv)
+            .unwrap(),
+        1
+    );
+    d.set_store_location("23.58", "58.38").unwrap();
+    assert!(!d.deactivate_customer(c.id).unwrap().active);
+}
+
+#[test]
+fn a_new_roster_signs_out_who_left_updates_a_changed_role_and_skips_unusable_entries() {
+    let (_dir, d) = device();
+    let aisha = member("Aisha", Role::Cashier, "2468");
+    let salim = member("Salim", Role::Manager, "1357");
+    d.replace_roster(&roster(&[aisha.clone(), salim.clone()]), Some("\"v1\""))
+        .unwrap();
+    d.sign_in(&aisha.id.to_string(), "2468").unwrap();
+    // Promoted while signed in: the session carries on with the new role.
+    let promoted = RosterMember {
+        role: Role::Manager,
+        ..aisha.clone()
+    };
+    d.replace_roster(&roster(&[promoted, salim.clone()]), Some("\"v2\""))
+        .unwrap();
+    assert_eq!(d.staff_session().staff.unwrap().role, Role::Manager);
+    assert_eq!(d.roster_etag().unwrap().as_deref(), Some("\"v2\""));
+    d.list_customers(&ListQuery::default()).unwrap();
+
+    // Entries no PIN could match, or no person could be shown as, are left out.
+    let broken = [
+        RosterMember {
+            pin_hash: "2468".into(),
+            ..member("Clear text", Role::Admin, "0000")
+        },
+        RosterMember {
+            name: "x".repeat(10_000),
+            ..member("Long", Role::Admin, "0000")
+        },
+        RosterMember {
+            name: "  ".into(),
+            ..member("Blank", Role::Admin, "0000")
+        },
+    ];
+    let mut next = vec![salim.clone()];
+    next.extend(broken);
+    d.replace_roster(&roster(&next), Some("\"v3\"")).unwrap();
+    assert_eq!(
+        d.staff_session().staff,
+        None,
+        "Aisha left the roster: signed out"
+    );
+    let names: Vec<_> = d
+        .staff_roster()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, ["Salim"]);
+    assert_eq!(
+        d.sign_in(&aisha.id.to_string(), "2468").unwrap_err().code(),
+        "pin-wrong"
+    );
+}
+
+#[test]
+fn the_roster_survives_a_restart_but_the_sign_in_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.sqlite3");
+    {
+        let d = Device::open(&path).unwrap();
+        signed_in(&d, Role::Manager);
+    }
+    let d = Device::open(&path).unwrap();
+    let session = d.staff_session();
+    assert!(session.sign_in_required);
+    assert_eq!(session.staff, None);
+    assert_eq!(d.staff_roster().unwrap().len(), 1);
+}
+
+#[test]
+fn resetting_the_enrollment_forgets_the_roster_and_opens_the_till() {
+    let (_dir, d) = device();
+    signed_in(&d, Role::Manager);
+    d.replace_roster(
+        &roster(&[RosterMember {
+            pin_hash: pin_hash("2468"),
+            ..member("Salim", Role::Manager, "2468")
+        }]),
+        Some("\"v9\""),
+    )
+    .unwrap();
+    let salim = d.staff_roster().unwrap().remove(0);
+    d.sign_in(&salim.id, "2468").unwrap();
+    d.reset_enrollment(false).unwrap();
+    assert!(!d.staff_session().sign_in_required);
+    assert!(d.staff_roster().unwrap().is_empty());
+    assert_eq!(d.roster_etag().unwrap(), None);
+    stub(&d, "Ahmed", "92123456");
+}

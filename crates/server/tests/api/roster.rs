@@ -1,0 +1,177 @@
+//! `GET /api/v1/sync/staff`: the roster a device needs for offline PIN sign-in.
+
+use crate::support::TestApp;
+use dukkan_server::devices;
+use dukkan_server::staff::{self, Role};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+/// A device token of tenant `slug`.
+async fn device_token(app: &TestApp, slug: &str) -> String {
+    let code = devices::create_code(&app.owner, slug, None)
+        .await
+        .expect("enrollment code");
+    let a = app
+        .call(
+            Method::POST,
+            "/api/v1/devices/enroll",
+            None,
+            Some(json!({"tenant": slug, "code": code.code})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+    a.body["deviceToken"]
+        .as_str()
+        .expect("a device token")
+        .to_owned()
+}
+
+async fn roster_with(app: &TestApp, token: &str, etag: Option<&str>) -> crate::support::Answer {
+    let mut req = app
+        .client
+        .get(format!("{}/api/v1/sync/staff", app.base))
+        .bearer_auth(token);
+    if let Some(tag) = etag {
+        req = req.header("if-none-match", tag);
+    }
+    TestApp::answer(req.send().await.expect("request")).await
+}
+
+#[tokio::test]
+async fn a_device_gets_its_tenants_active_staff_with_pin_hashes_and_never_a_pin() {
+    let app = TestApp::spawn().await;
+    app.tenant("shop").await;
+    app.tenant("other").await;
+    let aisha = staff::add(&app.owner, "shop", "Aisha", Role::Cashier, "2468")
+        .await
+        .unwrap();
+    let salim = staff::add(&app.owner, "shop", "Salim", Role::Manager, "1357")
+        .await
+        .unwrap();
+    staff::add(&app.owner, "other", "Stranger", Role::Admin, "9999")
+        .await
+        .unwrap();
+    let token = device_token(&app, "shop").await;
+    let a = roster_with(&app, &token, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    let members = a.body["staff"].as_array().unwrap();
+    assert_eq!(members.len(), 2, "only this tenant's staff: {a:?}");
+    assert_eq!(members[0]["id"], aisha.id.to_string());
+    assert_eq!(members[0]["name"], "Aisha");
+    assert_eq!(members[0]["role"], "cashier");
+    assert_eq!(members[1]["id"], salim.id.to_string());
+    assert_eq!(members[1]["role"], "manager");
+    for m in members {
+        let hash = m["pinHash"].as_str().unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(!hash.contains("2468") && !hash.contains("1357"));
+    }
+    assert!(!a.body.to_string().contains("Stranger"));
+    assert_eq!(
+        a.headers.get("cache-control").unwrap(),
+        "private, no-store",
+        "hashes are not for shared caches"
+    );
+}
+
+#[tokio::test]
+async fn the_etag_answers_304_until_staff_change_and_deactivated_staff_leave_the_roster() {
+    let app = TestApp::spawn().await;
+    app.tenant("shop").await;
+    let aisha = staff::add(&app.owner, "shop", "Aisha", Role::Cashier, "2468")
+        .await
+        .unwrap();
+    let token = device_token(&app, "shop").await;
+    let first = roster_with(&app, &token, None).await;
+    let tag = first
+        .headers
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let same = roster_with(&app, &token, Some(&tag)).await;
+    assert_eq!(same.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(same.body, serde_json::Value::Null, "no body with a 304");
+
+    staff::add(&app.owner, "shop", "Salim", Role::Manager, "1357")
+        .await
+        .unwrap();
+    let grown = roster_with(&app, &token, Some(&tag)).await;
+    assert_eq!(grown.status, StatusCode::OK);
+    assert_eq!(grown.body["staff"].as_array().unwrap().len(), 2);
+    let grown_tag = grown
+        .headers
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(grown_tag, tag);
+
+    staff::deactivate(&app.owner, "shop", &aisha.id.to_string())
+        .await
+        .unwrap();
+    let shrunk = roster_with(&app, &token, Some(&grown_tag)).await;
+    assert_eq!(shrunk.status, StatusCode::OK);
+    let names: Vec<_> = shrunk.body["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["Salim"]);
+}
+
+#[tokio::test]
+async fn deactivating_a_staff_member_ends_their_rest_session_and_unknown_ids_are_not_found() {
+    let app = TestApp::spawn().await;
+    app.tenant("shop").await;
+    app.tenant("other").await;
+    let member = staff::add(&app.owner, "shop", "Aisha", Role::Manager, "2468")
+        .await
+        .unwrap();
+    let signed = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/sign-in",
+            None,
+            Some(json!({"tenant": "shop", "staffId": member.id.to_string(), "pin": "2468"})),
+        )
+        .await;
+    let session = signed.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get("/api/v1/devices", &session).await.status,
+        StatusCode::OK
+    );
+    // Another tenant's slug cannot reach this tenant's staff member.
+    assert!(
+        staff::deactivate(&app.owner, "other", &member.id.to_string())
+            .await
+            .is_err()
+    );
+    assert!(staff::deactivate(&app.owner, "shop", "not-a-uuid")
+        .await
+        .is_err());
+    let gone = staff::deactivate(&app.owner, "shop", &member.id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(gone.name, "Aisha");
+    assert_eq!(
+        app.get("/api/v1/devices", &session).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_roster_needs_a_live_device_token_not_a_staff_session_or_nothing() {
+    let app = TestApp::spawn().await;
+    let (_, staff_session) = app.tenant_with("shop", Role::Admin).await;
+    for token in [None, Some(staff_session.as_str()), Some("dkd_garbage")] {
+        let a = app
+            .call(Method::GET, "/api/v1/sync/staff", token, None)
+            .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{token:?}: {a:?}");
+        assert!(a.body["staff"].is_null());
+    }
+}
