@@ -735,3 +735,43 @@ async fn the_engine_brings_the_shops_staff_so_a_pin_signs_in_offline_and_deactiv
         .get(0);
     assert_eq!(creator, Some(aisha.id.0));
 }
+
+/// Requests the server has answered on `route` (from its Prometheus metrics).
+async fn requests_on(app: &TestApp, route: &str) -> u64 {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("dukkan_http_requests_total{")
+                && l.contains(&format!("route=\"{route}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_online_engine_waits_on_long_polls_instead_of_spinning() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let d = enrolled_device(&app, "muscat").await;
+    let (url, token) = token(&d.device);
+    let engine = engine::spawn(d.device.clone(), common::test_engine_config(&url, &token)).unwrap();
+    let mut status = engine.status();
+    tokio::time::timeout(Duration::from_secs(20), status.wait_for(|s| s.online))
+        .await
+        .unwrap()
+        .unwrap();
+    let before = requests_on(&app, "/api/v1/sync/pull").await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let during = requests_on(&app, "/api/v1/sync/pull").await - before;
+    engine.stop().await;
+    // Long polls of 2 s (test config): about 3 in 5 s, each followed by one short round.
+    assert!(during <= 8, "{during} pulls in 5 s while idle");
+}

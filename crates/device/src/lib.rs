@@ -114,7 +114,20 @@ impl Device {
     }
 
     /// Runs `f` in one IMMEDIATE transaction and commits it; on any error nothing is written.
+    /// Wakes the sync engine: a local change is waiting to be pushed.
     pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &WriteContext) -> Result<T>,
+    ) -> Result<T> {
+        let out = self.write_quietly(f)?;
+        self.writes.notify_one();
+        Ok(out)
+    }
+
+    /// [`Device::write`] for what the sync engine itself writes (pulled pages, push answers,
+    /// upgrade states): nothing new to push, so the engine is not woken — waking it would make
+    /// an idle engine pull in a tight loop instead of waiting on its long-poll.
+    pub(crate) fn write_quietly<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>, &WriteContext) -> Result<T>,
     ) -> Result<T> {
@@ -127,7 +140,6 @@ impl Device {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx, &ctx)?;
         tx.commit()?;
-        self.writes.notify_one();
         Ok(out)
     }
 

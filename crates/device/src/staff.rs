@@ -213,24 +213,18 @@ impl Device {
                 usable
             })
             .collect();
-        {
-            // Not through `write`: a roster is not a change to push, so it must not wake the
-            // sync engine.
-            let mut conn = self.conn();
-            let tx = conn.transaction()?;
+        // Quietly: a roster is not a change to push, so it must not wake the sync engine.
+        self.write_quietly(|tx, _| {
             tx.execute("DELETE FROM staff", [])?;
-            {
-                let mut insert = tx.prepare(
-                    "INSERT INTO staff (id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4)",
-                )?;
-                for m in &members {
-                    insert.execute(params![
-                        m.id.to_string(),
-                        m.name.trim(),
-                        m.role.as_str(),
-                        m.pin_hash
-                    ])?;
-                }
+            let mut insert =
+                tx.prepare("INSERT INTO staff (id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4)")?;
+            for m in &members {
+                insert.execute(params![
+                    m.id.to_string(),
+                    m.name.trim(),
+                    m.role.as_str(),
+                    m.pin_hash
+                ])?;
             }
             match etag {
                 Some(tag) => tx.execute(
@@ -240,8 +234,8 @@ impl Device {
                 )?,
                 None => tx.execute("DELETE FROM settings WHERE key = ?1", [ROSTER_ETAG])?,
             };
-            tx.commit()?;
-        }
+            Ok(())
+        })?;
         let mut s = self.sign_in_state();
         s.staffed = !members.is_empty();
         if let Some(current) = s.staff.take() {

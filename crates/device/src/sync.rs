@@ -132,7 +132,7 @@ impl Device {
     /// Records the server's answers: answered ops leave the outbox, rejected ones are parked,
     /// redirected customers are merged locally into the survivor.
     pub fn apply_push_results(&self, results: &[OpResult]) -> Result<()> {
-        self.write(|tx, _ctx| {
+        self.write_quietly(|tx, _ctx| {
             for r in results {
                 let customer: Option<String> = tx
                     .query_row(
@@ -178,7 +178,7 @@ impl Device {
 
     /// Applies one pulled page and advances the cursor, in one transaction.
     pub fn apply_pull(&self, page: &PullResponse) -> Result<()> {
-        self.write(|tx, _ctx| {
+        self.write_quietly(|tx, _ctx| {
             for change in &page.changes {
                 upsert_snapshot(tx, &change.customer)?;
             }
@@ -266,7 +266,7 @@ impl Device {
     /// Records the server's answer to a resend or verify: the request's state, and the customer
     /// as the server holds it once verified (full, phone verified).
     pub fn apply_upgrade_status(&self, status: &UpgradeStatus) -> Result<()> {
-        self.write(|tx, _| {
+        self.write_quietly(|tx, _| {
             if let Some(customer) = &status.customer {
                 upsert_snapshot(tx, customer)?;
                 reapply_pending(tx, customer.id)?;
