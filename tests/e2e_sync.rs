@@ -200,6 +200,8 @@ async fn the_shops_staff_sign_in_with_their_pin_and_only_a_manager_gets_the_cust
         0,
         "no screens before sign-in"
     );
+    // Let WebKit paint the screen that replaced the counter before taking its picture.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     app.screenshot("signin-en").await;
     let people = app
         .client

@@ -775,3 +775,63 @@ async fn an_idle_online_engine_waits_on_long_polls_instead_of_spinning() {
     // Long polls of 2 s (test config): about 3 in 5 s, each followed by one short round.
     assert!(during <= 8, "{during} pulls in 5 s while idle");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discarding_a_refused_change_brings_the_servers_customer_back_to_the_till() {
+    let app = TestApp::spawn().await;
+    let tenant = app.tenant("muscat").await;
+    let d = enrolled_device(&app, "muscat").await;
+    let other = enrolled_device(&app, "muscat").await;
+    let b = stub(&d.device, "B", "92123451");
+    sync(&app, &d.device).await;
+    // Another till takes a phone first; this one, not knowing, gives B the same phone.
+    stub(&other.device, "Taken", "92999999");
+    sync(&app, &other.device).await;
+    d.device
+        .update_customer(
+            b.id,
+            &CustomerChanges {
+                phone: Some("92999999".into()),
+                last_name: Some("Refused".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    sync(&app, &d.device).await;
+    let parked = d.device.parked_ops().unwrap();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    d.device.discard_parked(parked[0].device_seq).unwrap();
+    assert_eq!(
+        d.device
+            .customer(b.id)
+            .unwrap()
+            .customer
+            .last_name
+            .as_deref(),
+        Some("Refused"),
+        "until the next sync the till still shows the refused change"
+    );
+
+    let (url, token) = token(&d.device);
+    let engine = engine::spawn(d.device.clone(), common::test_engine_config(&url, &token)).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !d.device.stale_customers().unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stale customers never refreshed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    engine.stop().await;
+    let back = d.device.customer(b.id).unwrap().customer;
+    assert_eq!(back.phone.as_deref(), Some("+96892123451"));
+    assert_eq!(back.last_name, None);
+    assert_eq!(back.sync_state, SyncState::Synced);
+    let server = common::server_view(&app, tenant.0).await;
+    let local = common::device_view(&d.device);
+    assert_eq!(
+        common::difference(&server, &local),
+        None,
+        "the till holds the server's customers again"
+    );
+}

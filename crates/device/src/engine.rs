@@ -204,6 +204,29 @@ impl Client {
         Ok(Some((roster, tag)))
     }
 
+    /// One customer as the server holds it now; `None` when the server does not know it.
+    async fn customer(
+        &self,
+        id: dukkan_core::CustomerId,
+    ) -> Result<Option<dukkan_core::sync::CustomerSnapshot>, RoundError> {
+        let url = format!("{}/api/v1/sync/customers/{id}", self.config.base_url);
+        let resp = self
+            .http
+            .get(url)
+            .timeout(self.config.request_timeout)
+            .bearer_auth(&self.config.token)
+            .send()
+            .await
+            .map_err(|_| RoundError::Network)?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(status_error(&resp));
+        }
+        resp.json().await.map(Some).map_err(|_| RoundError::Network)
+    }
+
     async fn pull(&self, since: i64, wait: Duration) -> Result<PullResponse, RoundError> {
         let url = format!(
             "{}/api/v1/sync/pull?since={since}&wait={}",
@@ -255,6 +278,11 @@ async fn round(device: &Device, client: &Client) -> Result<(), RoundError> {
     // the shop's current staff and PINs.
     if let Some((roster, etag)) = client.staff(device.roster_etag()?.as_deref()).await? {
         device.replace_roster(&roster, etag.as_deref())?;
+    }
+    // Customers whose refused change a person discarded: back to the server's truth.
+    for id in device.stale_customers()? {
+        let snapshot = client.customer(id).await?;
+        device.apply_refetched(id, snapshot.as_ref())?;
     }
     device.mark_synced_now()?;
     Ok(())

@@ -255,7 +255,63 @@ impl Device {
         self.write(|tx, _| {
             let customer = parked_customer(tx, device_seq)?;
             tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [device_seq])?;
+            // The refused change is still in the local row: read the customer again from the
+            // server at the next sync (see `apply_refetched`).
+            tx.execute(
+                "INSERT OR IGNORE INTO stale_customers (customer_id) VALUES (?1)",
+                [&customer],
+            )?;
             refresh_sync_state(tx, &customer)
+        })
+    }
+
+    /// Customers to read again from the server (a refused change of theirs was discarded).
+    pub fn stale_customers(&self) -> Result<Vec<CustomerId>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT customer_id FROM stale_customers")?;
+            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for id in ids {
+                if let Ok(id) = id?.parse() {
+                    out.push(id);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Replaces the local copy of a stale customer with the server's `snapshot`, re-applying
+    /// what is still pending on top. `None`: the server does not know the customer (its create
+    /// was refused and discarded) — then, unless something of it is still queued, it is removed
+    /// from this till, as the person who discarded the create expects.
+    pub fn apply_refetched(
+        &self,
+        id: CustomerId,
+        snapshot: Option<&CustomerSnapshot>,
+    ) -> Result<()> {
+        let key = id.to_string();
+        self.write_quietly(|tx, _| {
+            match snapshot {
+                Some(snapshot) if snapshot.id == id => {
+                    upsert_snapshot(tx, snapshot)?;
+                    reapply_pending(tx, id)?;
+                    refresh_sync_state(tx, &key)?;
+                }
+                Some(_) => {}
+                None => {
+                    let queued: bool = tx.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM outbox WHERE customer_id = ?1)
+                             OR EXISTS (SELECT 1 FROM customers WHERE merged_into = ?1)",
+                        [&key],
+                        |r| r.get(0),
+                    )?;
+                    if !queued {
+                        remove_local_customer(tx, &key)?;
+                    }
+                }
+            }
+            tx.execute("DELETE FROM stale_customers WHERE customer_id = ?1", [&key])?;
+            Ok(())
         })
     }
     /// The customer's upgrade request, if one was made.
@@ -361,6 +417,25 @@ impl Device {
         s.staff = None;
         Ok(())
     }
+}
+
+/// Removes a customer that exists on this till only, with its addresses, upgrade request and
+/// search entry (its audit entries stay: they are history).
+fn remove_local_customer(tx: &Transaction<'_>, id: &str) -> Result<()> {
+    let seq: Option<i64> = tx
+        .query_row("SELECT seq FROM customers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(seq) = seq else {
+        return Ok(());
+    };
+    tx.execute("DELETE FROM customers_fts WHERE rowid = ?1", [seq])?;
+    tx.execute("DELETE FROM upgrade_requests WHERE customer_id = ?1", [id])?;
+    // The last address deleted leaves the default empty (addresses_promote_on_delete).
+    tx.execute("DELETE FROM addresses WHERE customer_id = ?1", [id])?;
+    tx.execute("DELETE FROM customers WHERE id = ?1", [id])?;
+    Ok(())
 }
 
 /// The server merged `from` into `to` (same phone created offline on two devices): the local

@@ -340,3 +340,59 @@ fn a_queued_upgrade_follows_the_states_the_server_reports() {
     assert_eq!(details.customer.kind, CustomerKind::Full);
     assert!(details.customer.phone_verified);
 }
+
+#[test]
+fn a_discarded_refused_create_leaves_the_till_once_the_server_says_it_never_had_it() {
+    let (_dir, d) = device();
+    let ghost = stub(&d, "Ghost", "92123450");
+    answer(&d, |_| OpOutcome::Rejected {
+        code: "validation.invalid-phone".into(),
+    });
+    let seq = d.parked_ops().unwrap()[0].device_seq;
+    d.discard_parked(seq).unwrap();
+    assert_eq!(d.stale_customers().unwrap(), vec![ghost.id]);
+    d.apply_refetched(ghost.id, None).unwrap();
+    assert!(d.customer(ghost.id).is_err());
+    assert!(d.search("ghost", 10).unwrap().is_empty());
+    assert!(d.search("3450", 10).unwrap().is_empty());
+    assert!(d.stale_customers().unwrap().is_empty());
+}
+
+#[test]
+fn a_stale_customer_with_work_still_queued_is_kept_and_a_snapshot_replaces_the_refused_change() {
+    let (_dir, d) = device();
+    let a = stub(&d, "A", "92123450");
+    answer(&d, |_| OpOutcome::Applied);
+    d.update_customer(
+        a.id,
+        &CustomerChanges {
+            last_name: Some("Refused".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    answer(&d, |_| OpOutcome::Rejected {
+        code: "customer.phone-taken".into(),
+    });
+    d.update_customer(
+        a.id,
+        &CustomerChanges {
+            name2: Some("أحمد".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let seq = d.parked_ops().unwrap()[0].device_seq;
+    d.discard_parked(seq).unwrap();
+    // The server says it never had the customer, but an edit is still queued: kept.
+    d.apply_refetched(a.id, None).unwrap();
+    assert!(d.customer(a.id).is_ok());
+    // The server's snapshot: the refused last name goes, the queued Arabic name stays on top.
+    d.discard_parked(seq).unwrap_err();
+    d.apply_refetched(a.id, Some(&snapshot(a.id, 1, "A", "+96892123450")))
+        .unwrap();
+    let now = d.customer(a.id).unwrap().customer;
+    assert_eq!(now.last_name, None);
+    assert_eq!(now.name2.as_deref(), Some("أحمد"));
+    assert_eq!(now.sync_state, SyncState::Pending);
+}

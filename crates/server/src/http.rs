@@ -514,7 +514,9 @@ pub fn router(state: AppState) -> Router {
         ))
         .nest(
             "/api/v1/sync",
-            crate::sync::routes().merge(crate::roster::routes()),
+            crate::sync::routes()
+                .merge(crate::roster::routes())
+                .merge(crate::snapshots::routes()),
         )
         .layer(axum::middleware::from_fn_with_state(
             limits,

@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod otp;
 pub mod roster;
 pub mod sms;
+pub mod snapshots;
 pub mod staff;
 pub mod sync;
 pub mod tenants;

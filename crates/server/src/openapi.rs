@@ -183,7 +183,7 @@ impl utoipa::Modify for Additions {
                  `ETag`; send it back as `If-None-Match` to get 304 while nothing changed. \
                  Device token only.",
             ))
-            .security(staff_security)
+            .security(staff_security.clone())
             .response("200", json_response("The roster"))
             .response(
                 "304",
@@ -194,6 +194,32 @@ impl utoipa::Modify for Additions {
             .response("401", error_response("Not a live device token"))
             .response("429", error_response("Rate limited (Retry-After)"))
             .build();
+        let one = OperationBuilder::new()
+            .tag("sync")
+            .summary(Some("One customer as the server holds it now"))
+            .description(Some(
+                "Answer: the CustomerSnapshot a pull would carry (with addresses and upgrade \
+                 state). Devices read a customer again after a person discarded a change the \
+                 server refused. 404 for an id unknown in the token's tenant. Device token only.",
+            ))
+            .security(staff_security)
+            .parameter(
+                ParameterBuilder::new()
+                    .name("id")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("The customer (UUID)"))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            )
+            .response("200", json_response("The customer"))
+            .response("401", error_response("Not a live device token"))
+            .response("404", error_response("No such customer in this tenant"))
+            .response("429", error_response("Rate limited (Retry-After)"))
+            .build();
+        openapi.paths.paths.insert(
+            "/api/v1/sync/customers/{id}".into(),
+            PathItem::new(HttpMethod::Get, one),
+        );
         openapi.paths.paths.insert(
             "/api/v1/sync/staff".into(),
             PathItem::new(HttpMethod::Get, staff),

@@ -1,4 +1,4 @@
-//! `GET /api/v1/sync/staff`: the roster a device needs for offline PIN sign-in.
+//! What a device reads besides the feed: the staff roster for offline PIN sign-in (`GET /api/v1/sync/staff`) and one customer again (`GET /api/v1/sync/customers/{id}`).
 
 use crate::support::TestApp;
 use dukkan_server::devices;
@@ -174,4 +174,59 @@ async fn the_roster_needs_a_live_device_token_not_a_staff_session_or_nothing() {
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{token:?}: {a:?}");
         assert!(a.body["staff"].is_null());
     }
+}
+
+#[tokio::test]
+async fn a_device_reads_one_customer_of_its_tenant_and_never_another_tenants() {
+    let app = TestApp::spawn().await;
+    let (_, shop_staff) = app.tenant_with("shop", Role::Manager).await;
+    app.tenant("other").await;
+    let mine = app.stub(&shop_staff, "Ahmed", "+96892123456").await;
+    let token = device_token(&app, "shop").await;
+    let other_token = device_token(&app, "other").await;
+    let id = mine["id"].as_str().unwrap();
+    let a = app
+        .get(&format!("/api/v1/sync/customers/{id}"), &token)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    assert_eq!(a.body["id"], id);
+    assert_eq!(a.body["phone"], "+96892123456");
+    assert!(a.body["addresses"].is_array());
+    let theirs = app
+        .get(&format!("/api/v1/sync/customers/{id}"), &other_token)
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{theirs:?}");
+    assert!(theirs.body["phone"].is_null());
+    for bad in [
+        "not-a-uuid",
+        "0190a0b0-0000-7000-8000-000000000000",
+        "%E2%80%AE",
+    ] {
+        let a = app
+            .get(&format!("/api/v1/sync/customers/{bad}"), &token)
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{bad}: {a:?}");
+    }
+    let anonymous = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/sync/customers/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let staff_session = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/sync/customers/{id}"),
+            Some(&shop_staff),
+            None,
+        )
+        .await;
+    assert_eq!(
+        staff_session.status,
+        StatusCode::UNAUTHORIZED,
+        "device token only"
+    );
 }
