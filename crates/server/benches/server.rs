@@ -7,6 +7,9 @@
 //! - `DUKKAN_BENCH_ROUNDS` (default 40): timed requests per list/search query.
 //! - `DUKKAN_BENCH_CREATES` (default 3200): customers created by the 16 concurrent clients.
 //! - `DUKKAN_BENCH_OTP_SENDS` (default 100): OTP sends through the Twilio double.
+//! - `DUKKAN_BENCH_DB` (unset: a fresh database, dropped at the end): the name of a database
+//!   to keep. When it exists it is reused as seeded (migrated to the latest schema first, which
+//!   also times a migration on a big database); otherwise it is made, seeded and kept.
 //!
 //! Rate limits are off for the run (a benchmark is one client making many requests).
 
@@ -20,7 +23,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{twilio, TestApp};
+use support::{twilio, TestApp, TestDb};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -97,12 +100,8 @@ async fn seed(app: &TestApp, tenant: uuid::Uuid, n: usize) {
         &LAST,
     );
     let n = i64::try_from(n).expect("size");
-    // The search-token trigger would run once per row; the same tokens are made set-wise below
-    // with the same function (V4__search_tokens.sql), which is many times faster.
-    client
-        .batch_execute("ALTER TABLE customers DISABLE TRIGGER customers_search_tokens")
-        .await
-        .expect("pause the token trigger");
+    // One statement: the search-token trigger (statement-level, V5__search_token_pages.sql)
+    // then makes the tokens of all of them set-wise, in one INSERT ... SELECT.
     client
         .execute(
             "INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name,
@@ -121,15 +120,6 @@ async fn seed(app: &TestApp, tenant: uuid::Uuid, n: usize) {
         )
         .await
         .expect("seed customers");
-    client
-        .batch_execute(
-            "ALTER TABLE customers ENABLE TRIGGER customers_search_tokens;
-             INSERT INTO customer_search_tokens (tenant_id, token, customer_id)
-             SELECT c.tenant_id, tok, c.id
-             FROM customers c, customer_tokens(c.search_text, c.phone) tok",
-        )
-        .await
-        .expect("seed search tokens");
     client
         .execute(
             "UPDATE tenant_counters SET next_customer_number = $2::bigint + 1 WHERE tenant_id = $1",
@@ -205,6 +195,20 @@ async fn search(app: &TestApp, token: &str, rounds: usize, label: &str, query: &
 async fn creates(app: &TestApp, token: &str, total: usize) {
     let clients = 16;
     let per_client = total / clients;
+    // New phones on every run, also on a kept database that earlier runs added to.
+    let first: i64 = app
+        .owner
+        .get()
+        .await
+        .expect("owner connection")
+        .query_one(
+            "SELECT count(*) FROM customers WHERE phone LIKE '+96871%'",
+            &[],
+        )
+        .await
+        .expect("count earlier creates")
+        .get(0);
+    let first = usize::try_from(first).expect("count");
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -214,7 +218,7 @@ async fn creates(app: &TestApp, token: &str, total: usize) {
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::with_capacity(per_client);
             for i in 0..per_client {
-                let phone = format!("+96871{:06}", c * per_client + i);
+                let phone = format!("+96871{:06}", (first + c * per_client + i) % 1_000_000);
                 let t = Instant::now();
                 let resp = client
                     .post(format!("{base}/api/v1/customers"))
@@ -301,14 +305,45 @@ async fn main() {
     }
     let size = env_usize("DUKKAN_BENCH_CUSTOMERS", 1_000_000);
     let rounds = env_usize("DUKKAN_BENCH_ROUNDS", 40);
-    let app = TestApp::spawn_with_limits(LimitConfig::unlimited()).await;
-    let (tenant, token) = app.tenant_with("bench", Role::Cashier).await;
+    let kept = std::env::var("DUKKAN_BENCH_DB").ok();
+    let (database, seeded) = match &kept {
+        Some(name) => TestDb::kept(name).await,
+        None => (TestDb::create().await, false),
+    };
     let start = Instant::now();
-    seed(&app, tenant.0, size).await;
-    println!(
-        "seeded {size} customers in {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    let app = TestApp::spawn_on(database, None, LimitConfig::unlimited()).await;
+    let size = if seeded {
+        println!(
+            "reusing database {} (migrated in {:.1} s)",
+            app.db_name,
+            start.elapsed().as_secs_f64()
+        );
+        let client = app.owner.get().await.expect("owner connection");
+        let seeded: i64 = client
+            .query_one(
+                "SELECT count(*) FROM customers c JOIN tenants t ON t.id = c.tenant_id
+                 WHERE t.slug = 'bench' AND c.phone LIKE '+9689%'",
+                &[],
+            )
+            .await
+            .expect("count seeded customers")
+            .get(0);
+        usize::try_from(seeded).expect("size")
+    } else {
+        size
+    };
+    let token = if seeded {
+        app.sign_in("bench", Role::Cashier).await
+    } else {
+        let (tenant, token) = app.tenant_with("bench", Role::Cashier).await;
+        let start = Instant::now();
+        seed(&app, tenant.0, size).await;
+        println!(
+            "seeded {size} customers in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+        token
+    };
     let mid = (size / 2).max(1);
     let phone_of = |g: usize| format!("9{:07}", (g * 7919) % 10_000_000);
     println!("\n| search | query | matches | p50 | p95 | max |\n|---|---|---|---|---|---|");

@@ -92,3 +92,53 @@ pub async fn record(
     )?;
     Ok(row.get(0))
 }
+
+/// Records one change of each of `entity_ids` (audit rows and change-feed entries, in that
+/// order), with one statement for each table: what a run of [`record`] calls would leave.
+/// `staff[i]` made the change of `entity_ids[i]`; `author.staff` is not used.
+pub async fn record_many(
+    tx: &Transaction<'_>,
+    author: Author,
+    entity: Entity,
+    entity_ids: &[Uuid],
+    staff: &[Option<Uuid>],
+    action: &str,
+    fields: &[&str],
+) -> Result<(), Error> {
+    let ids: Vec<Uuid> = entity_ids.iter().map(|_| Uuid::now_v7()).collect();
+    let count = i64::try_from(entity_ids.len()).map_err(|_| Error::Internal("batch".into()))?;
+    let fields = serde_json::json!(fields);
+    let entity = entity.as_str();
+    let audit_params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+        &author.tenant.0,
+        &entity,
+        &action,
+        &author.device,
+        &fields,
+        &ids,
+        &entity_ids,
+        &staff,
+    ];
+    let audit = tx.execute(
+        "INSERT INTO audit_log (tenant_id, id, entity, entity_id, action, staff_id, device_id, fields)
+         SELECT $1, r.id, $2, r.entity_id, $3, r.staff, $4, $5
+         FROM unnest($6::uuid[], $7::uuid[], $8::uuid[]) AS r(id, entity_id, staff)",
+        &audit_params,
+    );
+    // Sequence numbers in order, under the counters row lock (see `record`).
+    let feed_params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&author.tenant.0, &entity, &count, &entity_ids];
+    let feed = tx.execute(
+        "WITH s AS (UPDATE tenant_counters SET next_change_seq = next_change_seq + $3
+                    WHERE tenant_id = $1 RETURNING next_change_seq - $3 AS first)
+         INSERT INTO change_feed (tenant_id, seq, entity, entity_id)
+         SELECT $1, s.first + r.i - 1, $2, r.entity_id
+         FROM s, unnest($4::uuid[]) WITH ORDINALITY AS r(entity_id, i)",
+        &feed_params,
+    );
+    let (_, fed) = tokio::try_join!(audit, feed)?;
+    if fed != count.unsigned_abs() {
+        return Err(Error::Internal("tenant counters row missing".into()));
+    }
+    Ok(())
+}

@@ -26,6 +26,7 @@ use dukkan_core::{
     Address, AddressInput, CustomerId, CustomerKind, CustomerNumber, Email, Field, PersonName,
     Phone, Preferences, StubInput, ValidationError,
 };
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -103,7 +104,8 @@ async fn record(
 /// Applies a batch of ops in device order and answers each.
 ///
 /// Most batches apply cleanly, so the first pass runs every op straight in the transaction (two
-/// round trips per op fewer than a savepoint each). If any op fails, that pass is rolled back
+/// round trips per op fewer than a savepoint each), and a run of new customers as a few
+/// multi-row statements ([`create_run`]). If any op fails, that pass is rolled back
 /// as a whole and the batch runs again with a savepoint per op, which answers the failing op
 /// `rejected` and keeps the others. Either way the batch commits once, with its answers.
 pub async fn push(
@@ -152,7 +154,57 @@ async fn run_batch(
     let mut results = Vec::with_capacity(ops.len());
     // The answers to store, written with one statement for the whole batch.
     let (mut seqs, mut op_ids, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
-    for op in ops {
+    // Staff ids named by the batch's ops, looked up once each.
+    let mut staff_ids: HashMap<&str, Option<Uuid>> = HashMap::new();
+    // Ops before this index go one by one (a run that could not go in together).
+    let mut one_by_one_until = 0;
+    let mut i = 0;
+    while i < ops.len() {
+        let op = &ops[i];
+        if !careful && i >= one_by_one_until && op.device_seq == last + 1 {
+            // New customers of consecutive ops (what an offline till mostly sends) go in
+            // together.
+            let run_len = ops[i..]
+                .iter()
+                .zip(op.device_seq..)
+                .take_while(|(o, seq)| {
+                    o.device_seq == *seq && matches!(o.op, Op::CustomerCreated(_))
+                })
+                .count();
+            if run_len > 1 {
+                let mut run = Vec::with_capacity(run_len);
+                for o in &ops[i..i + run_len] {
+                    let by = staff_id(tx, device.tenant, &mut staff_ids, o).await?;
+                    if let Op::CustomerCreated(c) = &o.op {
+                        run.push((c, by));
+                    }
+                }
+                let applied = match create_run(tx, device.tenant.0, device.device, &run).await {
+                    Ok(applied) => applied,
+                    Err(_) => return Ok(None),
+                };
+                if let Some(applied) = applied {
+                    for (o, outcome) in ops[i..i + run_len].iter().zip(applied) {
+                        seqs.push(o.device_seq);
+                        op_ids.push(o.op_id.as_uuid());
+                        outcomes.push(
+                            serde_json::to_value(&outcome)
+                                .map_err(|e| Error::Internal(e.to_string()))?,
+                        );
+                        last = o.device_seq;
+                        results.push(OpResult {
+                            op_id: o.op_id,
+                            device_seq: o.device_seq,
+                            outcome,
+                        });
+                    }
+                    i += run_len;
+                    continue;
+                }
+                one_by_one_until = i + run_len;
+            }
+        }
+        i += 1;
         let outcome = if op.device_seq <= last {
             let stored = tx
                 .query_opt(
@@ -177,7 +229,7 @@ async fn run_batch(
         } else if op.device_seq != last + 1 {
             OpOutcome::OutOfOrder { expected: last + 1 }
         } else {
-            let staff = resolve_staff(tx, device.tenant, op.staff_id.as_deref()).await?;
+            let staff = staff_id(tx, device.tenant, &mut staff_ids, op).await?;
             let actor = OpActor {
                 tenant: device.tenant.0,
                 device: device.device,
@@ -220,6 +272,24 @@ async fn run_batch(
     )
     .await?;
     Ok(Some(results))
+}
+
+/// The staff member an op names (see [`resolve_staff`]), asked once per batch.
+async fn staff_id<'a>(
+    tx: &Transaction<'_>,
+    tenant: TenantId,
+    known: &mut HashMap<&'a str, Option<Uuid>>,
+    op: &'a PushOp,
+) -> Result<Option<Uuid>, Error> {
+    let Some(named) = op.staff_id.as_deref() else {
+        return Ok(None);
+    };
+    if let Some(id) = known.get(named) {
+        return Ok(*id);
+    }
+    let id = resolve_staff(tx, tenant, Some(named)).await?;
+    known.insert(named, id);
+    Ok(id)
 }
 
 async fn resolve_staff(
@@ -495,18 +565,26 @@ fn revalidate(a: &Address) -> Result<Address, ValidationError> {
     .validate()
 }
 
-async fn create(
-    tx: &Transaction<'_>,
-    actor: &OpActor,
-    c: &CustomerCreated,
-) -> Result<OpOutcome, Error> {
-    let id = c.id.as_uuid();
-    let (first, last, name2, phone) = match c.kind {
+/// The fields of a created customer, checked again as if typed.
+struct NewCustomer {
+    first: Option<PersonName>,
+    last: Option<PersonName>,
+    name2: Option<PersonName>,
+    phone: Option<Phone>,
+}
+
+fn check_created(c: &CustomerCreated) -> Result<NewCustomer, Error> {
+    match c.kind {
         CustomerKind::Guest => {
             if c.phone.is_some() {
                 return Err(Error::Rule(Rule::GuestContact));
             }
-            (None, None, None, None)
+            Ok(NewCustomer {
+                first: None,
+                last: None,
+                name2: None,
+                phone: None,
+            })
         }
         CustomerKind::Stub => {
             let stub = StubInput {
@@ -516,15 +594,136 @@ async fn create(
                 phone: c.phone.clone().unwrap_or_default(),
             }
             .validate()?;
-            (
-                Some(stub.first_name),
-                stub.last_name,
-                stub.name2,
-                Some(stub.phone),
-            )
+            Ok(NewCustomer {
+                first: Some(stub.first_name),
+                last: stub.last_name,
+                name2: stub.name2,
+                phone: Some(stub.phone),
+            })
         }
-        CustomerKind::Full => return Err(Error::Rule(Rule::OtpRequired)),
+        CustomerKind::Full => Err(Error::Rule(Rule::OtpRequired)),
+    }
+}
+
+/// Creates a run of new customers of consecutive ops with one statement each for the rows,
+/// their numbers, audit entries and feed entries (the token trigger runs once for the run).
+///
+/// Only for the common case: every op valid, no id already there, no phone already active and
+/// no phone twice in the run. Otherwise `Ok(None)` (nothing written): the caller applies the
+/// ops one by one, which merges duplicates and answers replays. A failure aborts the pass,
+/// which the caller then runs again op by op under savepoints.
+async fn create_run(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    device: Uuid,
+    run: &[(&CustomerCreated, Option<Uuid>)],
+) -> Result<Option<Vec<OpOutcome>>, Error> {
+    let n = run.len();
+    let (mut ids, mut kinds, mut firsts, mut lasts, mut names2, mut phones, mut keys, mut staff) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let mut seen = HashSet::with_capacity(n);
+    for (c, by) in run {
+        let new = check_created(c)?;
+        let name = |n: &Option<PersonName>| n.as_ref().map(|x| x.as_str().to_owned());
+        let (first, last, name2) = (name(&new.first), name(&new.last), name(&new.name2));
+        let e164 = new.phone.as_ref().map(|p| p.e164().to_owned());
+        if let Some(p) = &e164 {
+            if !seen.insert(p.clone()) {
+                return Ok(None);
+            }
+        }
+        keys.push(names_key(
+            first.as_deref(),
+            last.as_deref(),
+            name2.as_deref(),
+            None,
+        ));
+        ids.push(c.id.as_uuid());
+        kinds.push(c.kind.as_str());
+        firsts.push(first);
+        lasts.push(last);
+        names2.push(name2);
+        phones.push(e164);
+        staff.push(*by);
+    }
+    let phones_given: Vec<&str> = phones.iter().flatten().map(String::as_str).collect();
+    let ids_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&tenant, &ids];
+    let phones_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&tenant, &phones_given];
+    let (known, taken) = tokio::try_join!(
+        tx.query_one(
+            "SELECT count(*) FROM customers WHERE tenant_id = $1 AND id = ANY($2)",
+            &ids_params,
+        ),
+        tx.query_one(
+            "SELECT count(*) FROM customers
+             WHERE tenant_id = $1 AND phone = ANY($2) AND active",
+            &phones_params,
+        ),
+    )?;
+    if known.get::<_, i64>(0) > 0 || taken.get::<_, i64>(0) > 0 {
+        return Ok(None);
+    }
+    let count = i64::try_from(n).map_err(|_| Error::Internal("run size".into()))?;
+    // Numbers in op order, taken under the tenant counter's row lock like a single create.
+    let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 11] = [
+        &tenant, &device, &count, &ids, &kinds, &firsts, &lasts, &names2, &phones, &keys, &staff,
+    ];
+    let insert = tx.execute(
+        "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + $3
+                    WHERE tenant_id = $1 RETURNING next_customer_number - $3 AS first)
+         INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2,
+             phone, search_text, created_by, created_device, updated_by, updated_device)
+         SELECT $1, r.id, (n.first + r.i - 1)::int, r.kind, r.first_name, r.last_name, r.name2,
+                r.phone, r.search_text, r.staff, $2, r.staff, $2
+         FROM n, unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                        $10::text[], $11::uuid[])
+                 WITH ORDINALITY AS r(id, kind, first_name, last_name, name2, phone, search_text,
+                                      staff, i)",
+        &insert_params,
+    );
+    let author = crate::changes::Author {
+        tenant: TenantId(tenant),
+        staff: None,
+        device: Some(device),
     };
+    let (inserted, ()) = tokio::try_join!(
+        async { insert.await.map_err(Error::from) },
+        crate::changes::record_many(
+            tx,
+            author,
+            crate::changes::Entity::Customer,
+            &ids,
+            &staff,
+            "create",
+            &["*"],
+        ),
+    )?;
+    if inserted != count.unsigned_abs() {
+        return Err(Error::Internal("tenant counters row missing".into()));
+    }
+    Ok(Some(vec![OpOutcome::Applied; n]))
+}
+
+async fn create(
+    tx: &Transaction<'_>,
+    actor: &OpActor,
+    c: &CustomerCreated,
+) -> Result<OpOutcome, Error> {
+    let id = c.id.as_uuid();
+    let NewCustomer {
+        first,
+        last,
+        name2,
+        phone,
+    } = check_created(c)?;
     // Whether the id exists already (the op was applied under another answer), and whether the
     // phone is already active (created offline on another device: merge into it), asked
     // together in one round trip.

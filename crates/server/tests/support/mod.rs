@@ -171,14 +171,16 @@ fn start_throwaway_cluster() -> Postgres {
     Postgres { port }
 }
 
-/// Drops the test database when the test ends, pass or fail.
+/// Drops the test database when the test ends, pass or fail (unless it is kept: `None`).
 struct DropDatabase {
-    name: String,
+    name: Option<String>,
 }
 
 impl Drop for DropDatabase {
     fn drop(&mut self) {
-        let name = self.name.clone();
+        let Some(name) = self.name.clone() else {
+            return;
+        };
         // Own thread and runtime: this may run inside (or after) the test's runtime.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -230,9 +232,40 @@ impl TestDb {
         TestDb {
             owner_url: pg.url("postgres", &name),
             app_url: pg.url("dukkan_app", &name),
-            _drop: DropDatabase { name: name.clone() },
+            _drop: DropDatabase {
+                name: Some(name.clone()),
+            },
             name,
         }
+    }
+
+    /// The database `name`, made when missing and never dropped (benchmarks reuse a seeded
+    /// one). True when it existed already.
+    pub async fn kept(name: &str) -> (TestDb, bool) {
+        let pg = postgres();
+        let (admin, conn) =
+            tokio_postgres::connect(&pg.url("postgres", "postgres"), tokio_postgres::NoTls)
+                .await
+                .expect("connect to postgres as user postgres");
+        tokio::spawn(conn);
+        let existed = admin
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .await
+            .expect("look up the database")
+            .is_some();
+        if !existed {
+            admin
+                .execute(&format!("CREATE DATABASE \"{name}\""), &[])
+                .await
+                .expect("create the kept database");
+        }
+        let db = TestDb {
+            owner_url: pg.url("postgres", name),
+            app_url: pg.url("dukkan_app", name),
+            _drop: DropDatabase { name: None },
+            name: name.to_owned(),
+        };
+        (db, existed)
     }
 }
 
