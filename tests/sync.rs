@@ -363,13 +363,7 @@ async fn a_customer_created_offline_syncs_and_reaches_another_online_device_with
     let engine_a = engine::spawn(a.device.clone(), ServerConfig::new(url_a, token_a)).unwrap();
     let engine_b = engine::spawn(b.device.clone(), ServerConfig::new(url_b, token_b)).unwrap();
     let mut status_a = engine_a.status();
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        status_a.wait_for(|s| s.online && s.store.pending == 0),
-    )
-    .await
-    .expect("device A synced")
-    .unwrap();
+    common::wait_until_synced(&mut status_a, Duration::from_secs(20)).await;
     assert!(a
         .device
         .customer(created.id)
@@ -441,13 +435,7 @@ async fn the_engine_reports_offline_keeps_ops_and_syncs_once_the_server_is_reach
 
     let online = engine::spawn(d.device.clone(), ServerConfig::new(url, token)).unwrap();
     let mut status = online.status();
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        status.wait_for(|s| s.online && s.store.pending == 0),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    common::wait_until_synced(&mut status, Duration::from_secs(20)).await;
     assert!(status.borrow().store.last_success.is_some());
     assert_eq!(
         d.device
@@ -634,13 +622,8 @@ async fn an_offline_engine_tries_again_at_once_when_the_cashier_saves_something(
     // The network is back, and the cashier saves a customer: that save is the cue to try now.
     gate.open().await;
     let c = stub(&d.device, "Ahmed", "92123456");
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        status.wait_for(|s| s.online && s.store.pending == 0),
-    )
-    .await
-    .expect("synced well before the one-minute backoff ran out")
-    .unwrap();
+    // Well before the one-minute backoff runs out.
+    common::wait_until_synced(&mut status, Duration::from_secs(10)).await;
     assert!(d
         .device
         .customer(c.id)
@@ -655,18 +638,10 @@ async fn an_offline_engine_tries_again_at_once_when_the_cashier_saves_something(
 /// Waits (at most 20 s) until the running engine has brought `d` a roster for which `done`
 /// holds.
 async fn wait_for_roster(d: &Device, done: impl Fn(&[dukkan_device::StaffMember]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if done(&d.staff_roster().unwrap()) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "roster never arrived: {:?}",
-            d.staff_roster()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::poll_until("the roster arrived", Duration::from_secs(20), || {
+        done(&d.staff_roster().unwrap())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -712,13 +687,7 @@ async fn the_engine_brings_the_shops_staff_so_a_pin_signs_in_offline_and_deactiv
     })
     .await;
     let mut status = online.status();
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        status.wait_for(|s| s.online && s.store.pending == 0),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    common::wait_until_synced(&mut status, Duration::from_secs(20)).await;
     online.stop().await;
     assert_eq!(d.device.staff_session().staff, None);
     let creator: Option<uuid::Uuid> = app
@@ -814,14 +783,10 @@ async fn discarding_a_refused_change_brings_the_servers_customer_back_to_the_til
 
     let (url, token) = token(&d.device);
     let engine = engine::spawn(d.device.clone(), common::test_engine_config(&url, &token)).unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !d.device.stale_customers().unwrap().is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "stale customers never refreshed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::poll_until("stale customers refreshed", Duration::from_secs(20), || {
+        d.device.stale_customers().unwrap().is_empty()
+    })
+    .await;
     engine.stop().await;
     let back = d.device.customer(b.id).unwrap().customer;
     assert_eq!(back.phone.as_deref(), Some("+96892123451"));

@@ -11,13 +11,14 @@ pub mod gate;
 
 use crate::support::TestApp;
 use dukkan_core::sync::{OpOutcome, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
-use dukkan_device::engine::{self, ServerConfig};
+use dukkan_device::engine::{self, EngineStatus, ServerConfig};
 use dukkan_device::Device;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
+use tokio::sync::watch;
 
 /// A device with its own SQLite file in a temp dir.
 pub struct TestDevice {
@@ -683,5 +684,29 @@ pub fn random_action(rng: &mut fault_proxy::SplitMix64) -> Action {
         16 => Action::DeleteAddress { target },
         17 => Action::SetDefaultAddress { target },
         _ => Action::Deactivate { target },
+    }
+}
+
+/// Waits until the running engine reports itself online with nothing left to push, or panics
+/// after `within`.
+pub async fn wait_until_synced(status: &mut watch::Receiver<EngineStatus>, within: Duration) {
+    tokio::time::timeout(
+        within,
+        status.wait_for(|s| s.online && s.store.pending == 0),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("not online with nothing pending after {within:?}"))
+    .expect("the engine stopped");
+}
+
+/// Checks `done` every 100 ms until it holds; panics with `what` after `within`.
+pub async fn poll_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not so after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

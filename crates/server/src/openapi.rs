@@ -38,6 +38,36 @@ fn json_response(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
+/// A path parameter holding a UUID.
+fn path_uuid(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
+}
+
+/// A required JSON request body.
+fn json_body() -> utoipa::openapi::request_body::RequestBody {
+    RequestBodyBuilder::new()
+        .content("application/json", Content::new(Some(ObjectBuilder::new())))
+        .required(Some(Required::True))
+        .build()
+}
+
+/// A sync operation: device token only, so every one can answer 401 and 429.
+fn device_operation(summary: &str, description: &str) -> OperationBuilder {
+    OperationBuilder::new()
+        .tag("sync")
+        .summary(Some(summary))
+        .description(Some(format!("{description} Device token only.")))
+        .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+        .response("401", error_response("Not a live device token"))
+        .response("429", error_response("Rate limited (Retry-After)"))
+}
+
 fn query(
     name: &str,
     ty: Type,
@@ -64,165 +94,116 @@ impl utoipa::Modify for Additions {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        let device = SecurityRequirement::new("bearer", Vec::<String>::new());
-        let push = OperationBuilder::new()
-            .tag("sync")
-            .summary(Some("Push a batch of ops in device order"))
-            .description(Some(
-                "Body: dukkan_core::sync::PushRequest `{protocol, ops}` (at most 200 ops, 2 MiB). \
-                 Answer: PushResponse, one result per op. Device token only.",
-            ))
-            .security(device.clone())
-            .request_body(Some(
-                RequestBodyBuilder::new()
-                    .content("application/json", Content::new(Some(ObjectBuilder::new())))
-                    .required(Some(Required::True))
-                    .build(),
-            ))
-            .response("200", json_response("One result per op"))
-            .response("401", error_response("Not a live device token"))
-            .response("413", error_response("Body too large"))
-            .response("422", error_response("Invalid batch"))
-            .response("429", error_response("Rate limited (Retry-After)"))
-            .build();
-        let pull = OperationBuilder::new()
-            .tag("sync")
-            .summary(Some("Pull the tenant's changes since a cursor (long-poll with wait)"))
-            .description(Some(
-                "Answer: dukkan_core::sync::PullResponse `{changes, cursor, more}`. Device token only.",
-            ))
-            .security(device.clone())
-            .parameter(query("since", Type::Integer, true, "Cursor of the last change applied"))
-            .parameter(query("limit", Type::Integer, false, "Changes per page, 1..1000"))
-            .parameter(query("wait", Type::Integer, false, "Seconds to wait for a change, 0..25"))
-            .response("200", json_response("A page of changes"))
-            .response("400", error_response("Invalid query"))
-            .response("401", error_response("Not a live device token"))
-            .response("429", error_response("Rate limited (Retry-After)"))
-            .build();
-        openapi.paths.paths.insert(
-            "/api/v1/sync/push".into(),
-            PathItem::new(HttpMethod::Post, push),
-        );
-        openapi.paths.paths.insert(
-            "/api/v1/sync/pull".into(),
-            PathItem::new(HttpMethod::Get, pull),
-        );
+        let push = device_operation(
+            "Push a batch of ops in device order",
+            "Body: dukkan_core::sync::PushRequest `{protocol, ops}` (at most 200 ops, 2 MiB). \
+             Answer: PushResponse, one result per op.",
+        )
+        .request_body(Some(json_body()))
+        .response("200", json_response("One result per op"))
+        .response("413", error_response("Body too large"))
+        .response("422", error_response("Invalid batch"))
+        .build();
+        let pull = device_operation(
+            "Pull the tenant's changes since a cursor (long-poll with wait)",
+            "Answer: dukkan_core::sync::PullResponse `{changes, cursor, more}`.",
+        )
+        .parameter(query(
+            "since",
+            Type::Integer,
+            true,
+            "Cursor of the last change applied",
+        ))
+        .parameter(query(
+            "limit",
+            Type::Integer,
+            false,
+            "Changes per page, 1..1000",
+        ))
+        .parameter(query(
+            "wait",
+            Type::Integer,
+            false,
+            "Seconds to wait for a change, 0..25",
+        ))
+        .response("200", json_response("A page of changes"))
+        .response("400", error_response("Invalid query"))
+        .build();
         let customer = || {
-            ParameterBuilder::new()
-                .name("customer")
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .description(Some("The customer whose upgrade was requested (UUID)"))
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                .build()
+            path_uuid(
+                "customer",
+                "The customer whose upgrade was requested (UUID)",
+            )
         };
-        let resend = OperationBuilder::new()
-            .tag("sync")
-            .summary(Some(
-                "Send a new code for a queued upgrade (cooldown and caps apply)",
-            ))
-            .description(Some(
-                "Answer: dukkan_core::sync::UpgradeStatus `{customerId, state, errorCode, \
-                 codeExpiresAt, resendAfter, attemptsLeft, phoneMasked, customer}`; a cooldown \
-                 or cap is `errorCode` otp-cooldown / otp-rate-limited with `resendAfter`. \
-                 Device token only.",
-            ))
-            .security(device.clone())
-            .parameter(customer())
-            .response("200", json_response("Where the upgrade stands"))
-            .response("401", error_response("Not a live device token"))
-            .response(
-                "404",
-                error_response("No upgrade requested for this customer"),
-            )
-            .response("429", error_response("Rate limited (Retry-After)"))
-            .build();
-        let verify = OperationBuilder::new()
-            .tag("sync")
-            .summary(Some("Submit the code the customer read out"))
-            .description(Some(
-                "Body: `{code}`. Answer: UpgradeStatus; a right code makes the stub full with a \
-                 verified phone (`state` verified, `customer` the new snapshot); a wrong one is \
-                 `errorCode` otp-invalid with `attemptsLeft`; the third wrong one `failed` \
-                 (otp-locked); a late one `expired`. Device token only.",
-            ))
-            .security(device.clone())
-            .parameter(customer())
-            .request_body(Some(
-                RequestBodyBuilder::new()
-                    .content("application/json", Content::new(Some(ObjectBuilder::new())))
-                    .required(Some(Required::True))
-                    .build(),
-            ))
-            .response("200", json_response("Where the upgrade stands"))
-            .response("400", error_response("Malformed body"))
-            .response("401", error_response("Not a live device token"))
-            .response(
-                "404",
-                error_response("No upgrade requested for this customer"),
-            )
-            .response("413", error_response("Body too large"))
-            .response("429", error_response("Rate limited (Retry-After)"))
-            .build();
-        openapi.paths.paths.insert(
-            "/api/v1/sync/upgrades/{customer}/resend".into(),
-            PathItem::new(HttpMethod::Post, resend),
-        );
-        openapi.paths.paths.insert(
-            "/api/v1/sync/upgrades/{customer}/verify".into(),
-            PathItem::new(HttpMethod::Post, verify),
-        );
-        let staff_security = device;
-        let staff = OperationBuilder::new()
-            .tag("sync")
-            .summary(Some("The tenant's active staff, for sign-in at the till"))
-            .description(Some(
-                "Answer: dukkan_core::staff::Roster `{staff: [{id, name, role, pinHash}]}`, \
-                 `pinHash` the argon2id PHC string of the PIN (never the PIN), with a strong \
-                 `ETag`; send it back as `If-None-Match` to get 304 while nothing changed. \
-                 Device token only.",
-            ))
-            .security(staff_security.clone())
-            .response("200", json_response("The roster"))
-            .response(
-                "304",
-                ResponseBuilder::new()
-                    .description("Unchanged since the ETag sent")
-                    .build(),
-            )
-            .response("401", error_response("Not a live device token"))
-            .response("429", error_response("Rate limited (Retry-After)"))
-            .build();
-        let one = OperationBuilder::new()
-            .tag("sync")
-            .summary(Some("One customer as the server holds it now"))
-            .description(Some(
-                "Answer: the CustomerSnapshot a pull would carry (with addresses and upgrade \
-                 state). Devices read a customer again after a person discarded a change the \
-                 server refused. 404 for an id unknown in the token's tenant. Device token only.",
-            ))
-            .security(staff_security)
-            .parameter(
-                ParameterBuilder::new()
-                    .name("id")
-                    .parameter_in(ParameterIn::Path)
-                    .required(Required::True)
-                    .description(Some("The customer (UUID)"))
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
-            )
-            .response("200", json_response("The customer"))
-            .response("401", error_response("Not a live device token"))
-            .response("404", error_response("No such customer in this tenant"))
-            .response("429", error_response("Rate limited (Retry-After)"))
-            .build();
-        openapi.paths.paths.insert(
-            "/api/v1/sync/customers/{id}".into(),
-            PathItem::new(HttpMethod::Get, one),
-        );
-        openapi.paths.paths.insert(
-            "/api/v1/sync/staff".into(),
-            PathItem::new(HttpMethod::Get, staff),
-        );
+        let no_upgrade = || error_response("No upgrade requested for this customer");
+        let resend = device_operation(
+            "Send a new code for a queued upgrade (cooldown and caps apply)",
+            "Answer: dukkan_core::sync::UpgradeStatus `{customerId, state, errorCode, \
+             codeExpiresAt, resendAfter, attemptsLeft, phoneMasked, customer}`; a cooldown \
+             or cap is `errorCode` otp-cooldown / otp-rate-limited with `resendAfter`.",
+        )
+        .parameter(customer())
+        .response("200", json_response("Where the upgrade stands"))
+        .response("404", no_upgrade())
+        .build();
+        let verify = device_operation(
+            "Submit the code the customer read out",
+            "Body: `{code}`. Answer: UpgradeStatus; a right code makes the stub full with a \
+             verified phone (`state` verified, `customer` the new snapshot); a wrong one is \
+             `errorCode` otp-invalid with `attemptsLeft`; the third wrong one `failed` \
+             (otp-locked); a late one `expired`.",
+        )
+        .parameter(customer())
+        .request_body(Some(json_body()))
+        .response("200", json_response("Where the upgrade stands"))
+        .response("400", error_response("Malformed body"))
+        .response("404", no_upgrade())
+        .response("413", error_response("Body too large"))
+        .build();
+        let staff = device_operation(
+            "The tenant's active staff, for sign-in at the till",
+            "Answer: dukkan_core::staff::Roster `{staff: [{id, name, role, pinHash}]}`, \
+             `pinHash` the argon2id PHC string of the PIN (never the PIN), with a strong \
+             `ETag`; send it back as `If-None-Match` to get 304 while nothing changed.",
+        )
+        .response("200", json_response("The roster"))
+        .response(
+            "304",
+            ResponseBuilder::new()
+                .description("Unchanged since the ETag sent")
+                .build(),
+        )
+        .build();
+        let one = device_operation(
+            "One customer as the server holds it now",
+            "Answer: the CustomerSnapshot a pull would carry (with addresses and upgrade \
+             state). Devices read a customer again after a person discarded a change the \
+             server refused. 404 for an id unknown in the token's tenant.",
+        )
+        .parameter(path_uuid("id", "The customer (UUID)"))
+        .response("200", json_response("The customer"))
+        .response("404", error_response("No such customer in this tenant"))
+        .build();
+        for (path, method, operation) in [
+            ("/api/v1/sync/push", HttpMethod::Post, push),
+            ("/api/v1/sync/pull", HttpMethod::Get, pull),
+            (
+                "/api/v1/sync/upgrades/{customer}/resend",
+                HttpMethod::Post,
+                resend,
+            ),
+            (
+                "/api/v1/sync/upgrades/{customer}/verify",
+                HttpMethod::Post,
+                verify,
+            ),
+            ("/api/v1/sync/customers/{id}", HttpMethod::Get, one),
+            ("/api/v1/sync/staff", HttpMethod::Get, staff),
+        ] {
+            openapi
+                .paths
+                .paths
+                .insert(path.into(), PathItem::new(method, operation));
+        }
     }
 }

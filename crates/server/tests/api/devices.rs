@@ -5,23 +5,6 @@ use dukkan_server::staff::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-/// Enrolls a device with `code` and returns its token.
-async fn enroll(app: &TestApp, slug: &str, code: &str, name: &str) -> String {
-    let a = app
-        .call(
-            Method::POST,
-            "/api/v1/devices/enroll",
-            None,
-            Some(json!({"tenant": slug, "code": code, "deviceName": name})),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
-    a.body["deviceToken"]
-        .as_str()
-        .expect("test setup")
-        .to_owned()
-}
-
 #[tokio::test]
 async fn a_manager_makes_a_code_over_rest_that_enrolls_a_device_once() {
     let app = TestApp::spawn().await;
@@ -45,7 +28,7 @@ async fn a_manager_makes_a_code_over_rest_that_enrolls_a_device_once() {
             .await,
         1
     );
-    let token = enroll(&app, "shop", code, "Till 1").await;
+    let token = app.enroll("shop", code, "Till 1").await;
     let pull = app.get("/api/v1/sync/pull?since=0", &token).await;
     assert_eq!(pull.status, StatusCode::OK, "{pull:?}");
     let again = app
@@ -116,7 +99,7 @@ async fn revoking_a_device_stops_its_token_and_the_list_shows_when() {
             )
             .await;
         let code = code.body["code"].as_str().unwrap().to_owned();
-        tokens.push(enroll(&app, "shop", &code, name).await);
+        tokens.push(app.enroll("shop", &code, name).await);
     }
     let list = app.get("/api/v1/devices", &manager).await;
     assert_eq!(list.status, StatusCode::OK, "{list:?}");
@@ -175,7 +158,9 @@ async fn another_shops_devices_are_invisible_and_cannot_be_revoked() {
             None,
         )
         .await;
-    let token_b = enroll(&app, "shop-b", code.body["code"].as_str().unwrap(), "B1").await;
+    let token_b = app
+        .enroll("shop-b", code.body["code"].as_str().unwrap(), "B1")
+        .await;
     let b_devices = app.get("/api/v1/devices", &manager_b).await;
     let b_device = b_devices.body[0]["id"].as_str().unwrap().to_owned();
 

@@ -146,19 +146,7 @@ async fn a_token_over_its_rate_gets_429_and_another_token_from_the_same_ip_does_
 async fn the_default_limits_leave_room_for_a_devices_sync_traffic_and_long_poll() {
     let app = TestApp::spawn().await;
     app.tenant("shop").await;
-    let code = dukkan_server::devices::create_code(&app.owner, "shop", None)
-        .await
-        .unwrap();
-    let enrolled = app
-        .call(
-            Method::POST,
-            "/api/v1/devices/enroll",
-            None,
-            Some(json!({"tenant": "shop", "code": code.code, "deviceName": "Till 1"})),
-        )
-        .await;
-    assert_eq!(enrolled.status, StatusCode::CREATED, "{enrolled:?}");
-    let token = enrolled.body["deviceToken"].as_str().unwrap().to_owned();
+    let token = app.device_token("shop").await;
     // A long-poll pull that waits for a change is one request, not many.
     let waited = app.get("/api/v1/sync/pull?since=0&wait=1", &token).await;
     assert_eq!(waited.status, StatusCode::OK, "{waited:?}");

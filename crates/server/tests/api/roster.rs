@@ -1,30 +1,9 @@
 //! What a device reads besides the feed: the staff roster for offline PIN sign-in (`GET /api/v1/sync/staff`) and one customer again (`GET /api/v1/sync/customers/{id}`).
 
 use crate::support::TestApp;
-use dukkan_server::devices;
 use dukkan_server::staff::{self, Role};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-/// A device token of tenant `slug`.
-async fn device_token(app: &TestApp, slug: &str) -> String {
-    let code = devices::create_code(&app.owner, slug, None)
-        .await
-        .expect("enrollment code");
-    let a = app
-        .call(
-            Method::POST,
-            "/api/v1/devices/enroll",
-            None,
-            Some(json!({"tenant": slug, "code": code.code})),
-        )
-        .await;
-    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
-    a.body["deviceToken"]
-        .as_str()
-        .expect("a device token")
-        .to_owned()
-}
 
 async fn roster_with(app: &TestApp, token: &str, etag: Option<&str>) -> crate::support::Answer {
     let mut req = app
@@ -51,7 +30,7 @@ async fn a_device_gets_its_tenants_active_staff_with_pin_hashes_and_never_a_pin(
     staff::add(&app.owner, "other", "Stranger", Role::Admin, "9999")
         .await
         .unwrap();
-    let token = device_token(&app, "shop").await;
+    let token = app.device_token("shop").await;
     let a = roster_with(&app, &token, None).await;
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     let members = a.body["staff"].as_array().unwrap();
@@ -68,7 +47,7 @@ async fn a_device_gets_its_tenants_active_staff_with_pin_hashes_and_never_a_pin(
     }
     assert!(!a.body.to_string().contains("Stranger"));
     assert_eq!(
-        a.headers.get("cache-control").unwrap(),
+        a.header("cache-control"),
         "private, no-store",
         "hashes are not for shared caches"
     );
@@ -81,15 +60,9 @@ async fn the_etag_answers_304_until_staff_change_and_deactivated_staff_leave_the
     let aisha = staff::add(&app.owner, "shop", "Aisha", Role::Cashier, "2468")
         .await
         .unwrap();
-    let token = device_token(&app, "shop").await;
+    let token = app.device_token("shop").await;
     let first = roster_with(&app, &token, None).await;
-    let tag = first
-        .headers
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let tag = first.header("etag").to_owned();
     let same = roster_with(&app, &token, Some(&tag)).await;
     assert_eq!(same.status, StatusCode::NOT_MODIFIED);
     assert_eq!(same.body, serde_json::Value::Null, "no body with a 304");
@@ -100,13 +73,7 @@ async fn the_etag_answers_304_until_staff_change_and_deactivated_staff_leave_the
     let grown = roster_with(&app, &token, Some(&tag)).await;
     assert_eq!(grown.status, StatusCode::OK);
     assert_eq!(grown.body["staff"].as_array().unwrap().len(), 2);
-    let grown_tag = grown
-        .headers
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let grown_tag = grown.header("etag").to_owned();
     assert_ne!(grown_tag, tag);
 
     staff::deactivate(&app.owner, "shop", &aisha.id.to_string())
@@ -182,8 +149,8 @@ async fn a_device_reads_one_customer_of_its_tenant_and_never_another_tenants() {
     let (_, shop_staff) = app.tenant_with("shop", Role::Manager).await;
     app.tenant("other").await;
     let mine = app.stub(&shop_staff, "Ahmed", "+96892123456").await;
-    let token = device_token(&app, "shop").await;
-    let other_token = device_token(&app, "other").await;
+    let token = app.device_token("shop").await;
+    let other_token = app.device_token("other").await;
     let id = mine["id"].as_str().unwrap();
     let a = app
         .get(&format!("/api/v1/sync/customers/{id}"), &token)

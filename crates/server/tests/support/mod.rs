@@ -300,6 +300,15 @@ impl Answer {
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
     }
+
+    /// The value of header `name`, which the answer must carry.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header: {self:?}"))
+            .to_str()
+            .expect("a visible-ASCII header")
+    }
 }
 
 impl TestApp {
@@ -453,6 +462,31 @@ impl TestApp {
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             headers,
         }
+    }
+
+    /// Enrolls a device in tenant `slug` with `code` over REST; returns its device token.
+    pub async fn enroll(&self, slug: &str, code: &str, name: &str) -> String {
+        let a = self
+            .call(
+                Method::POST,
+                "/api/v1/devices/enroll",
+                None,
+                Some(serde_json::json!({"tenant": slug, "code": code, "deviceName": name})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+        a.body["deviceToken"]
+            .as_str()
+            .expect("a device token")
+            .to_owned()
+    }
+
+    /// The token of a new device of tenant `slug` (a code made as the operator CLI makes it).
+    pub async fn device_token(&self, slug: &str) -> String {
+        let code = dukkan_server::devices::create_code(&self.owner, slug, None)
+            .await
+            .expect("enrollment code");
+        self.enroll(slug, &code.code, "Till").await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {
