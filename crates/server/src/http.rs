@@ -55,6 +55,12 @@ impl AppState {
         }
     }
 
+    /// The same state with `/metrics` readable only with `Authorization: Bearer <token>`.
+    pub fn with_metrics_token(mut self, token: &str) -> Self {
+        self.metrics = Arc::new(Metrics::new().requiring_token(token));
+        self
+    }
+
     /// The same state with other limits.
     pub fn with_limits(mut self, config: LimitConfig) -> Self {
         self.limits = Arc::new(Limits::new(config));
@@ -145,13 +151,7 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(Error::Unauthenticated)?;
+        let token = crate::limits::bearer(&parts.headers).ok_or(Error::Unauthenticated)?;
         staff::authenticate(&state.pool, token).await
     }
 }

@@ -57,6 +57,10 @@ enum Command {
         /// Key of the OTP hashes (at least 32 bytes; the same on every instance).
         #[arg(long, env = "OTP_SECRET", hide_env_values = true)]
         otp_secret: String,
+        /// When set, `GET /metrics` needs `Authorization: Bearer <this token>` (else it is open:
+        /// keep it on the monitoring network).
+        #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
         #[command(flatten)]
         twilio: TwilioArgs,
         #[command(flatten)]
@@ -286,6 +290,7 @@ async fn main() -> anyhow::Result<()> {
             pool_size,
             migrate,
             otp_secret,
+            metrics_token,
             twilio,
             limits,
         } => {
@@ -305,12 +310,12 @@ async fn main() -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "serving");
             print(&serde_json::json!({ "listening": addr.to_string() }))?;
-            dukkan_server::serve(
-                listener,
-                AppState::new(pool, std::sync::Arc::new(otp)).with_limits(limits.config()),
-                shutdown_signal(),
-            )
-            .await?;
+            let mut state =
+                AppState::new(pool, std::sync::Arc::new(otp)).with_limits(limits.config());
+            if let Some(token) = metrics_token.as_deref().filter(|t| !t.trim().is_empty()) {
+                state = state.with_metrics_token(token.trim());
+            }
+            dukkan_server::serve(listener, state, shutdown_signal()).await?;
         }
         Command::Tenant {
             command: TenantCommand::Create { slug, name },

@@ -4,9 +4,12 @@
 //! Labels use the route *template* (`/api/v1/customers/{id}`), never the requested path, so no
 //! customer id, phone or search term becomes a label; requests that match no route share the
 //! label `unmatched`.
+//!
+//! Open to anyone by default (keep it on the monitoring network); with `METRICS_TOKEN` set the
+//! scraper must send `Authorization: Bearer <token>`, compared in constant time.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use deadpool_postgres::Pool;
@@ -16,8 +19,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Instant;
+use subtle::ConstantTimeEq;
 
 /// Upper bounds of the latency buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 14] = [
@@ -44,6 +49,8 @@ pub struct Metrics {
     pool_open: Gauge,
     pool_idle: Gauge,
     pool_waiting: Gauge,
+    /// SHA-256 of the bearer token a scrape must carry; `None`: no token needed.
+    scrape_token: Option<[u8; 32]>,
 }
 
 impl Default for Metrics {
@@ -105,7 +112,25 @@ impl Metrics {
             pool_open,
             pool_idle,
             pool_waiting,
+            scrape_token: None,
         }
+    }
+
+    /// The same metrics, readable only with `Authorization: Bearer <token>`.
+    pub fn requiring_token(mut self, token: &str) -> Self {
+        self.scrape_token = Some(Sha256::digest(token.as_bytes()).into());
+        self
+    }
+
+    /// Whether a request with these headers may read the metrics.
+    fn may_scrape(&self, headers: &HeaderMap) -> bool {
+        let Some(expected) = &self.scrape_token else {
+            return true;
+        };
+        crate::limits::bearer(headers).is_some_and(|sent| {
+            let sent: [u8; 32] = Sha256::digest(sent.as_bytes()).into();
+            bool::from(sent.ct_eq(expected))
+        })
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -164,8 +189,11 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
 
 /// `GET /metrics`.
 #[utoipa::path(get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "Prometheus metrics (OpenMetrics text)", content_type = "application/openmetrics-text", body = String)))]
-pub async fn scrape(State(state): State<crate::AppState>) -> Response {
+    responses((status = 200, description = "Prometheus metrics (OpenMetrics text)", content_type = "application/openmetrics-text", body = String), (status = 401, description = "METRICS_TOKEN is set and the request does not carry it as a bearer token", body = crate::error::ErrorBody)))]
+pub async fn scrape(State(state): State<crate::AppState>, headers: HeaderMap) -> Response {
+    if !state.metrics.may_scrape(&headers) {
+        return crate::Error::Unauthenticated.into_response();
+    }
     match state.metrics.render(&state.pool) {
         Ok(body) => (
             [(

@@ -1178,13 +1178,7 @@ impl axum::extract::FromRequestParts<crate::AppState> for DeviceActor {
         parts: &mut axum::http::request::Parts,
         state: &crate::AppState,
     ) -> Result<Self, Error> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(Error::Unauthenticated)?;
+        let token = crate::limits::bearer(&parts.headers).ok_or(Error::Unauthenticated)?;
         authenticate_device(&state.pool, token).await
     }
 }

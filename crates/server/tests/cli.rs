@@ -111,6 +111,7 @@ async fn serve_answers_on_its_bind_address_and_stops_cleanly_on_sigterm() {
         .env("APP_DATABASE_URL", &db.app_url)
         .env("BIND_ADDR", "127.0.0.1:0")
         .env("OTP_SECRET", "an operator secret of 32+ bytes....")
+        .env("METRICS_TOKEN", "scrape-me-please")
         .env_remove("TWILIO_ACCOUNT_SID")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -124,6 +125,36 @@ async fn serve_answers_on_its_bind_address_and_stops_cleanly_on_sigterm() {
     let addr = listening["listening"].as_str().unwrap();
     let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
     assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    // METRICS_TOKEN closes /metrics to scrapers that do not send it.
+    let client = reqwest::Client::new();
+    let metrics = format!("http://{addr}/metrics");
+    for wrong in [None, Some("scrape-me-pleasE"), Some("")] {
+        let mut req = client.get(&metrics);
+        if let Some(token) = wrong {
+            req = req.bearer_auth(token);
+        }
+        let refused = req.send().await.unwrap();
+        assert_eq!(
+            refused.status(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            "{wrong:?}"
+        );
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["code"], "auth.unauthenticated", "{body}");
+        assert!(!body.to_string().contains("dukkan_http"), "{body}");
+    }
+    let scraped = client
+        .get(&metrics)
+        .bearer_auth("scrape-me-please")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), reqwest::StatusCode::OK);
+    assert!(scraped
+        .text()
+        .await
+        .unwrap()
+        .contains("dukkan_http_requests_total"));
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -149,5 +180,16 @@ fn help_documents_every_environment_variable() {
         .args(["serve", "--help"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&serve.stdout).contains("APP_DATABASE_URL"));
+    let serve_help = String::from_utf8_lossy(&serve.stdout);
+    for var in [
+        "APP_DATABASE_URL",
+        "OTP_SECRET",
+        "METRICS_TOKEN",
+        "RATE_LIMIT_IP_PER_SECOND",
+    ] {
+        assert!(
+            serve_help.contains(var),
+            "serve --help does not mention {var}"
+        );
+    }
 }
