@@ -175,17 +175,19 @@ async fn sign_in(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(b): ApiJson<SignIn>,
 ) -> Result<Json<Session>, Error> {
-    s.limits.check_sign_in(peer.ip(), &b.tenant, &b.staff_id)?;
+    let ip = peer.ip();
+    // Counted as wrong until the PIN proves otherwise (see `Limits::begin_sign_in`).
+    s.limits.begin_sign_in(ip, &b.tenant, &b.staff_id)?;
     match staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.pin).await {
         Ok(session) => {
-            s.limits.sign_in_succeeded(&b.tenant, &b.staff_id);
+            s.limits.sign_in_succeeded(ip, &b.tenant, &b.staff_id);
             Ok(Json(session))
         }
-        Err(Error::InvalidCredentials) => {
-            s.limits.sign_in_failed(peer.ip(), &b.tenant, &b.staff_id);
-            Err(Error::InvalidCredentials)
+        Err(Error::InvalidCredentials) => Err(Error::InvalidCredentials),
+        Err(e) => {
+            s.limits.sign_in_not_judged(ip, &b.tenant, &b.staff_id);
+            Err(e)
         }
-        Err(e) => Err(e),
     }
 }
 

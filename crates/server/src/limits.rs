@@ -192,41 +192,39 @@ impl Limits {
         ]
     }
 
-    /// Refuses a sign-in while the staff member or the client IP is locked out.
-    pub fn check_sign_in(
+    /// Starts a sign-in: refused while the staff member or the client IP is locked out, else
+    /// counted as a wrong sign-in at once, in the same step as the check. The PIN is checked
+    /// after this (argon2, tens of milliseconds), so concurrent guesses would otherwise all
+    /// pass the check before any of them was counted. A right PIN takes the count back
+    /// ([`Limits::sign_in_succeeded`]), and so does an attempt the server could not judge
+    /// ([`Limits::sign_in_not_judged`]).
+    pub fn begin_sign_in(
         &self,
         ip: IpAddr,
         tenant_slug: &str,
         staff_id: &str,
     ) -> Result<(), Error> {
+        let window = self.config.sign_in_window;
         let now = Instant::now();
-        let map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
-        let wait = self
-            .strike_keys(ip, tenant_slug, staff_id)
+        let mut map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
+        let keys = self.strike_keys(ip, tenant_slug, staff_id);
+        let wait = keys
             .iter()
             .filter_map(|(key, _)| map.get(key)?.locked_until)
             .filter(|until| *until > now)
             .map(|until| until - now)
             .max();
-        match wait {
-            Some(wait) => Err(Error::SignInLocked {
+        if let Some(wait) = wait {
+            return Err(Error::SignInLocked {
                 seconds: seconds(wait),
-            }),
-            None => Ok(()),
+            });
         }
-    }
-
-    /// Counts a wrong sign-in against the staff member and the client IP.
-    pub fn sign_in_failed(&self, ip: IpAddr, tenant_slug: &str, staff_id: &str) {
-        let window = self.config.sign_in_window;
-        let now = Instant::now();
-        let mut map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= SIGN_IN_SWEEP_AT {
             map.retain(|_, s| {
                 s.locked_until.is_some_and(|u| u > now) || now.duration_since(s.since) < window
             });
         }
-        for (key, max) in self.strike_keys(ip, tenant_slug, staff_id) {
+        for (key, max) in keys {
             if max == 0 {
                 continue;
             }
@@ -249,13 +247,34 @@ impl Limits {
                 entry.locked_until = Some(now + window);
             }
         }
+        Ok(())
     }
 
-    /// A right PIN clears the staff member's count (not the IP's: one good PIN must not buy
-    /// an attacker more guesses at other staff).
-    pub fn sign_in_succeeded(&self, tenant_slug: &str, staff_id: &str) {
+    /// A right PIN clears the staff member's count and takes back the attempt's strike on the
+    /// client IP (the IP's earlier wrong ones stay: one good PIN must not buy an attacker more
+    /// guesses at other staff).
+    pub fn sign_in_succeeded(&self, ip: IpAddr, tenant_slug: &str, staff_id: &str) {
         let mut map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(&Self::staff_key(tenant_slug, staff_id));
+        Self::take_back(&mut map, Strike::Ip(ip), self.config.sign_in_ip_failures);
+    }
+
+    /// Takes back both strikes of an attempt that failed for another reason than the PIN (the
+    /// database was down): staff are not locked out by the server's own trouble.
+    pub fn sign_in_not_judged(&self, ip: IpAddr, tenant_slug: &str, staff_id: &str) {
+        let mut map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, max) in self.strike_keys(ip, tenant_slug, staff_id) {
+            Self::take_back(&mut map, key, max);
+        }
+    }
+
+    fn take_back(map: &mut HashMap<Strike, Strikes>, key: Strike, max: u32) {
+        if let Some(entry) = map.get_mut(&key) {
+            entry.count = entry.count.saturating_sub(1);
+            if entry.count < max {
+                entry.locked_until = None;
+            }
+        }
     }
 }
 

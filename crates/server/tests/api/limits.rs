@@ -255,6 +255,70 @@ async fn a_right_pin_clears_the_staff_members_count_of_wrong_ones() {
 }
 
 #[tokio::test]
+async fn concurrent_pin_guesses_get_exactly_the_allowed_number_of_tries_then_429() {
+    // Checking a PIN takes tens of milliseconds (argon2): 30 guesses sent at once must not all
+    // pass the lockout check before the first wrong one is counted.
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        sign_in_staff_failures: 5,
+        sign_in_ip_failures: 1000,
+        ..limits()
+    })
+    .await;
+    app.tenant("shop").await;
+    let target = staff::add(&app.owner, "shop", "Salim", Role::Manager, PIN)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let guesses = (0..30).map(|i| {
+        let (app, target) = (&app, &target);
+        async move {
+            let pin = format!("{:04}", 9000 + i);
+            sign_in_from(app, &app.client, target, &pin).await.status
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let judged = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((judged, locked), (5, 25), "{answers:?}");
+    let right = sign_in_from(&app, &app.client, &target, PIN).await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "{right:?}");
+    assert_eq!(app.count("SELECT count(*) FROM staff_sessions").await, 0);
+}
+
+#[tokio::test]
+async fn right_pins_never_count_against_the_client_ip() {
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        sign_in_staff_failures: 100,
+        sign_in_ip_failures: 2,
+        ..limits()
+    })
+    .await;
+    app.tenant("shop").await;
+    let id = staff::add(&app.owner, "shop", "Salim", Role::Cashier, PIN)
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    for _ in 0..5 {
+        let ok = sign_in_from(&app, &app.client, &id, PIN).await;
+        assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
+    }
+    for _ in 0..2 {
+        let wrong = sign_in_from(&app, &app.client, &id, "0000").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{wrong:?}");
+    }
+    let locked = sign_in_from(&app, &app.client, &id, PIN).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{locked:?}");
+}
+
+#[tokio::test]
 async fn hostile_bearer_tokens_and_sign_in_bodies_are_refused_cleanly_under_the_limiter() {
     let app = TestApp::spawn_with_limits(LimitConfig {
         token_per_second: 1,
