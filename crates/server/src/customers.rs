@@ -329,42 +329,57 @@ pub async fn create(pool: &Pool, actor: &Actor, input: NewCustomer) -> Result<Cu
         return Err(Error::Rule(Rule::OtpRequired));
     }
     let id = input.id.unwrap_or_else(Uuid::now_v7);
+    let preferences = fields.preferences_json()?;
+    let search_text = fields.search_text();
+    let select_one = format!("{SELECT_CUSTOMER} WHERE c.tenant_id = $1 AND c.id = $2");
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
-    let number: i64 = tx
-        .query_one(
-            "UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
-             WHERE tenant_id = $1 RETURNING next_customer_number - 1",
-            &[&actor.tenant.0],
-        )
-        .await?
-        .get(0);
-    let number =
-        i32::try_from(number).map_err(|_| Error::Internal("customer numbers exhausted".into()))?;
-    tx.execute(
-        "INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name,
-                                name2, phone, email, preferences, search_text,
-                                created_by, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-        &[
-            &actor.tenant.0,
-            &id,
-            &number,
-            &fields.kind.as_str(),
-            &fields.first_name.as_ref().map(PersonName::as_str),
-            &fields.last_name.as_ref().map(PersonName::as_str),
-            &fields.name2.as_ref().map(PersonName::as_str),
-            &fields.phone.as_ref().map(Phone::e164),
-            &fields.email.as_ref().map(Email::as_str),
-            &fields.preferences_json()?,
-            &fields.search_text(),
-            &actor.staff.0,
-        ],
-    )
-    .await
-    .map_err(phone_conflict)?;
-    changes::record(&tx, actor, Entity::Customer, id, "create", &["*"]).await?;
-    let customer = fetch(&tx, actor, id).await?;
+    // Every create of a tenant waits for the tenant's counter row from the moment it takes a
+    // number until it commits. So the statements are prepared first (cached per connection:
+    // no round trip once warm), and the numbered insert, its audit and feed entries and the
+    // read-back are then sent together, in that order (tokio-postgres pipelines the queries
+    // of one connection in the order they are first polled): one round trip under the lock
+    // and the commit, instead of one or two per statement.
+    let (insert, select) = tokio::try_join!(
+        tx.prepare_cached(
+            "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
+                        WHERE tenant_id = $1 RETURNING next_customer_number - 1 AS number)
+             INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name,
+                                    name2, phone, email, preferences, search_text,
+                                    created_by, updated_by)
+             VALUES ($1, $2, (SELECT number::integer FROM n), $3, $4, $5, $6, $7, $8, $9, $10,
+                     $11, $11)",
+        ),
+        tx.prepare_cached(&select_one),
+    )?;
+    // Biased: polled in this order every time, so a refused insert's own error (a taken phone
+    // or id) is the one returned, not the "transaction aborted" of the statements after it.
+    let (_, _, row) = tokio::try_join!(
+        biased;
+        async {
+            tx.execute(
+                &insert,
+                &[
+                    &actor.tenant.0,
+                    &id,
+                    &fields.kind.as_str(),
+                    &fields.first_name.as_ref().map(PersonName::as_str),
+                    &fields.last_name.as_ref().map(PersonName::as_str),
+                    &fields.name2.as_ref().map(PersonName::as_str),
+                    &fields.phone.as_ref().map(Phone::e164),
+                    &fields.email.as_ref().map(Email::as_str),
+                    &preferences,
+                    &search_text,
+                    &actor.staff.0,
+                ],
+            )
+            .await
+            .map_err(phone_conflict)
+        },
+        changes::record(&tx, actor, Entity::Customer, id, "create", &["*"]),
+        async { Ok(tx.query_opt(&select, &[&actor.tenant.0, &id]).await?) },
+    )?;
+    let customer = from_row(&row.ok_or(Error::NotFound)?)?;
     tx.commit().await?;
     tracing::info!(
         tenant = %actor.tenant,
