@@ -24,6 +24,7 @@ server-error-address-limit = لدى هذا العميل العدد الأقصى 
 server-error-enrollment-code-invalid = رمز التسجيل هذا غير صالح أو منتهي الصلاحية أو مستخدم من قبل.
 server-error-invalid-pin = يجب أن يتكون الرقم السري من { $min } إلى { $max } حرفاً.
 server-error-invalid-slug = يجب أن يتكون رمز المتجر من 2 إلى 63 حرفاً لاتينياً صغيراً أو رقماً أو شرطة.
+server-error-tenant-exists = يوجد متجر بهذا الرمز بالفعل.
 server-error-default-required = للعميل الذي لديه عناوين عنوان افتراضي واحد دائماً. اختر عنواناً آخر ليكون الافتراضي بدلاً من ذلك.
 server-error-otp-cooldown = أُرسل رمز قبل لحظات. انتظر { $seconds } ثانية قبل طلب رمز آخر.
 server-error-otp-rate-limited = طُلبت رموز كثيرة. حاول مرة أخرى لاحقاً.

@@ -24,6 +24,7 @@ server-error-address-limit = This customer already has the maximum number of add
 server-error-enrollment-code-invalid = This enrollment code is not valid, has expired or was already used.
 server-error-invalid-pin = The PIN must have between { $min } and { $max } characters.
 server-error-invalid-slug = The shop code must be 2 to 63 lower-case letters, digits or dashes.
+server-error-tenant-exists = A shop with this code already exists.
 server-error-default-required = A customer with addresses always has one default address. Choose another address as the default instead.
 server-error-otp-cooldown = A code was sent moments ago. Wait { $seconds } seconds before asking again.
 server-error-otp-rate-limited = Too many codes were requested. Try again later.

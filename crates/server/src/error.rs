@@ -219,7 +219,7 @@ impl Error {
                     Conflict::AddressLimit => {
                         ("address.limit-reached", "server-error-address-limit")
                     }
-                    Conflict::TenantExists => ("tenant.exists", "server-error-invalid-slug"),
+                    Conflict::TenantExists => ("tenant.exists", "server-error-tenant-exists"),
                 };
                 (S::CONFLICT, code, LocalizedMessage::new(msg))
             }

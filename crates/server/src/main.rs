@@ -322,7 +322,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let tenant = tenants::create(&owner_pool()?, slug, name)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(cli_error)?;
             print(&tenant)?;
         }
         Command::Staff {
@@ -340,7 +340,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let member = staff::add(&owner_pool()?, tenant, name, *role, &pin)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(cli_error)?;
             let mut out = serde_json::to_value(&member)?;
             if generated {
                 // Shown once, for the operator to hand over; only its hash is stored.
@@ -353,7 +353,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let member = staff::deactivate(&owner_pool()?, tenant, id)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(cli_error)?;
             print(&member)?;
         }
         Command::Device {
@@ -361,7 +361,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let code = devices::create_code(&owner_pool()?, tenant, None)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(cli_error)?;
             print(&code)?;
         }
         Command::Otp {
@@ -369,9 +369,29 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let purged = dukkan_server::otp::purge_expired(&owner_pool()?)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(cli_error)?;
             print(&serde_json::json!({ "purged": purged }))?;
         }
     }
     Ok(())
+}
+
+/// An operator-facing error: a refusal in plain English with its code ("A shop with this slug
+/// already exists (tenant.exists)"), a server failure with its causes (the database's own
+/// words for a database error).
+fn cli_error(e: dukkan_server::Error) -> anyhow::Error {
+    let (status, code, message) = e.parts();
+    if status.is_server_error() {
+        let no_schema = matches!(&e, dukkan_server::Error::Database(db)
+            if db.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE));
+        let e = anyhow::Error::new(e);
+        if no_schema {
+            e.context("this database has no Dukkan schema yet: run `dukkan-server migrate` first")
+        } else {
+            e
+        }
+    } else {
+        let text = dukkan_server::messages::format(dukkan_core::i18n::Locale::En, &message);
+        anyhow::anyhow!("{text} ({code})")
+    }
 }

@@ -92,6 +92,11 @@ async fn migrate_then_tenant_staff_and_enrollment_code_print_json_that_chains() 
         .unwrap();
     assert!(!dup.status.success());
     assert!(dup.stdout.is_empty());
+    let said = String::from_utf8_lossy(&dup.stderr);
+    assert!(
+        said.contains("A shop with this code already exists. (tenant.exists)"),
+        "{said}"
+    );
     let bad_role = Command::new(BIN)
         .args([
             "staff", "add", "--tenant", "muscat-1", "--name", "X", "--role", "owner",
@@ -100,6 +105,22 @@ async fn migrate_then_tenant_staff_and_enrollment_code_print_json_that_chains() 
         .output()
         .unwrap();
     assert!(!bad_role.status.success());
+}
+
+#[tokio::test]
+async fn a_command_before_migrate_says_to_migrate_with_the_databases_own_words() {
+    let db = TestDb::create().await;
+    let out = Command::new(BIN)
+        .args(["tenant", "create", "--slug", "muscat-1", "--name", "Muscat"])
+        .env("DATABASE_URL", &db.owner_url)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("run `dukkan-server migrate` first"), "{said}");
+    assert!(said.contains("relation \"tenants\" does not exist"), "{said}");
 }
 
 #[tokio::test]
