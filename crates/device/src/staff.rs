@@ -50,6 +50,9 @@ pub(crate) struct SignIn {
     pub staffed: bool,
     pub staff: Option<StaffMember>,
     failures: u32,
+    /// Attempts whose PIN is being checked right now: with `failures` they may not exceed
+    /// [`MAX_PIN_FAILURES`], so attempts made at once get no more tries than one by one.
+    checking: u32,
     locked_until: Option<Instant>,
 }
 
@@ -126,34 +129,26 @@ impl Device {
     /// roster's argon2id hash — offline. [`MAX_PIN_FAILURES`] wrong PINs in a row lock sign-in
     /// for [`PIN_LOCKOUT`]. Slow on purpose (tens of milliseconds): call it off the UI thread.
     pub fn sign_in(&self, staff_id: &str, pin: &str) -> Result<StaffMember> {
-        if let Some(until) = self.sign_in_state().locked_until {
+        {
+            let mut s = self.sign_in_state();
             let now = Instant::now();
-            if until > now {
+            if let Some(until) = s.locked_until.filter(|until| *until > now) {
                 return Err(DeviceError::SignInLocked {
                     seconds: (until - now).as_secs() + 1,
                 });
             }
+            if s.failures + s.checking >= MAX_PIN_FAILURES {
+                // The tries left are all being checked already.
+                return Err(DeviceError::SignInLocked {
+                    seconds: PIN_LOCKOUT.as_secs(),
+                });
+            }
+            s.checking += 1;
         }
-        let found: Option<(String, String, String)> = self.read(|c| {
-            Ok(c.query_row(
-                "SELECT name, role, pin_hash FROM staff WHERE id = ?1",
-                [staff_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?)
-        })?;
-        let pin = normalize_pin(pin);
-        let member = found.and_then(|(name, role, hash)| {
-            let ok = pin.chars().count() <= PIN_MAX_CHARS && verify_pin(&pin, &hash);
-            Some(StaffMember {
-                id: staff_id.to_owned(),
-                name,
-                role: Role::parse(&role)?,
-            })
-            .filter(|_| ok)
-        });
+        let outcome = self.check_pin(staff_id, pin);
         let mut s = self.sign_in_state();
-        match member {
+        s.checking -= 1;
+        match outcome? {
             Some(member) => {
                 s.failures = 0;
                 s.locked_until = None;
@@ -174,6 +169,29 @@ impl Device {
                 Err(DeviceError::PinWrong)
             }
         }
+    }
+
+    /// The roster member `staff_id` when `pin` is theirs (argon2: slow).
+    fn check_pin(&self, staff_id: &str, pin: &str) -> Result<Option<StaffMember>> {
+        let found: Option<(String, String, String)> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT name, role, pin_hash FROM staff WHERE id = ?1",
+                [staff_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+        })?;
+        let pin = normalize_pin(pin);
+        let member = found.and_then(|(name, role, hash)| {
+            let ok = pin.chars().count() <= PIN_MAX_CHARS && verify_pin(&pin, &hash);
+            Some(StaffMember {
+                id: staff_id.to_owned(),
+                name,
+                role: Role::parse(&role)?,
+            })
+            .filter(|_| ok)
+        });
+        Ok(member)
     }
 
     /// Signs the current staff member out (the till then waits for the next sign-in).

@@ -179,6 +179,43 @@ fn wrong_pins_and_unknown_or_hostile_ids_are_refused_alike_and_five_lock_sign_in
 }
 
 #[test]
+fn pins_tried_at_once_get_no_more_tries_than_pins_tried_one_by_one() {
+    // A PIN check takes tens of milliseconds (argon2): 20 wrong PINs sent together must not all
+    // be checked before the first failure is counted.
+    let (_dir, d) = device();
+    let aisha = member("Aisha", Role::Cashier, "2468");
+    d.replace_roster(&roster(std::slice::from_ref(&aisha)), None)
+        .unwrap();
+    let id = aisha.id.to_string();
+    let start = std::sync::Barrier::new(20);
+    let codes: Vec<String> = std::thread::scope(|scope| {
+        let tries: Vec<_> = (0..20)
+            .map(|i| {
+                let (d, id, start) = (&d, &id, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    d.sign_in(id, &format!("{:04}", 9000 + i))
+                        .unwrap_err()
+                        .code()
+                        .to_owned()
+                })
+            })
+            .collect();
+        tries.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let wrong = codes.iter().filter(|c| *c == "pin-wrong").count();
+    let locked = codes.iter().filter(|c| *c == "sign-in-locked").count();
+    assert_eq!(wrong + locked, 20, "{codes:?}");
+    assert!(
+        wrong <= 4,
+        "at most 5 PINs checked, the fifth failure locking: {codes:?}"
+    );
+    let right = d.sign_in(&id, "2468").unwrap_err();
+    assert_eq!(right.code(), "sign-in-locked");
+    assert_eq!(d.staff_session().staff, None);
+}
+
+#[test]
 fn a_cashier_keeps_the_counter_but_manager_work_is_refused_with_the_role_needed() {
     let (_dir, d) = device();
     signed_in(&d, Role::Cashier);

@@ -120,7 +120,10 @@ async fn a_command_before_migrate_says_to_migrate_with_the_databases_own_words()
     assert!(out.stdout.is_empty());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("run `dukkan-server migrate` first"), "{said}");
-    assert!(said.contains("relation \"tenants\" does not exist"), "{said}");
+    assert!(
+        said.contains("relation \"tenants\" does not exist"),
+        "{said}"
+    );
 }
 
 #[tokio::test]
