@@ -270,8 +270,13 @@ async fn initial_pull(n: usize) -> (Duration, Duration) {
 }
 
 /// (c) Latencies of A create -> visible in B's store, both engines online (long-poll).
+///
+/// Rate limits off: the creates follow each other as fast as they propagate (~45/s from one
+/// till, a push, a pull and a roster check each), which no cashier does, and with the default
+/// 50 requests/s per device token the engine's one-second backoff after a 429 would be
+/// measured instead of propagation.
 async fn propagation(n: usize) -> Vec<Duration> {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with_limits(dukkan_server::limits::LimitConfig::unlimited()).await;
     app.tenant("bench").await;
     let a = enrolled_device(&app, "bench").await;
     let b = enrolled_device(&app, "bench").await;

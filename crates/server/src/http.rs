@@ -42,6 +42,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Request and pool metrics of this instance (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// Wake-ups of the long-poll pulls waiting on this instance.
+    pub changes: Arc<crate::wakeups::ChangeSignals>,
 }
 
 impl AppState {
@@ -52,7 +54,17 @@ impl AppState {
             otp,
             limits: Arc::new(Limits::default()),
             metrics: Arc::new(Metrics::new()),
+            changes: Arc::default(),
         }
+    }
+
+    /// The same state with a connection to `url` that listens for committed changes, so that
+    /// waiting pulls wake at once instead of polling (see [`crate::wakeups`]). Needs a tokio
+    /// runtime; without it pulls poll the feed every 200 ms.
+    pub fn with_change_listener(self, url: &str) -> Result<Self, crate::db::SetupError> {
+        let config: tokio_postgres::Config = url.parse().map_err(crate::db::SetupError::Url)?;
+        crate::wakeups::spawn_listener(self.changes.clone(), config);
+        Ok(self)
     }
 
     /// The same state with `/metrics` readable only with `Authorization: Bearer <token>`.

@@ -29,6 +29,7 @@ pub mod sync;
 pub mod tenants;
 pub mod tokens;
 pub mod upgrades;
+pub mod wakeups;
 
 pub use error::Error;
 pub use http::{router, AppState};

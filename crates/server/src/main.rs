@@ -310,8 +310,9 @@ async fn main() -> anyhow::Result<()> {
             let addr = listener.local_addr()?;
             tracing::info!(%addr, "serving");
             print(&serde_json::json!({ "listening": addr.to_string() }))?;
-            let mut state =
-                AppState::new(pool, std::sync::Arc::new(otp)).with_limits(limits.config());
+            let mut state = AppState::new(pool, std::sync::Arc::new(otp))
+                .with_limits(limits.config())
+                .with_change_listener(app_database_url)?;
             if let Some(token) = metrics_token.as_deref().filter(|t| !t.trim().is_empty()) {
                 state = state.with_metrics_token(token.trim());
             }

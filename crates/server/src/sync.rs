@@ -14,6 +14,7 @@ use crate::db;
 use crate::error::{Conflict, Error, Rule};
 use crate::ids::TenantId;
 use crate::tokens;
+use crate::wakeups::ChangeSignals;
 use deadpool_postgres::{Pool, Transaction};
 use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op};
 use dukkan_core::search::search_key;
@@ -946,8 +947,13 @@ async fn update(tx: &Transaction<'_>, actor: &OpActor, u: &CustomerUpdated) -> R
 }
 
 /// Changes after `since`, waiting up to `wait` for the first one when there is none.
+///
+/// While waiting it looks at the feed again when the tenant's changes are notified
+/// ([`crate::wakeups`]), and otherwise every few seconds (every 200 ms when notifications are
+/// not arriving). Any instance can answer any device: the feed is the only state.
 pub async fn pull(
     pool: &Pool,
+    signals: &ChangeSignals,
     device: DeviceActor,
     since: i64,
     limit: usize,
@@ -956,15 +962,23 @@ pub async fn pull(
     let limit = limit.clamp(1, MAX_PULL_PAGE);
     let wait = wait.min(Duration::from_secs(MAX_PULL_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + wait;
+    let signal = signals.tenant(device.tenant.0);
     loop {
+        // Registered before looking, so a change committed in between still wakes us.
+        let notified = signal.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        signals.looked();
         let page = pull_once(pool, device, since, limit).await?;
-        if !page.changes.is_empty() || tokio::time::Instant::now() >= deadline {
+        let now = tokio::time::Instant::now();
+        if !page.changes.is_empty() || now >= deadline {
             return Ok(page);
         }
-        // Polling keeps the server stateless (any instance can answer any device); 200 ms keeps
-        // propagation well inside the 2 s goal at one cheap indexed query per waiting device.
-        tokio::time::sleep(Duration::from_millis(200).min(deadline - tokio::time::Instant::now()))
-            .await;
+        let nap = signals.recheck_every().min(deadline - now);
+        tokio::select! {
+            () = &mut notified => {}
+            () = tokio::time::sleep(nap) => {}
+        }
     }
 }
 
@@ -1221,6 +1235,7 @@ async fn pull_handler(
     Ok(axum::Json(
         pull(
             &s.pool,
+            &s.changes,
             device,
             q.since,
             q.limit.unwrap_or(MAX_PULL_PAGE),

@@ -11,6 +11,7 @@ mod devices;
 mod export;
 mod hostile_input;
 mod limits;
+mod long_poll;
 mod merge;
 mod metrics;
 mod openapi;

@@ -284,6 +284,8 @@ pub struct TestApp {
     pub owner_url: String,
     pub app_url: String,
     pub db_name: String,
+    /// The server's wake-ups of waiting pulls.
+    changes: Arc<dukkan_server::wakeups::ChangeSignals>,
     server: tokio::task::JoinHandle<()>,
     _drop: DropDatabase,
 }
@@ -360,7 +362,11 @@ impl TestApp {
             .await
             .expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
-        let state = AppState::new(app_pool.clone(), Arc::new(otp)).with_limits(limits);
+        let state = AppState::new(app_pool.clone(), Arc::new(otp))
+            .with_limits(limits)
+            .with_change_listener(&app_url)
+            .expect("change listener");
+        let changes = state.changes.clone();
         let server = tokio::spawn(async move {
             let _ = dukkan_server::serve(listener, state, std::future::pending()).await;
         });
@@ -377,6 +383,7 @@ impl TestApp {
             owner_url,
             app_url,
             db_name,
+            changes,
             server,
             _drop: guard,
         }
@@ -462,6 +469,16 @@ impl TestApp {
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             headers,
         }
+    }
+
+    /// Whether the server listens for committed changes (waiting pulls wake on them).
+    pub fn listening(&self) -> bool {
+        self.changes.is_listening()
+    }
+
+    /// How many times pulls have looked at the change feed so far.
+    pub fn feed_looks(&self) -> u64 {
+        self.changes.looks()
     }
 
     /// Enrolls a device in tenant `slug` with `code` over REST; returns its device token.
