@@ -295,12 +295,14 @@ fn phone_conflict(e: tokio_postgres::Error) -> Error {
     }
 }
 
+/// One customer of a tenant by id (`$1` tenant, `$2` id).
+fn select_one() -> String {
+    format!("{SELECT_CUSTOMER} WHERE c.tenant_id = $1 AND c.id = $2")
+}
+
 async fn fetch(tx: &Transaction<'_>, actor: &Actor, id: Uuid) -> Result<Customer, Error> {
     let row = tx
-        .query_opt(
-            &format!("{SELECT_CUSTOMER} WHERE c.tenant_id = $1 AND c.id = $2"),
-            &[&actor.tenant.0, &id],
-        )
+        .query_opt(&select_one(), &[&actor.tenant.0, &id])
         .await?
         .ok_or(Error::NotFound)?;
     from_row(&row)
@@ -331,7 +333,7 @@ pub async fn create(pool: &Pool, actor: &Actor, input: NewCustomer) -> Result<Cu
     let id = input.id.unwrap_or_else(Uuid::now_v7);
     let preferences = fields.preferences_json()?;
     let search_text = fields.search_text();
-    let select_one = format!("{SELECT_CUSTOMER} WHERE c.tenant_id = $1 AND c.id = $2");
+    let select_one = select_one();
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
     // Every create of a tenant waits for the tenant's counter row from the moment it takes a

@@ -51,6 +51,15 @@ async fn sign_in_from(
     TestApp::answer(req.send().await.expect("test setup")).await
 }
 
+/// The id of a new staff member of "shop" whose PIN is [`PIN`].
+async fn shop_staff(app: &TestApp, name: &str, role: Role) -> String {
+    staff::add(&app.owner, "shop", name, role, PIN)
+        .await
+        .expect("add staff")
+        .id
+        .to_string()
+}
+
 fn retry_after(a: &Answer) -> u64 {
     a.headers
         .get("retry-after")
@@ -167,16 +176,8 @@ async fn wrong_pins_lock_the_staff_member_out_even_with_the_right_pin_until_the_
     })
     .await;
     app.tenant("shop").await;
-    let target = staff::add(&app.owner, "shop", "Salim", Role::Manager, PIN)
-        .await
-        .unwrap()
-        .id
-        .to_string();
-    let colleague = staff::add(&app.owner, "shop", "Aisha", Role::Cashier, PIN)
-        .await
-        .unwrap()
-        .id
-        .to_string();
+    let target = shop_staff(&app, "Salim", Role::Manager).await;
+    let colleague = shop_staff(&app, "Aisha", Role::Cashier).await;
     let client = app.client.clone();
     for pin in ["0000", "1111", "2222"] {
         let a = sign_in_from(&app, &client, &target, pin).await;
@@ -208,11 +209,7 @@ async fn wrong_pins_for_many_staff_lock_out_the_client_ip_but_not_other_ips() {
     })
     .await;
     app.tenant("shop").await;
-    let real = staff::add(&app.owner, "shop", "Salim", Role::Cashier, PIN)
-        .await
-        .unwrap()
-        .id
-        .to_string();
+    let real = shop_staff(&app, "Salim", Role::Cashier).await;
     let client = app.client.clone();
     for _ in 0..3 {
         let guess = uuid::Uuid::now_v7().to_string();
@@ -238,11 +235,7 @@ async fn a_right_pin_clears_the_staff_members_count_of_wrong_ones() {
     })
     .await;
     app.tenant("shop").await;
-    let id = staff::add(&app.owner, "shop", "Salim", Role::Cashier, PIN)
-        .await
-        .unwrap()
-        .id
-        .to_string();
+    let id = shop_staff(&app, "Salim", Role::Cashier).await;
     let client = app.client.clone();
     for _ in 0..3 {
         for pin in ["0000", "1111"] {
@@ -265,11 +258,7 @@ async fn concurrent_pin_guesses_get_exactly_the_allowed_number_of_tries_then_429
     })
     .await;
     app.tenant("shop").await;
-    let target = staff::add(&app.owner, "shop", "Salim", Role::Manager, PIN)
-        .await
-        .unwrap()
-        .id
-        .to_string();
+    let target = shop_staff(&app, "Salim", Role::Manager).await;
     let guesses = (0..30).map(|i| {
         let (app, target) = (&app, &target);
         async move {
@@ -301,11 +290,7 @@ async fn right_pins_never_count_against_the_client_ip() {
     })
     .await;
     app.tenant("shop").await;
-    let id = staff::add(&app.owner, "shop", "Salim", Role::Cashier, PIN)
-        .await
-        .unwrap()
-        .id
-        .to_string();
+    let id = shop_staff(&app, "Salim", Role::Cashier).await;
     for _ in 0..5 {
         let ok = sign_in_from(&app, &app.client, &id, PIN).await;
         assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
