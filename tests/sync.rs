@@ -317,9 +317,11 @@ async fn a_device_token_never_reaches_another_tenant() {
     let forged = dukkan_core::sync::PushOp {
         op_id: dukkan_core::OpId::new(),
         device_seq: 1,
-        op: dukkan_core::ops::Op::CustomerDeactivated {
-            customer_id: theirs.id,
-        },
+        op: dukkan_core::ops::Op::CustomerUpdated(dukkan_core::ops::CustomerUpdated {
+            id: theirs.id,
+            last_name: Some(Some("Forged".into())),
+            ..Default::default()
+        }),
         staff_id: None,
         at: "2026-11-25T10:00:00.000Z".into(),
     };
@@ -333,7 +335,7 @@ async fn a_device_token_never_reaches_another_tenant() {
     );
     assert_eq!(
         app.count(&format!(
-            "SELECT count(*) FROM customers WHERE id = '{}' AND active",
+            "SELECT count(*) FROM customers WHERE id = '{}' AND active AND last_name IS NULL",
             theirs.id
         ))
         .await,

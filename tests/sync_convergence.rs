@@ -60,6 +60,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<u16>().prop_map(|target| Action::DeleteAddress { target }),
         1 => any::<u16>().prop_map(|target| Action::SetDefaultAddress { target }),
         1 => any::<u16>().prop_map(|target| Action::Deactivate { target }),
+        1 => any::<u16>().prop_map(|target| Action::Reactivate { target }),
     ]
 }
 
@@ -86,7 +87,9 @@ async fn run(steps: &[Step], sabotage: Option<usize>) -> World {
     let tenant = app.tenant("muscat").await.0;
     let mut devices = Vec::new();
     for _ in 0..DEVICES {
-        devices.push(enrolled_device(&app, "muscat").await);
+        let t = enrolled_device(&app, "muscat").await;
+        common::sign_in_manager(&app, "muscat", &t.device).await;
+        devices.push(t);
     }
     let mut phones: Vec<Phones> = (0..DEVICES as u32).map(Phones::new).collect();
     let mut online = [true; DEVICES];

@@ -77,6 +77,9 @@ async fn three_engines_behind_a_faulty_network_converge_and_apply_every_op_exact
         enrolled_device(&app, "muscat").await,
         enrolled_device(&app, "muscat").await,
     ];
+    for t in &devices {
+        common::sign_in_manager(&app, "muscat", &t.device).await;
+    }
 
     // Offline first: some work on every till, then the same person registered at all three.
     let mut rng = SplitMix64::new(seed());

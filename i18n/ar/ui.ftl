@@ -80,6 +80,8 @@ list-deactivate-confirm = إلغاء تفعيل { $name }؟ لن يظهر بعد
 list-deactivate-yes = نعم، ألغِ التفعيل
 list-deactivate-no = إبقاؤه نشطاً
 list-deactivated = تم إلغاء تفعيل { $name }.
+list-reactivate = إعادة التفعيل
+list-reactivated = { $name } نشط من جديد.
 list-empty = لا يوجد عملاء يطابقون هذه التصفية.
 list-loaded = { $count ->
     [zero] لا يوجد عملاء معروضون
@@ -203,6 +205,7 @@ sync-open-customer = فتح العميل
 op-customer-created = إنشاء عميل
 op-customer-updated = تعديل الملف
 op-customer-deactivated = إيقاف العميل
+op-customer-reactivated = إعادة تفعيل العميل
 op-address-added = إضافة عنوان
 op-address-updated = تعديل عنوان
 op-address-deleted = حذف عنوان

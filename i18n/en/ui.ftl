@@ -77,6 +77,8 @@ list-deactivate-confirm = Deactivate { $name }? They will no longer appear at th
 list-deactivate-yes = Yes, deactivate
 list-deactivate-no = Keep active
 list-deactivated = { $name } was deactivated.
+list-reactivate = Reactivate
+list-reactivated = { $name } is active again.
 list-empty = No customers match these filters.
 list-loaded = { $count ->
     [one] 1 customer shown
@@ -190,6 +192,7 @@ sync-open-customer = Open customer
 op-customer-created = Customer created
 op-customer-updated = Profile changed
 op-customer-deactivated = Customer deactivated
+op-customer-reactivated = Customer reactivated
 op-address-added = Address added
 op-address-updated = Address changed
 op-address-deleted = Address deleted

@@ -109,6 +109,11 @@ fn deactivate_customer(device: State<'_, Arc<Device>>, id: String) -> CmdResult<
 }
 
 #[tauri::command]
+fn reactivate_customer(device: State<'_, Arc<Device>>, id: String) -> CmdResult<Customer> {
+    Ok(device.reactivate_customer(parse_id(&id)?)?)
+}
+
+#[tauri::command]
 fn add_address(
     device: State<'_, Arc<Device>>,
     customer_id: String,
@@ -405,6 +410,7 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             customer_details,
             update_customer,
             deactivate_customer,
+            reactivate_customer,
             add_address,
             update_address,
             delete_address,

@@ -50,6 +50,39 @@ pub async fn enrolled_device(app: &TestApp, slug: &str) -> TestDevice {
     TestDevice { dir, device }
 }
 
+/// Gives shop `slug` a new manager (PIN [`crate::support::PIN`]), brings the shop's roster to
+/// `d` as the engine does, and signs the manager in: a till used as a shop uses it, whose ops
+/// name who made them (the server refuses a manager's change made by nobody). Returns the
+/// manager's staff id.
+pub async fn sign_in_manager(app: &TestApp, slug: &str, d: &Device) -> String {
+    let m = dukkan_server::staff::add(
+        &app.owner,
+        slug,
+        "Maryam",
+        dukkan_server::staff::Role::Manager,
+        crate::support::PIN,
+    )
+    .await
+    .unwrap();
+    let (_, token) = d.enrollment().unwrap().expect("enrolled");
+    let roster: dukkan_core::staff::Roster = app
+        .client
+        .get(format!("{}/api/v1/sync/staff", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    d.replace_roster(&roster, None).unwrap();
+    let id = m.id.0.to_string();
+    d.sign_in(&id, crate::support::PIN).unwrap();
+    id
+}
+
 /// Engine settings for tests: the device's token, the given server URL (e.g. a proxy), short
 /// timeouts so a swallowed request costs seconds, and a short long-poll so idle engines turn
 /// over often.
@@ -365,6 +398,7 @@ pub async fn assert_every_op_applied_exactly_once(
                 "customer_created" => "create",
                 "customer_updated" => "update",
                 "customer_deactivated" => "deactivate",
+                "customer_reactivated" => "reactivate",
                 "address_added" | "address_updated" | "address_deleted" | "default_address_set" => {
                     "address"
                 }
@@ -482,6 +516,10 @@ pub enum Action {
     Deactivate {
         target: u16,
     },
+    /// A manager brings back a deactivated (not merged) customer.
+    Reactivate {
+        target: u16,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -528,7 +566,10 @@ impl Phones {
 /// Errors an action may meet because another device changed things first (the target was
 /// deactivated or merged and the device pulled that before acting). Any other error fails.
 fn tolerated(e: &dukkan_device::DeviceError) -> bool {
-    matches!(e.code(), "customer-inactive" | "not-found")
+    matches!(
+        e.code(),
+        "customer.inactive" | "customer.merged" | "not-found"
+    )
 }
 
 /// Does `action` on `d`. Returns whether the device recorded an op (an action with no target,
@@ -639,6 +680,34 @@ pub fn perform(d: &Device, phones: &mut Phones, action: &Action) -> bool {
             None => Ok(false),
             Some(c) => d.deactivate_customer(c.id).map(|_| true),
         },
+        Action::Reactivate { target } => {
+            let inactive: Vec<_> = d
+                .list_customers(&dukkan_device::ListQuery {
+                    active: Some(false),
+                    limit: Some(500),
+                    ..Default::default()
+                })
+                .unwrap()
+                .items
+                .into_iter()
+                .filter(|c| c.merged_into.is_none())
+                // A phone every till may create offline could be another customer's by the
+                // time the server sees this: the server would refuse it (as it should), and
+                // a refused op waits for a person, which these runs have none of.
+                .filter(|c| {
+                    !SHARED_PHONES.iter().any(|p| {
+                        dukkan_core::Phone::parse(p)
+                            .ok()
+                            .map(|p| p.e164().to_owned())
+                            == c.phone
+                    })
+                })
+                .collect();
+            match inactive.get(*target as usize % inactive.len().max(1)) {
+                None => Ok(false),
+                Some(c) => d.reactivate_customer(c.id).map(|_| true),
+            }
+        }
     };
     match result {
         Ok(recorded) => recorded,
@@ -683,7 +752,8 @@ pub fn random_action(rng: &mut fault_proxy::SplitMix64) -> Action {
         },
         16 => Action::DeleteAddress { target },
         17 => Action::SetDefaultAddress { target },
-        _ => Action::Deactivate { target },
+        18 => Action::Deactivate { target },
+        _ => Action::Reactivate { target },
     }
 }
 

@@ -8,11 +8,12 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Guest → stub → full: the three stages of a customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum CustomerKind {
     /// A walk-in for one transaction: needs nothing.
+    #[default]
     Guest,
     /// Created at the counter: first name + phone.
     Stub,

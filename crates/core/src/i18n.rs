@@ -334,6 +334,21 @@ mod tests {
     }
 
     #[test]
+    fn every_refusal_of_the_customer_rules_has_text_in_both_languages() {
+        let l = Localizer::load().unwrap();
+        let mut ids: Vec<String> = crate::rules::Refusal::catalogue()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        ids.extend(["error-sequence-conflict".into(), "error-invalid-op".into()]);
+        for locale in Locale::ALL {
+            for id in &ids {
+                assert!(l.has(locale, id), "{id} missing in {}", locale.tag());
+            }
+        }
+    }
+
+    #[test]
     fn unknown_ids_fall_back_to_the_id_and_locales_parse_from_tags() {
         let l = Localizer::global();
         assert_eq!(

@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod ids;
 pub mod ops;
 pub mod phone;
+pub mod rules;
 pub mod search;
 pub mod staff;
 pub mod sync;

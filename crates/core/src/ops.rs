@@ -10,7 +10,15 @@ use crate::ids::{AddressId, CustomerId};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Version of the push/pull protocol these types describe.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2 added [`crate::sync::OpOutcome::SequenceConflict`] (a device sequence number already used
+/// by another op: the till renumbers and pushes again) and the `customer_reactivated` op. A
+/// till still on 1 is answered a conflict as `rejected` with `sync.sequence-conflict`, which
+/// it parks for a person (and never a `customer_reactivated`, which it cannot make).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The oldest protocol the server still answers.
+pub const OLDEST_PROTOCOL_VERSION: u32 = 1;
 
 /// What an operation does. The tag is stored in the outbox's `kind` column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +32,10 @@ pub enum Op {
     CustomerCreated(CustomerCreated),
     CustomerUpdated(CustomerUpdated),
     CustomerDeactivated {
+        customer_id: CustomerId,
+    },
+    /// A manager brought a deactivated customer back.
+    CustomerReactivated {
         customer_id: CustomerId,
     },
     AddressAdded {
@@ -61,11 +73,27 @@ impl Op {
             Op::CustomerCreated(_) => "customer_created",
             Op::CustomerUpdated(_) => "customer_updated",
             Op::CustomerDeactivated { .. } => "customer_deactivated",
+            Op::CustomerReactivated { .. } => "customer_reactivated",
             Op::AddressAdded { .. } => "address_added",
             Op::AddressUpdated { .. } => "address_updated",
             Op::AddressDeleted { .. } => "address_deleted",
             Op::DefaultAddressSet { .. } => "default_address_set",
             Op::UpgradeRequested { .. } => "upgrade_requested",
+        }
+    }
+
+    /// The customer the op changes.
+    pub fn customer_id(&self) -> CustomerId {
+        match self {
+            Op::CustomerCreated(c) => c.id,
+            Op::CustomerUpdated(u) => u.id,
+            Op::CustomerDeactivated { customer_id }
+            | Op::CustomerReactivated { customer_id }
+            | Op::AddressAdded { customer_id, .. }
+            | Op::AddressUpdated { customer_id, .. }
+            | Op::AddressDeleted { customer_id, .. }
+            | Op::DefaultAddressSet { customer_id, .. }
+            | Op::UpgradeRequested { customer_id, .. } => *customer_id,
         }
     }
 }

@@ -11,7 +11,14 @@ use crate::ids::{CustomerId, OpId};
 use crate::ops::Op;
 use serde::{Deserialize, Serialize};
 
-pub use crate::ops::PROTOCOL_VERSION;
+pub use crate::ops::{OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION};
+
+/// Largest device sequence number (or `lastAckedSeq`) accepted: a till making an op every
+/// millisecond for 30 years stays far below it, and `seq + 1` can never overflow.
+pub const MAX_DEVICE_SEQ: i64 = 1 << 50;
+
+/// Longest `at` text accepted on a pushed op (RFC 3339 with nanoseconds and an offset is 35).
+pub const AT_MAX_CHARS: usize = 40;
 
 /// Most ops accepted in one push.
 pub const MAX_PUSH_BATCH: usize = 200;
@@ -57,6 +64,12 @@ pub enum OpOutcome {
     /// Not attempted because an earlier op of the device is missing (a gap): resend from
     /// `expected`.
     OutOfOrder { expected: i64 },
+    /// Not applied: the server already applied a *different* op under this sequence number
+    /// (a till restored from a backup, or copied to a new PC, numbers again from where its
+    /// copy stood). The till renumbers its unanswered ops after `last_applied` and pushes
+    /// them again. Every later op of the same push is answered the same, so order is kept.
+    #[serde(rename_all = "camelCase")]
+    SequenceConflict { last_applied: i64 },
 }
 
 /// The answer to one pushed op.

@@ -1,10 +1,10 @@
 //! Address use cases. The database itself keeps exactly one default address per customer that
 //! has any (see `migrations/device/V1__customer_store.sql`); this module never has to.
 
-use crate::customers::load_active;
 use crate::error::{DeviceError, Entity, Result};
-use crate::{journal, Device};
+use crate::{apply, Device};
 use dukkan_core::ops::Op;
+use dukkan_core::rules::{self, Action};
 use dukkan_core::{
     Address, AddressId, AddressInput, AddressType, CountryCode, CustomerId, GeoPoint,
 };
@@ -121,10 +121,6 @@ fn load(conn: &Connection, address: AddressId) -> Result<AddressRecord> {
     )?)
 }
 
-fn opt(t: &Option<dukkan_core::FreeText>) -> Option<&str> {
-    t.as_ref().map(|t| t.as_str())
-}
-
 const ADDRESS_FIELDS: [&str; 12] = [
     "addressType",
     "label",
@@ -141,88 +137,81 @@ const ADDRESS_FIELDS: [&str; 12] = [
 ];
 
 impl Device {
-    /// Adds an address; the customer's first address becomes the default.
+    /// Adds an address; the customer's first address becomes the default. A customer has at
+    /// most [`rules::MAX_ADDRESSES`].
     pub fn add_address(&self, customer: CustomerId, input: &AddressInput) -> Result<AddressRecord> {
-        self.authorize(dukkan_core::staff::Role::Cashier)?;
+        self.authorize_action(Action::EditAddresses)?;
         let address = input.validate()?;
         let id = AddressId::new();
         self.write(|tx, ctx| {
-            load_active(tx, customer)?;
-            let a = &address;
-            tx.execute(
-                &format!(
-                    "INSERT INTO addresses ({ADDRESS_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"
-                ),
-                params![
-                    id.to_string(), customer.to_string(), a.address_type.as_str(), opt(&a.label),
-                    opt(&a.building), opt(&a.floor), opt(&a.apartment), opt(&a.street), opt(&a.area),
-                    opt(&a.city), a.country.as_str(), opt(&a.postal_code),
-                    a.gps.map(|g| g.latitude()), a.gps.map(|g| g.longitude()), opt(&a.delivery_notes),
-                    ctx.now,
-                ],
+            let count: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM addresses WHERE customer_id = ?1",
+                [customer.to_string()],
+                |r| r.get(0),
             )?;
-            let op = Op::AddressAdded { customer_id: customer, address_id: id, address: address.clone() };
-            journal::record(tx, ctx, &op, customer, &id.to_string(), &ADDRESS_FIELDS)?;
+            let address = rules::decide_address_add(
+                &apply::state(tx, customer)?,
+                usize::try_from(count).unwrap_or(usize::MAX),
+                &address,
+            )?;
+            let op = Op::AddressAdded {
+                customer_id: customer,
+                address_id: id,
+                address,
+            };
+            apply::commit(tx, ctx, &op, &id.to_string(), &ADDRESS_FIELDS)?;
             load(tx, id)
         })
     }
 
     /// Replaces an address's fields with the form's.
     pub fn update_address(&self, id: AddressId, input: &AddressInput) -> Result<AddressRecord> {
-        self.authorize(dukkan_core::staff::Role::Cashier)?;
+        self.authorize_action(Action::EditAddresses)?;
         let address = input.validate()?;
         self.write(|tx, ctx| {
-            let before = load(tx, id)?;
-            load_active(tx, before.customer_id)?;
-            let a = &address;
-            tx.execute(
-                "UPDATE addresses SET address_type = ?2, label = ?3, building = ?4, floor = ?5, apartment = ?6,
-                    street = ?7, area = ?8, city = ?9, country = ?10, postal_code = ?11, latitude = ?12,
-                    longitude = ?13, delivery_notes = ?14, updated_at = ?15
-                 WHERE id = ?1",
-                params![
-                    id.to_string(), a.address_type.as_str(), opt(&a.label), opt(&a.building), opt(&a.floor),
-                    opt(&a.apartment), opt(&a.street), opt(&a.area), opt(&a.city), a.country.as_str(),
-                    opt(&a.postal_code), a.gps.map(|g| g.latitude()), a.gps.map(|g| g.longitude()),
-                    opt(&a.delivery_notes), ctx.now,
-                ],
-            )?;
-            let op = Op::AddressUpdated { customer_id: before.customer_id, address_id: id, address: address.clone() };
-            journal::record(tx, ctx, &op, before.customer_id, &id.to_string(), &ADDRESS_FIELDS)?;
+            let customer = owner_changeable(tx, id)?;
+            let op = Op::AddressUpdated {
+                customer_id: customer,
+                address_id: id,
+                address,
+            };
+            apply::commit(tx, ctx, &op, &id.to_string(), &ADDRESS_FIELDS)?;
             load(tx, id)
         })
     }
 
-    /// Deletes an address; if it was the default, the newest remaining one becomes the default.
+    /// Deletes an address; if it was the default, the newest remaining one becomes the default
+    /// (`rules::default_after_delete`).
     pub fn delete_address(&self, id: AddressId) -> Result<()> {
-        self.authorize(dukkan_core::staff::Role::Cashier)?;
+        self.authorize_action(Action::EditAddresses)?;
         self.write(|tx, ctx| {
-            let customer = customer_of(tx, id)?;
-            load_active(tx, customer)?;
-            tx.execute("DELETE FROM addresses WHERE id = ?1", [id.to_string()])?;
+            let customer = owner_changeable(tx, id)?;
             let op = Op::AddressDeleted {
                 customer_id: customer,
                 address_id: id,
             };
-            journal::record(tx, ctx, &op, customer, &id.to_string(), &["deleted"])?;
-            Ok(())
+            apply::commit(tx, ctx, &op, &id.to_string(), &["deleted"])
         })
     }
 
     /// Makes `id` its customer's default address.
     pub fn set_default_address(&self, id: AddressId) -> Result<AddressRecord> {
-        self.authorize(dukkan_core::staff::Role::Cashier)?;
+        self.authorize_action(Action::EditAddresses)?;
         self.write(|tx, ctx| {
-            let customer = customer_of(tx, id)?;
-            load_active(tx, customer)?;
-            tx.execute(
-                "UPDATE customers SET default_address_id = ?2, updated_at = ?3, updated_by = ?4 WHERE id = ?1",
-                params![customer.to_string(), id.to_string(), ctx.now, ctx.staff_id],
-            )?;
-            let op = Op::DefaultAddressSet { customer_id: customer, address_id: id };
-            journal::record(tx, ctx, &op, customer, &id.to_string(), &["default"])?;
+            let customer = owner_changeable(tx, id)?;
+            let op = Op::DefaultAddressSet {
+                customer_id: customer,
+                address_id: id,
+            };
+            apply::commit(tx, ctx, &op, &id.to_string(), &["default"])?;
             load(tx, id)
         })
     }
+}
+
+/// The customer of address `id`, when the rules allow changing its addresses.
+fn owner_changeable(conn: &Connection, id: AddressId) -> Result<CustomerId> {
+    let customer = apply::address_owner(conn, id)?.ok_or(DeviceError::NotFound(Entity::Address))?;
+    rules::decide_address_change(&apply::state(conn, customer)?, true)?;
+    Ok(customer)
 }

@@ -1,14 +1,60 @@
-//! The local effect of an op on the store, without journaling it. Used to re-apply ops still
-//! waiting in the outbox on top of state pulled from the server.
+//! The one writer of the till's customers and addresses tables: [`apply`] gives an op its
+//! effect. Use cases decide an op with the customer rules (`dukkan_core::rules`) and
+//! [`commit`] it (effect + outbox + audit, in the caller's transaction); re-applying the ops
+//! still waiting in the outbox on top of a pulled snapshot calls the same [`apply`].
 
 use crate::customers::{index_names, last4};
-use crate::error::Result;
-use dukkan_core::ops::Op;
-use dukkan_core::{Address, Phone};
-use rusqlite::{params, OptionalExtension, Transaction};
+use crate::error::{DeviceError, Entity, Result};
+use crate::{journal, WriteContext};
+use dukkan_core::ops::{CustomerCreated, Op};
+use dukkan_core::rules::{self, CustomerState};
+use dukkan_core::{Address, AddressId, CustomerId, Phone};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 fn text(f: &Option<dukkan_core::FreeText>) -> Option<&str> {
     f.as_ref().map(|t| t.as_str())
+}
+
+/// Gives `op` its effect and journals it (outbox op for the server, audit entry for people).
+pub(crate) fn commit(
+    tx: &Transaction<'_>,
+    ctx: &WriteContext,
+    op: &Op,
+    entity_id: &str,
+    fields: &[&str],
+) -> Result<()> {
+    apply(tx, ctx, op)?;
+    journal::record(tx, ctx, op, op.customer_id(), entity_id, fields)
+}
+
+/// The customer as the rules see it.
+pub(crate) fn state(conn: &Connection, id: CustomerId) -> Result<CustomerState> {
+    let c = crate::customers::load(conn, id)?;
+    Ok(CustomerState {
+        id: c.id,
+        kind: c.kind,
+        active: c.active,
+        merged: c.merged_into.is_some(),
+        first_name: c.first_name,
+        last_name: c.last_name,
+        name2: c.name2,
+        phone: c.phone,
+        phone_verified: c.phone_verified,
+        email: c.email,
+        preferences: c.preferences,
+    })
+}
+
+/// The customer an address belongs to on this till.
+pub(crate) fn address_owner(conn: &Connection, address: AddressId) -> Result<Option<CustomerId>> {
+    let owner: Option<String> = conn
+        .query_row(
+            "SELECT customer_id FROM addresses WHERE id = ?1",
+            [address.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(owner.and_then(|s| s.parse().ok()))
 }
 
 /// Inserts or replaces an address of `customer` (also used for pulled server snapshots, which
@@ -40,69 +86,94 @@ pub(crate) fn write_address(
     Ok(())
 }
 
-/// Applies `op`'s effect to the local rows it concerns. Ops whose target is gone locally (the
-/// server deleted or merged it) are skipped: the server's answer to the op will say what happened.
-pub(crate) fn apply_local(tx: &Transaction<'_>, op: &Op) -> Result<()> {
+fn create(tx: &Transaction<'_>, ctx: &WriteContext, c: &CustomerCreated) -> Result<()> {
+    let phone = c.phone.as_deref().and_then(|p| Phone::parse(p).ok());
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO customers (id, kind, first_name, last_name, name2, phone, phone_national,
+                phone_last4, created_at, created_by, created_device, updated_at, updated_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9, ?10)
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            c.id.to_string(),
+            c.kind.as_str(),
+            c.first_name,
+            c.last_name,
+            c.name2,
+            phone.as_ref().map(Phone::e164),
+            phone.as_ref().map(Phone::national),
+            phone.as_ref().map(last4),
+            ctx.now,
+            ctx.staff_id,
+            ctx.device_id.to_string(),
+        ])?;
+    if inserted > 0 && c.first_name.is_some() {
+        index_names(tx, c.id)?;
+    }
+    Ok(())
+}
+
+/// Gives `op` its effect on this till's customers and addresses, after checking it against the
+/// customer rules as the customer now stands here. Nothing else writes those tables' customer
+/// fields (pulled snapshots aside, which are the server's truth).
+pub(crate) fn apply(tx: &Transaction<'_>, ctx: &WriteContext, op: &Op) -> Result<()> {
     match op {
-        // The customer exists (it came with the pulled snapshot or was created locally).
-        Op::CustomerCreated(_) => {}
-        // A request not yet pushed is queued, whatever the server said of an earlier one.
-        Op::UpgradeRequested { customer_id, .. } => {
-            tx.execute(
-                "UPDATE upgrade_requests SET state = 'queued', error_code = NULL,
-                        code_expires_at = NULL, attempts_left = NULL, resend_after = NULL
-                 WHERE customer_id = ?1",
-                [customer_id.to_string()],
-            )?;
-        }
+        // Already there when re-applied: it came with the pulled snapshot.
+        Op::CustomerCreated(c) => create(tx, ctx, c)?,
         Op::CustomerUpdated(u) => {
-            let id = u.id.to_string();
-            if let Some(v) = &u.first_name {
-                tx.execute(
-                    "UPDATE customers SET first_name = ?2 WHERE id = ?1",
-                    params![id, v],
-                )?;
-            }
-            if let Some(v) = &u.last_name {
-                tx.execute(
-                    "UPDATE customers SET last_name = ?2 WHERE id = ?1",
-                    params![id, v],
-                )?;
-            }
-            if let Some(v) = &u.name2 {
-                tx.execute(
-                    "UPDATE customers SET name2 = ?2 WHERE id = ?1",
-                    params![id, v],
-                )?;
-            }
-            if let Some(v) = &u.phone {
-                let p = Phone::parse(v).ok();
-                tx.execute(
-                    "UPDATE customers SET phone = ?2, phone_national = ?3, phone_last4 = ?4 WHERE id = ?1",
-                    params![id, v, p.as_ref().map(|p| p.national().to_owned()), p.as_ref().map(last4)],
-                )?;
-            }
-            if let Some(v) = &u.email {
-                tx.execute(
-                    "UPDATE customers SET email = ?2 WHERE id = ?1",
-                    params![id, v],
-                )?;
-            }
-            if let Some(v) = &u.preferences {
-                let json = serde_json::to_string(v).unwrap_or_default();
-                tx.execute(
-                    "UPDATE customers SET preferences = ?2 WHERE id = ?1",
-                    params![id, json],
-                )?;
-            }
-            if u.first_name.is_some() || u.last_name.is_some() || u.name2.is_some() {
+            let current = state(tx, u.id)?;
+            let Some(edit) = rules::decide_update(&current, u, None)? else {
+                return Ok(());
+            };
+            let e = &edit.op;
+            let phone = e.phone.as_deref().and_then(|p| Phone::parse(p).ok());
+            tx.execute(
+                "UPDATE customers SET
+                    kind = ?2,
+                    first_name = CASE WHEN ?3 THEN ?4 ELSE first_name END,
+                    last_name = CASE WHEN ?5 THEN ?6 ELSE last_name END,
+                    name2 = CASE WHEN ?7 THEN ?8 ELSE name2 END,
+                    phone = CASE WHEN ?9 THEN ?10 ELSE phone END,
+                    phone_national = CASE WHEN ?9 THEN ?11 ELSE phone_national END,
+                    phone_last4 = CASE WHEN ?9 THEN ?12 ELSE phone_last4 END,
+                    email = CASE WHEN ?13 THEN ?14 ELSE email END,
+                    preferences = CASE WHEN ?15 THEN ?16 ELSE preferences END,
+                    updated_at = ?17, updated_by = ?18
+                 WHERE id = ?1",
+                params![
+                    u.id.to_string(),
+                    edit.kind.as_str(),
+                    e.first_name.is_some(),
+                    e.first_name,
+                    e.last_name.is_some(),
+                    e.last_name.clone().flatten(),
+                    e.name2.is_some(),
+                    e.name2.clone().flatten(),
+                    phone.is_some(),
+                    phone.as_ref().map(Phone::e164),
+                    phone.as_ref().map(Phone::national),
+                    phone.as_ref().map(last4),
+                    e.email.is_some(),
+                    e.email.clone().flatten(),
+                    e.preferences.is_some(),
+                    e.preferences
+                        .as_ref()
+                        .map(|p| serde_json::to_string(p).unwrap_or_default()),
+                    ctx.now,
+                    ctx.staff_id,
+                ],
+            )?;
+            if e.first_name.is_some() || e.last_name.is_some() || e.name2.is_some() {
                 index_names(tx, u.id)?;
             }
         }
-        Op::CustomerDeactivated { customer_id } => {
+        Op::CustomerDeactivated { customer_id } | Op::CustomerReactivated { customer_id } => {
+            let active = matches!(op, Op::CustomerReactivated { .. });
             tx.execute(
-                "UPDATE customers SET active = 0 WHERE id = ?1",
-                [customer_id.to_string()],
+                "UPDATE customers SET active = ?2, updated_at = ?3, updated_by = ?4
+                 WHERE id = ?1 AND merged_into IS NULL AND active <> ?2",
+                params![customer_id.to_string(), active, ctx.now, ctx.staff_id],
             )?;
         }
         Op::AddressAdded {
@@ -123,16 +194,36 @@ pub(crate) fn apply_local(tx: &Transaction<'_>, op: &Op) -> Result<()> {
                     |r| r.get(0),
                 )
                 .optional()?
-                .unwrap_or_else(|| customer_id.to_string());
-            write_address(
-                tx,
-                &owner,
-                &address_id.to_string(),
-                address,
-                &crate::now_text(),
-            )?;
+                .ok_or(DeviceError::NotFound(Entity::Customer))?;
+            write_address(tx, &owner, &address_id.to_string(), address, &ctx.now)?;
         }
         Op::AddressDeleted { address_id, .. } => {
+            let Some(owner) = address_owner(tx, *address_id)? else {
+                return Ok(());
+            };
+            let default: Option<String> = tx.query_row(
+                "SELECT default_address_id FROM customers WHERE id = ?1",
+                [owner.to_string()],
+                |r| r.get(0),
+            )?;
+            if default.as_deref() == Some(address_id.to_string().as_str()) {
+                let others: Vec<AddressId> = {
+                    let mut stmt =
+                        tx.prepare("SELECT id FROM addresses WHERE customer_id = ?1 AND id <> ?2")?;
+                    let ids = stmt
+                        .query_map(params![owner.to_string(), address_id.to_string()], |r| {
+                            r.get::<_, String>(0)
+                        })?;
+                    ids.filter_map(|r| r.ok()?.parse().ok()).collect()
+                };
+                if let Some(next) = rules::default_after_delete(others) {
+                    tx.execute(
+                        "UPDATE customers SET default_address_id = ?2 WHERE id = ?1",
+                        params![owner.to_string(), next.to_string()],
+                    )?;
+                }
+            }
+            // The last address deleted leaves no default (addresses_promote_on_delete).
             tx.execute(
                 "DELETE FROM addresses WHERE id = ?1",
                 [address_id.to_string()],
@@ -143,9 +234,35 @@ pub(crate) fn apply_local(tx: &Transaction<'_>, op: &Op) -> Result<()> {
             address_id,
         } => {
             tx.execute(
-                "UPDATE customers SET default_address_id = ?2 WHERE id = ?1
+                "UPDATE customers SET default_address_id = ?2, updated_at = ?3, updated_by = ?4
+                 WHERE id = ?1
                    AND EXISTS (SELECT 1 FROM addresses WHERE id = ?2 AND customer_id = ?1)",
-                params![customer_id.to_string(), address_id.to_string()],
+                params![
+                    customer_id.to_string(),
+                    address_id.to_string(),
+                    ctx.now,
+                    ctx.staff_id
+                ],
+            )?;
+        }
+        // Queued (again): a request not yet pushed waits for the server, whatever the server
+        // said of an earlier one.
+        Op::UpgradeRequested {
+            customer_id,
+            email,
+            preferences,
+            ..
+        } => {
+            let prefs = serde_json::to_string(preferences)
+                .map_err(|e| DeviceError::Export(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO upgrade_requests (customer_id, email, preferences, state, requested_at, requested_by, updated_at)
+                 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?4)
+                 ON CONFLICT (customer_id) DO UPDATE SET email = excluded.email,
+                    preferences = excluded.preferences, state = 'queued', requested_at = excluded.requested_at,
+                    requested_by = excluded.requested_by, updated_at = excluded.updated_at, error_code = NULL,
+                    code_expires_at = NULL, attempts_left = NULL, resend_after = NULL",
+                params![customer_id.to_string(), email, prefs, ctx.now, ctx.staff_id],
             )?;
         }
     }

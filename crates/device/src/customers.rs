@@ -2,14 +2,14 @@
 
 use crate::addresses::{self, AddressRecord};
 use crate::error::{DeviceError, Entity, Result};
-use crate::{journal, Device, WriteContext};
+use crate::{apply, Device, WriteContext};
 use dukkan_core::i18n::Locale;
 use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op};
+use dukkan_core::rules::{self, Action, PhoneHolder};
 use dukkan_core::search::search_key;
 use dukkan_core::sync::UpgradeState;
 use dukkan_core::{
-    CustomerId, CustomerKind, CustomerNumber, Email, Field, PersonName, Phone, Preferences,
-    StubInput, ValidStub,
+    CustomerId, CustomerKind, CustomerNumber, Phone, Preferences, StubInput, ValidStub,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
@@ -222,15 +222,6 @@ pub(crate) fn load(conn: &Connection, id: CustomerId) -> Result<Customer> {
     .ok_or(DeviceError::NotFound(Entity::Customer))
 }
 
-/// Loads a customer that may still be changed: it exists and is active.
-pub(crate) fn load_active(conn: &Connection, id: CustomerId) -> Result<Customer> {
-    let c = load(conn, id)?;
-    if !c.active {
-        return Err(DeviceError::CustomerInactive);
-    }
-    Ok(c)
-}
-
 fn active_with_phone(conn: &Connection, phone: &Phone) -> Result<Option<Customer>> {
     Ok(conn
         .query_row(
@@ -266,66 +257,77 @@ pub(crate) fn last4(phone: &Phone) -> String {
     n[n.len().saturating_sub(4)..].to_owned()
 }
 
-/// Inserts a validated stub with its name index entry, outbox op and audit entry.
-fn insert_stub(tx: &Transaction<'_>, ctx: &WriteContext, stub: &ValidStub) -> Result<CustomerId> {
-    let id = CustomerId::new();
-    tx.execute(
-        "INSERT INTO customers (id, kind, first_name, last_name, name2, phone, phone_national,
-            phone_last4, created_at, created_by, created_device, updated_at, updated_by)
-         VALUES (?1, 'stub', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8, ?9)",
-        params![
-            id.to_string(),
-            stub.first_name.as_str(),
-            stub.last_name.as_ref().map(PersonName::as_str),
-            stub.name2.as_ref().map(PersonName::as_str),
-            stub.phone.e164(),
-            stub.phone.national(),
-            last4(&stub.phone),
-            ctx.now,
-            ctx.staff_id,
-            ctx.device_id.to_string(),
-        ],
+/// The active customer holding `phone`, as the rules name them.
+pub(crate) fn phone_holder(conn: &Connection, phone: &Phone) -> Result<Option<PhoneHolder>> {
+    Ok(active_with_phone(conn, phone)?.map(|c| PhoneHolder {
+        id: c.id,
+        number: c.customer_number,
+        name: [c.first_name.as_deref(), c.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into(),
+    }))
+}
+
+/// Records a new customer decided by the rules (row, name index, outbox op, audit entry).
+fn insert_customer(
+    tx: &Transaction<'_>,
+    ctx: &WriteContext,
+    created: CustomerCreated,
+) -> Result<CustomerId> {
+    let created = rules::decide_create(&created)?;
+    let id = created.id;
+    let mut fields = vec!["kind"];
+    for (present, name) in [
+        (created.first_name.is_some(), "firstName"),
+        (created.phone.is_some(), "phone"),
+        (created.last_name.is_some(), "lastName"),
+        (created.name2.is_some(), "name2"),
+    ] {
+        if present {
+            fields.push(name);
+        }
+    }
+    apply::commit(
+        tx,
+        ctx,
+        &Op::CustomerCreated(created),
+        &id.to_string(),
+        &fields,
     )?;
-    index_names(tx, id)?;
-    let op = Op::CustomerCreated(CustomerCreated {
-        id,
+    Ok(id)
+}
+
+fn stub_created(stub: &ValidStub) -> CustomerCreated {
+    CustomerCreated {
+        id: CustomerId::new(),
         kind: CustomerKind::Stub,
         first_name: Some(stub.first_name.to_string()),
         last_name: stub.last_name.as_ref().map(ToString::to_string),
         name2: stub.name2.as_ref().map(ToString::to_string),
         phone: Some(stub.phone.e164().to_owned()),
-    });
-    let mut fields = vec!["kind", "firstName", "phone"];
-    if stub.last_name.is_some() {
-        fields.push("lastName");
     }
-    if stub.name2.is_some() {
-        fields.push("name2");
-    }
-    journal::record(tx, ctx, &op, id, &id.to_string(), &fields)?;
-    Ok(id)
 }
 
 impl Device {
     /// Creates a walk-in customer: no input, instant.
     pub fn create_guest(&self) -> Result<Customer> {
-        self.authorize(dukkan_core::staff::Role::Cashier)?;
-        let id = CustomerId::new();
+        self.authorize_action(Action::CreateCustomer)?;
         self.write(|tx, ctx| {
-            tx.execute(
-                "INSERT INTO customers (id, kind, created_at, created_by, created_device, updated_at, updated_by)
-                 VALUES (?1, 'guest', ?2, ?3, ?4, ?2, ?3)",
-                params![id.to_string(), ctx.now, ctx.staff_id, ctx.device_id.to_string()],
+            let id = insert_customer(
+                tx,
+                ctx,
+                CustomerCreated {
+                    id: CustomerId::new(),
+                    kind: CustomerKind::Guest,
+                    first_name: None,
+                    last_name: None,
+                    name2: None,
+                    phone: None,
+                },
             )?;
-            let op = Op::CustomerCreated(CustomerCreated {
-                id,
-                kind: CustomerKind::Guest,
-                first_name: None,
-                last_name: None,
-                name2: None,
-                phone: None,
-            });
-            journal::record(tx, ctx, &op, id, &id.to_string(), &["kind"])?;
             load(tx, id)
         })
     }
@@ -333,13 +335,13 @@ impl Device {
     /// Creates a stub (first name + phone), search-first: when an active customer already has
     /// the phone, that customer is returned as [`StubOutcome::Existing`] and nothing is written.
     pub fn create_stub(&self, input: &StubInput) -> Result<StubOutcome> {
-        self.authorize(dukkan_core::staff::Role::Cashier)?;
+        self.authorize_action(Action::CreateCustomer)?;
         let stub = input.validate()?;
         self.write(|tx, ctx| {
             if let Some(existing) = active_with_phone(tx, &stub.phone)? {
                 return Ok(StubOutcome::Existing(existing));
             }
-            let id = insert_stub(tx, ctx, &stub)?;
+            let id = insert_customer(tx, ctx, stub_created(&stub))?;
             tracing::info!(customer = %id, phone = %stub.phone.masked(), "stub created");
             Ok(StubOutcome::Created(load(tx, id)?))
         })
@@ -361,7 +363,7 @@ impl Device {
             let mut created = 0;
             for stub in &stubs {
                 if active_with_phone(tx, &stub.phone)?.is_none() {
-                    insert_stub(tx, ctx, stub)?;
+                    insert_customer(tx, ctx, stub_created(stub))?;
                     created += 1;
                 }
             }
@@ -393,156 +395,30 @@ impl Device {
     /// Edits a customer's fields. A guest given a first name and phone becomes a stub. Only the
     /// changed fields go into the outbox op (the server merges field by field).
     pub fn update_customer(&self, id: CustomerId, changes: &CustomerChanges) -> Result<Customer> {
-        self.authorize(dukkan_core::staff::Role::Cashier)?;
-        // Parse everything before touching the store.
-        let first_name = changes
-            .first_name
-            .as_deref()
-            .map(|s| PersonName::parse(Field::FirstName, s))
-            .transpose()?;
-        let last_name = changes
-            .last_name
-            .as_deref()
-            .map(|s| PersonName::parse_optional(Field::LastName, Some(s)))
-            .transpose()?;
-        let name2 = changes
-            .name2
-            .as_deref()
-            .map(|s| PersonName::parse_optional(Field::Name2, Some(s)))
-            .transpose()?;
-        let phone = changes.phone.as_deref().map(Phone::parse).transpose()?;
-        let email = changes
-            .email
-            .as_deref()
-            .map(|s| {
-                if s.trim().is_empty() {
-                    Ok(None)
-                } else {
-                    Email::parse(s).map(Some)
-                }
-            })
-            .transpose()?;
-        let preferences = changes
-            .preferences
-            .as_ref()
-            .map(Preferences::checked)
-            .transpose()?;
-
+        self.authorize_action(Action::EditCustomer)?;
+        let wanted = CustomerUpdated {
+            id,
+            first_name: changes.first_name.clone(),
+            last_name: changes.last_name.clone().map(Some),
+            name2: changes.name2.clone().map(Some),
+            phone: changes.phone.clone(),
+            email: changes.email.clone().map(Some),
+            preferences: changes.preferences.clone(),
+        };
         self.write(|tx, ctx| {
-            let current = load_active(tx, id)?;
-            let mut update = CustomerUpdated {
-                id,
-                ..Default::default()
+            let current = apply::state(tx, id)?;
+            let Some(edit) = rules::decide_update(&current, &wanted, None)? else {
+                return load(tx, id);
             };
-            if let Some(n) = &first_name {
-                if current.first_name.as_deref() != Some(n.as_str()) {
-                    update.first_name = Some(n.to_string());
-                }
+            if let Some(phone) = edit.op.phone.as_deref() {
+                let phone = Phone::parse(phone)?;
+                rules::phone_free(id, phone_holder(tx, &phone)?)?;
             }
-            let differs = |new: &Option<PersonName>, old: &Option<String>| {
-                new.as_ref().map(PersonName::as_str) != old.as_deref()
-            };
-            if let Some(n) = &last_name {
-                if differs(n, &current.last_name) {
-                    update.last_name = Some(n.as_ref().map(ToString::to_string));
-                }
-            }
-            if let Some(n) = &name2 {
-                if differs(n, &current.name2) {
-                    update.name2 = Some(n.as_ref().map(ToString::to_string));
-                }
-            }
-            if let Some(p) = &phone {
-                if current.phone.as_deref() != Some(p.e164()) {
-                    if current.phone_verified {
-                        return Err(DeviceError::VerifiedPhoneLocked);
-                    }
-                    if let Some(other) = active_with_phone(tx, p)? {
-                        return Err(DeviceError::PhoneTaken { existing: other.id });
-                    }
-                    update.phone = Some(p.e164().to_owned());
-                }
-            }
-            if let Some(e) = &email {
-                if e.as_ref().map(Email::as_str) != current.email.as_deref() {
-                    if e.is_none() && current.kind == CustomerKind::Full {
-                        return Err(dukkan_core::ValidationError::Required(Field::Email).into());
-                    }
-                    update.email = Some(e.as_ref().map(|e| e.as_str().to_owned()));
-                }
-            }
-            if let Some(p) = &preferences {
-                if current.preferences.as_ref() != Some(p) {
-                    update.preferences = Some(p.clone());
-                }
-            }
-            if update.is_empty() {
-                return Ok(current);
-            }
-            let new_first = update.first_name.clone().or(current.first_name.clone());
-            let new_phone = update.phone.clone().or(current.phone.clone());
-            let kind = match current.kind {
-                CustomerKind::Guest if new_first.is_some() && new_phone.is_some() => {
-                    CustomerKind::Stub
-                }
-                CustomerKind::Guest if update.phone.is_some() || update.first_name.is_some() => {
-                    // A guest becomes a stub only with both: report what is missing.
-                    let missing = if new_first.is_none() {
-                        Field::FirstName
-                    } else {
-                        Field::Phone
-                    };
-                    return Err(dukkan_core::ValidationError::Required(missing).into());
-                }
-                k => k,
-            };
-            let phone_parts = phone.as_ref().filter(|_| update.phone.is_some());
-            tx.execute(
-                "UPDATE customers SET
-                    kind = ?2,
-                    first_name = CASE WHEN ?3 THEN ?4 ELSE first_name END,
-                    last_name = CASE WHEN ?5 THEN ?6 ELSE last_name END,
-                    name2 = CASE WHEN ?7 THEN ?8 ELSE name2 END,
-                    phone = CASE WHEN ?9 THEN ?10 ELSE phone END,
-                    phone_national = CASE WHEN ?9 THEN ?11 ELSE phone_national END,
-                    phone_last4 = CASE WHEN ?9 THEN ?12 ELSE phone_last4 END,
-                    email = CASE WHEN ?13 THEN ?14 ELSE email END,
-                    preferences = CASE WHEN ?15 THEN ?16 ELSE preferences END,
-                    updated_at = ?17, updated_by = ?18
-                 WHERE id = ?1",
-                params![
-                    id.to_string(),
-                    kind.as_str(),
-                    update.first_name.is_some(),
-                    update.first_name,
-                    update.last_name.is_some(),
-                    update.last_name.clone().flatten(),
-                    update.name2.is_some(),
-                    update.name2.clone().flatten(),
-                    phone_parts.is_some(),
-                    phone_parts.map(Phone::e164),
-                    phone_parts.map(Phone::national),
-                    phone_parts.map(last4),
-                    update.email.is_some(),
-                    update.email.clone().flatten(),
-                    update.preferences.is_some(),
-                    update
-                        .preferences
-                        .as_ref()
-                        .map(|p| serde_json::to_string(p).unwrap_or_default()),
-                    ctx.now,
-                    ctx.staff_id,
-                ],
-            )?;
-            if update.first_name.is_some() || update.last_name.is_some() || update.name2.is_some() {
-                index_names(tx, id)?;
-            }
-            let fields = update.changed_fields();
-            journal::record(
+            let fields = edit.op.changed_fields();
+            apply::commit(
                 tx,
                 ctx,
-                &Op::CustomerUpdated(update),
-                id,
+                &Op::CustomerUpdated(edit.op),
                 &id.to_string(),
                 &fields,
             )?;
@@ -552,24 +428,29 @@ impl Device {
 
     /// Deactivates (soft-deletes) a customer. Deactivating an inactive customer changes nothing.
     pub fn deactivate_customer(&self, id: CustomerId) -> Result<Customer> {
-        self.authorize(dukkan_core::staff::Role::Manager)?;
+        self.authorize_action(Action::Deactivate)?;
         self.write(|tx, ctx| {
-            let current = load(tx, id)?;
-            if !current.active {
-                return Ok(current);
+            if let Some(op) = rules::decide_deactivate(&apply::state(tx, id)?)? {
+                apply::commit(tx, ctx, &op, &id.to_string(), &["active"])?;
             }
-            tx.execute(
-                "UPDATE customers SET active = 0, updated_at = ?2, updated_by = ?3 WHERE id = ?1",
-                params![id.to_string(), ctx.now, ctx.staff_id],
-            )?;
-            journal::record(
-                tx,
-                ctx,
-                &Op::CustomerDeactivated { customer_id: id },
-                id,
-                &id.to_string(),
-                &["active"],
-            )?;
+            load(tx, id)
+        })
+    }
+
+    /// Brings a deactivated customer back (a manager's act), unless another active customer
+    /// now holds the phone: then the refusal names that customer. Reactivating an active
+    /// customer changes nothing.
+    pub fn reactivate_customer(&self, id: CustomerId) -> Result<Customer> {
+        self.authorize_action(Action::Reactivate)?;
+        self.write(|tx, ctx| {
+            let current = apply::state(tx, id)?;
+            let holder = match current.phone.as_deref().map(Phone::parse) {
+                Some(Ok(phone)) => phone_holder(tx, &phone)?,
+                _ => None,
+            };
+            if let Some(op) = rules::decide_reactivate(&current, holder)? {
+                apply::commit(tx, ctx, &op, &id.to_string(), &["active"])?;
+            }
             load(tx, id)
         })
     }
@@ -583,41 +464,32 @@ impl Device {
         preferences: &Preferences,
         sms_language: Option<Locale>,
     ) -> Result<UpgradeRequest> {
-        self.authorize(dukkan_core::staff::Role::Cashier)?;
-        let email = Email::parse(email)?;
-        // Re-validate preferences that arrived as data (e.g. from the UI as JSON).
-        let preferences = preferences.checked()?;
+        self.authorize_action(Action::RequestUpgrade)?;
         self.write(|tx, ctx| {
-            let current = load_active(tx, id)?;
-            match current.kind {
-                CustomerKind::Guest => return Err(DeviceError::GuestCannotUpgrade),
-                CustomerKind::Full => return Err(DeviceError::AlreadyFull),
-                CustomerKind::Stub => {}
-            }
+            let current = apply::state(tx, id)?;
             // One live request at a time: a sent code still valid, or one not sent yet. An
             // expired or failed request may be made again (with new details).
-            if let Some(live) = load_upgrade(tx, id)? {
-                if matches!(live.state, UpgradeState::Queued | UpgradeState::Sent | UpgradeState::Verified) {
-                    return Err(DeviceError::UpgradeAlreadyRequested);
-                }
-            }
-            let prefs_json = serde_json::to_string(&preferences).map_err(|e| DeviceError::Export(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO upgrade_requests (customer_id, email, preferences, state, requested_at, requested_by, updated_at)
-                 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?4)
-                 ON CONFLICT (customer_id) DO UPDATE SET email = excluded.email,
-                    preferences = excluded.preferences, state = 'queued', requested_at = excluded.requested_at,
-                    requested_by = excluded.requested_by, updated_at = excluded.updated_at, error_code = NULL,
-                    code_expires_at = NULL, attempts_left = NULL, resend_after = NULL",
-                params![id.to_string(), email.as_str(), prefs_json, ctx.now, ctx.staff_id],
-            )?;
+            let live = load_upgrade(tx, id)?.is_some_and(|u| {
+                matches!(
+                    u.state,
+                    UpgradeState::Queued | UpgradeState::Sent | UpgradeState::Verified
+                )
+            });
+            let (email, preferences) =
+                rules::decide_upgrade_request(&current, live, email, preferences)?;
             let op = Op::UpgradeRequested {
                 customer_id: id,
                 email: email.as_str().to_owned(),
-                preferences: preferences.clone(),
+                preferences,
                 language: sms_language,
             };
-            journal::record(tx, ctx, &op, id, &id.to_string(), &["email", "preferences", "upgrade"])?;
+            apply::commit(
+                tx,
+                ctx,
+                &op,
+                &id.to_string(),
+                &["email", "preferences", "upgrade"],
+            )?;
             load_upgrade(tx, id)?.ok_or(DeviceError::NotFound(Entity::Customer))
         })
     }

@@ -288,12 +288,18 @@ async fn round(device: &Device, client: &Client) -> Result<(), RoundError> {
     Ok(())
 }
 
-/// Starts the engine for `device` on the current tokio runtime.
-pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
-    let http = reqwest::Client::builder()
+/// The one HTTP client of everything the till asks its server (sync, enrollment, upgrade
+/// codes). Each request sets its own overall timeout.
+fn http_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .build()
-        .map_err(|e| DeviceError::Export(e.to_string()))?;
+        .map_err(|e| DeviceError::Export(e.to_string()))
+}
+
+/// Starts the engine for `device` on the current tokio runtime.
+pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
+    let http = http_client()?;
     let client = Client { http, config };
     let initial = EngineStatus {
         online: false,
@@ -413,12 +419,9 @@ pub async fn enroll(
         device_name: device_name.map(str::to_owned),
         last_acked_seq: device.last_acked_seq()?,
     };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .map_err(|e| DeviceError::Export(e.to_string()))?;
-    let resp = http
+    let resp = http_client()?
         .post(format!("{base}/api/v1/devices/enroll"))
+        .timeout(Duration::from_secs(15))
         .json(&request)
         .send()
         .await
@@ -478,13 +481,11 @@ async fn upgrade_call(
     if request.waiting_for_sync {
         return Err(DeviceError::UpgradeWaitingForSync);
     }
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(20))
-        .build()
-        .map_err(|e| DeviceError::Export(e.to_string()))?;
     let url = format!("{base}/api/v1/sync/upgrades/{customer}/{action}");
-    let mut req = http.post(url).bearer_auth(token);
+    let mut req = http_client()?
+        .post(url)
+        .timeout(Duration::from_secs(20))
+        .bearer_auth(token);
     if let Some(code) = code {
         req = req.json(&dukkan_core::sync::VerifyUpgrade { code });
     }

@@ -1,6 +1,7 @@
 //! What can go wrong in a use case, with a stable code and a Fluent message for the person.
 
-use dukkan_core::{CustomerId, LocalizedMessage, MessageArg, ValidationError};
+use dukkan_core::rules::Refusal;
+use dukkan_core::{LocalizedMessage, MessageArg, ValidationError};
 
 /// The kind of record an id pointed at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,20 +15,11 @@ pub enum Entity {
 pub enum DeviceError {
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// The customer rules (`dukkan_core::rules`) refused the change.
+    #[error(transparent)]
+    Refused(Refusal),
     #[error("{0:?} not found")]
     NotFound(Entity),
-    #[error("customer is deactivated")]
-    CustomerInactive,
-    #[error("a guest must become a stub before upgrading")]
-    GuestCannotUpgrade,
-    #[error("customer already has a full profile")]
-    AlreadyFull,
-    #[error("a verified phone cannot be changed on the device")]
-    VerifiedPhoneLocked,
-    #[error("another active customer has this phone")]
-    PhoneTaken { existing: CustomerId },
-    #[error("an upgrade is already queued for this customer")]
-    UpgradeAlreadyRequested,
     #[error("database schema version {found} is newer than this app supports ({supported})")]
     DatabaseTooNew { found: i64, supported: i64 },
     #[error("migration failed: {0}")]
@@ -52,8 +44,6 @@ pub enum DeviceError {
     OtpMalformed,
     #[error("a staff member must sign in first")]
     SignInRequired,
-    #[error("only a {role:?} or above may do this")]
-    RoleRequired { role: dukkan_core::staff::Role },
     #[error("wrong PIN")]
     PinWrong,
     #[error("sign-in is locked for {seconds} s after too many wrong PINs")]
@@ -65,13 +55,8 @@ impl DeviceError {
     pub fn code(&self) -> &'static str {
         match self {
             DeviceError::Validation(v) => v.code(),
+            DeviceError::Refused(r) => r.code(),
             DeviceError::NotFound(_) => "not-found",
-            DeviceError::CustomerInactive => "customer-inactive",
-            DeviceError::GuestCannotUpgrade => "guest-cannot-upgrade",
-            DeviceError::AlreadyFull => "already-full",
-            DeviceError::VerifiedPhoneLocked => "verified-phone-locked",
-            DeviceError::PhoneTaken { .. } => "phone-taken",
-            DeviceError::UpgradeAlreadyRequested => "upgrade-already-requested",
             DeviceError::DatabaseTooNew { .. } => "database-too-new",
             DeviceError::Migration(_) | DeviceError::Storage(_) | DeviceError::Export(_) => {
                 "storage"
@@ -84,7 +69,6 @@ impl DeviceError {
             DeviceError::NoUpgradeRequest => "no-upgrade-request",
             DeviceError::OtpMalformed => "otp-malformed",
             DeviceError::SignInRequired => "sign-in-required",
-            DeviceError::RoleRequired { .. } => "role-required",
             DeviceError::PinWrong => "pin-wrong",
             DeviceError::SignInLocked { .. } => "sign-in-locked",
         }
@@ -94,20 +78,26 @@ impl DeviceError {
     pub fn message(&self) -> LocalizedMessage {
         match self {
             DeviceError::Validation(v) => v.message(),
+            DeviceError::Refused(r) => r.message(),
             DeviceError::DatabaseTooNew { found, .. } => {
                 LocalizedMessage::new("error-database-too-new")
                     .with("found", MessageArg::Number(*found as f64))
             }
             DeviceError::UnsyncedOps { pending } => LocalizedMessage::new("error-unsynced-ops")
                 .with("pending", MessageArg::Number(*pending as f64)),
-            DeviceError::RoleRequired { role } => LocalizedMessage::new("error-role-required")
-                .with(
-                    "role",
-                    MessageArg::Message(format!("staff-role-{}", role.as_str())),
-                ),
             DeviceError::SignInLocked { seconds } => LocalizedMessage::new("error-sign-in-locked")
                 .with("seconds", MessageArg::Number(*seconds as f64)),
             other => LocalizedMessage::new(format!("error-{}", other.code())),
+        }
+    }
+}
+
+impl From<Refusal> for DeviceError {
+    /// A field that failed its check stays a validation error (one code per problem).
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Invalid(v) => DeviceError::Validation(v),
+            other => DeviceError::Refused(other),
         }
     }
 }

@@ -90,8 +90,23 @@ impl Device {
         match &s.staff {
             None => Err(DeviceError::SignInRequired),
             Some(m) if m.role >= min => Ok(()),
-            Some(_) => Err(DeviceError::RoleRequired { role: min }),
+            Some(_) => Err(DeviceError::Refused(
+                dukkan_core::rules::Refusal::RoleRequired(min),
+            )),
         }
+    }
+
+    /// Refuses a change to a customer unless the signed-in staff member's role allows it
+    /// (`dukkan_core::rules::authorize`, the rule the server applies to the pushed op). A till
+    /// without a roster acts for nobody once it is enrolled — the counter's work only, as the
+    /// server will judge it; a till never enrolled is a shop's own standalone till, where the
+    /// person at it is its owner.
+    pub fn authorize_action(&self, action: dukkan_core::rules::Action) -> Result<()> {
+        let staffed = self.sign_in_state().staffed;
+        if !staffed && self.enrollment()?.is_some() {
+            return Ok(dukkan_core::rules::authorize(None, action)?);
+        }
+        self.authorize(action.role())
     }
 
     /// Who is signed in, and whether signing in is required.

@@ -133,6 +133,8 @@ impl Device {
     /// redirected customers are merged locally into the survivor.
     pub fn apply_push_results(&self, results: &[OpResult]) -> Result<()> {
         self.write_quietly(|tx, _ctx| {
+            // The server's last applied seq when it said another op holds ours.
+            let mut conflict_after: Option<i64> = None;
             for r in results {
                 let customer: Option<String> = tx
                     .query_row(
@@ -160,8 +162,14 @@ impl Device {
                     }
                     // Nothing was done; the op stays and is sent again in order.
                     OpOutcome::OutOfOrder { .. } => {}
+                    OpOutcome::SequenceConflict { last_applied } => {
+                        conflict_after = conflict_after.max(Some(*last_applied));
+                    }
                 }
                 refresh_sync_state(tx, &customer)?;
+            }
+            if let Some(last_applied) = conflict_after {
+                renumber_pending_after(tx, last_applied)?;
             }
             Ok(())
         })
@@ -178,12 +186,12 @@ impl Device {
 
     /// Applies one pulled page and advances the cursor, in one transaction.
     pub fn apply_pull(&self, page: &PullResponse) -> Result<()> {
-        self.write_quietly(|tx, _ctx| {
+        self.write_quietly(|tx, ctx| {
             for change in &page.changes {
                 upsert_snapshot(tx, &change.customer)?;
             }
             for change in &page.changes {
-                reapply_pending(tx, change.customer.id)?;
+                reapply_pending(tx, ctx, change.customer.id)?;
                 refresh_sync_state(tx, &change.customer.id.to_string())?;
             }
             set_state(tx, "cursor", &page.cursor.to_string())
@@ -233,16 +241,22 @@ impl Device {
     }
 
     /// Sends a parked op again (after a person fixed what made the server refuse it, e.g.
-    /// freed the phone number): it is queued as a new op at the end of the outbox.
+    /// freed the phone number): it is queued as a new op at the end of the outbox, made now by
+    /// the staff member signed in (so a manager can retry what a cashier was not allowed to
+    /// do, and the server judges it with the manager's role).
     pub fn retry_parked(&self, device_seq: i64) -> Result<()> {
         self.authorize(dukkan_core::staff::Role::Cashier)?;
-        self.write(|tx, _| {
+        self.write(|tx, ctx| {
             let customer = parked_customer(tx, device_seq)?;
             tx.execute(
                 "INSERT INTO outbox (op_id, kind, entity_id, customer_id, payload, staff_id, at)
-                 SELECT ?2, kind, entity_id, customer_id, payload, staff_id, at FROM outbox
-                 WHERE device_seq = ?1",
-                params![device_seq, dukkan_core::OpId::new().to_string()],
+                 SELECT ?2, kind, entity_id, customer_id, payload, COALESCE(?3, staff_id), at
+                 FROM outbox WHERE device_seq = ?1",
+                params![
+                    device_seq,
+                    dukkan_core::OpId::new().to_string(),
+                    ctx.staff_id
+                ],
             )?;
             tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [device_seq])?;
             refresh_sync_state(tx, &customer)
@@ -290,11 +304,11 @@ impl Device {
         snapshot: Option<&CustomerSnapshot>,
     ) -> Result<()> {
         let key = id.to_string();
-        self.write_quietly(|tx, _| {
+        self.write_quietly(|tx, ctx| {
             match snapshot {
                 Some(snapshot) if snapshot.id == id => {
                     upsert_snapshot(tx, snapshot)?;
-                    reapply_pending(tx, id)?;
+                    reapply_pending(tx, ctx, id)?;
                     refresh_sync_state(tx, &key)?;
                 }
                 Some(_) => {}
@@ -322,10 +336,10 @@ impl Device {
     /// Records the server's answer to a resend or verify: the request's state, and the customer
     /// as the server holds it once verified (full, phone verified).
     pub fn apply_upgrade_status(&self, status: &UpgradeStatus) -> Result<()> {
-        self.write_quietly(|tx, _| {
+        self.write_quietly(|tx, ctx| {
             if let Some(customer) = &status.customer {
                 upsert_snapshot(tx, customer)?;
-                reapply_pending(tx, customer.id)?;
+                reapply_pending(tx, ctx, customer.id)?;
                 refresh_sync_state(tx, &customer.id.to_string())?;
             }
             tx.execute(
@@ -598,17 +612,83 @@ fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
     Ok(())
 }
 
-/// Re-applies the customer's still-pending local ops on top of the server's state.
-fn reapply_pending(tx: &Transaction<'_>, customer: CustomerId) -> Result<()> {
-    let ops: Vec<(String, String)> = {
+/// Re-applies the customer's still-pending local ops on top of the server's state, through the
+/// same [`crate::apply::apply`] the use cases use, each as the staff member and at the time
+/// it was made. An op the rules now refuse here (its customer was deactivated or merged on
+/// the server meanwhile) is left for the server to answer.
+fn reapply_pending(
+    tx: &Transaction<'_>,
+    ctx: &crate::WriteContext,
+    customer: CustomerId,
+) -> Result<()> {
+    let ops: Vec<(String, String, Option<String>, String)> = {
         let mut stmt = tx.prepare_cached(
-            "SELECT kind, payload FROM outbox WHERE customer_id = ?1 AND state = 'pending' ORDER BY device_seq",
+            "SELECT kind, payload, staff_id, at FROM outbox
+             WHERE customer_id = ?1 AND state = 'pending' ORDER BY device_seq",
         )?;
-        let rows = stmt.query_map([customer.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map([customer.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    for (kind, payload) in ops {
-        crate::apply::apply_local(tx, &decode_op(&kind, &payload)?)?;
+    for (kind, payload, staff_id, at) in ops {
+        let op = decode_op(&kind, &payload)?;
+        let made = crate::WriteContext {
+            device_id: ctx.device_id,
+            staff_id,
+            now: at,
+        };
+        match crate::apply::apply(tx, &made, &op) {
+            Ok(()) => {}
+            Err(
+                DeviceError::Refused(_) | DeviceError::Validation(_) | DeviceError::NotFound(_),
+            ) => {
+                tracing::debug!(kind = op.kind(), "pending op no longer applies locally");
+            }
+            Err(e) => return Err(e),
+        }
     }
+    Ok(())
+}
+
+/// The server applied other ops under our pending ops' numbers (this store is a restored
+/// backup, or a copy on a second PC): give every pending op, in order, the numbers right after
+/// `last_applied` (the server's next expected), so they are pushed again and applied once each.
+fn renumber_pending_after(tx: &Transaction<'_>, last_applied: i64) -> Result<()> {
+    let (first, answered): (Option<i64>, i64) = tx.query_row(
+        "SELECT (SELECT MIN(device_seq) FROM outbox WHERE state = 'pending'),
+                COALESCE((SELECT MAX(device_seq) FROM outbox WHERE state <> 'pending'), 0)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let Some(first) = first else {
+        return Ok(());
+    };
+    if first > last_applied {
+        return Ok(());
+    }
+    // A parked op was answered by the server, so its number is at most `last_applied`; the
+    // max only guards the primary key should that ever not hold.
+    let offset = last_applied.max(answered) + 1 - first;
+    // Through negative numbers, so no two rows ever share a number mid-update.
+    tx.execute(
+        "UPDATE outbox SET device_seq = -device_seq WHERE state = 'pending'",
+        [],
+    )?;
+    tx.execute(
+        "UPDATE outbox SET device_seq = ?1 - device_seq WHERE device_seq < 0",
+        [offset],
+    )?;
+    tx.execute(
+        "UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT MAX(device_seq) FROM outbox))
+         WHERE name = 'outbox'",
+        [],
+    )?;
+    tracing::warn!(
+        last_applied,
+        from = first,
+        to = first + offset,
+        "the server holds other ops under this till's numbers; pending ops renumbered"
+    );
     Ok(())
 }

@@ -250,9 +250,7 @@ fn a_cashier_keeps_the_counter_but_manager_work_is_refused_with_the_role_needed(
         assert!(
             matches!(
                 e,
-                DeviceError::RoleRequired {
-                    role: Role::Manager
-                }
+                DeviceError::Refused(dukkan_core::rules::Refusal::RoleRequired(Role::Manager))
             ),
             "{e:?}"
         );

@@ -305,7 +305,9 @@ fn updates_refuse_a_phone_another_active_customer_has_and_unknown_or_inactive_id
         ..Default::default()
     };
     match device.update_customer(b.id, &steal) {
-        Err(DeviceError::PhoneTaken { existing }) => assert_eq!(existing, a.id),
+        Err(DeviceError::Refused(dukkan_core::rules::Refusal::PhoneTaken { existing, .. })) => {
+            assert_eq!(existing, Some(a.id))
+        }
         other => panic!("{other:?}"),
     }
     let unknown = dukkan_core::CustomerId::new();
@@ -320,7 +322,7 @@ fn updates_refuse_a_phone_another_active_customer_has_and_unknown_or_inactive_id
     };
     assert_eq!(
         device.update_customer(a.id, &rename).unwrap_err().code(),
-        "customer-inactive"
+        "customer.inactive"
     );
     assert_eq!(count(&device, "outbox"), 3);
 }
@@ -547,7 +549,7 @@ fn an_upgrade_request_is_recorded_and_queued_offline() {
             .request_upgrade(c.id, "ahmed@example.om", &prefs(), None)
             .unwrap_err()
             .code(),
-        "upgrade-already-requested"
+        "customer.upgrade-already-requested"
     );
 }
 
@@ -560,7 +562,7 @@ fn upgrades_are_refused_for_guests_bad_emails_and_unknown_customers() {
             .request_upgrade(g.id, "a@example.om", &prefs(), None)
             .unwrap_err()
             .code(),
-        "guest-cannot-upgrade"
+        "customer.guest-cannot-upgrade"
     );
     let c = created(device.create_stub(&stub("Ahmed", "92123456")).unwrap());
     assert_eq!(

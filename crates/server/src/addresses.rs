@@ -1,19 +1,21 @@
 //! A customer's addresses: many, exactly one default (the database enforces both halves:
 //! a partial unique index and a deferred constraint trigger).
 
-use crate::changes::{self, Entity};
+use crate::apply::{Acting, Door};
 use crate::db;
-use crate::error::{Conflict, Error};
+use crate::error::Error;
 use crate::staff::Actor;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Pool, Transaction};
-use dukkan_core::{AddressInput, AddressType, FreeText};
+use dukkan_core::ops::Op;
+use dukkan_core::rules::Refusal;
+use dukkan_core::{AddressId, AddressInput, AddressType, CustomerId};
 use serde::{Deserialize, Deserializer, Serialize};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-/// Most addresses one customer may have.
-pub const MAX_PER_CUSTOMER: i64 = 20;
+/// Most addresses one customer may have (the customer rules' cap).
+pub const MAX_PER_CUSTOMER: usize = dukkan_core::rules::MAX_ADDRESSES;
 
 /// `POST /customers/{id}/addresses`: the address form plus whether it becomes the default.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -123,10 +125,6 @@ fn from_row(row: &Row) -> AddressView {
     }
 }
 
-fn text(t: &Option<FreeText>) -> Option<&str> {
-    t.as_ref().map(FreeText::as_str)
-}
-
 /// Locks the customer row; addresses may only be added to or changed on an active customer.
 async fn lock_customer(
     tx: &Transaction<'_>,
@@ -143,7 +141,7 @@ async fn lock_customer(
         .ok_or(Error::NotFound)?
         .get(0);
     if must_be_active && !active {
-        return Err(Error::Conflict(Conflict::CustomerInactive));
+        return Err(Error::Refused(Refusal::CustomerInactive));
     }
     Ok(())
 }
@@ -167,29 +165,6 @@ async fn fetch_one(
     Ok(from_row(&row))
 }
 
-/// Moves the default to `id` (the old default is cleared first: the unique index is checked
-/// at once, the "one default" trigger at commit).
-async fn make_default(
-    tx: &Transaction<'_>,
-    actor: &Actor,
-    customer: Uuid,
-    id: Uuid,
-) -> Result<(), Error> {
-    tx.execute(
-        "UPDATE addresses SET is_default = false, updated_at = now()
-         WHERE tenant_id = $1 AND customer_id = $2 AND is_default AND id <> $3",
-        &[&actor.tenant.0, &customer, &id],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE addresses SET is_default = true, updated_at = now()
-         WHERE tenant_id = $1 AND customer_id = $2 AND id = $3 AND NOT is_default",
-        &[&actor.tenant.0, &customer, &id],
-    )
-    .await?;
-    Ok(())
-}
-
 /// The customer's addresses, the default first.
 pub async fn list(pool: &Pool, actor: &Actor, customer: Uuid) -> Result<Vec<AddressView>, Error> {
     let mut client = pool.get().await?;
@@ -208,80 +183,49 @@ pub async fn list(pool: &Pool, actor: &Actor, customer: Uuid) -> Result<Vec<Addr
     Ok(rows.iter().map(from_row).collect())
 }
 
-async fn write(
-    tx: &Transaction<'_>,
-    actor: &Actor,
-    customer: Uuid,
-    id: Uuid,
-    input: &AddressInput,
-    insert: bool,
-) -> Result<(), Error> {
-    let a = input.validate()?;
-    let sql = if insert {
-        "INSERT INTO addresses (tenant_id, customer_id, id, address_type, label, building, floor,
-             apartment, street, area, city, country, postal_code, latitude, longitude,
-             delivery_notes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    } else {
-        "UPDATE addresses SET address_type = $4, label = $5, building = $6, floor = $7,
-             apartment = $8, street = $9, area = $10, city = $11, country = $12,
-             postal_code = $13, latitude = $14, longitude = $15, delivery_notes = $16,
-             updated_at = now()
-         WHERE tenant_id = $1 AND customer_id = $2 AND id = $3"
-    };
-    tx.execute(
-        sql,
-        &[
-            &actor.tenant.0,
-            &customer,
-            &id,
-            &a.address_type.as_str(),
-            &text(&a.label),
-            &text(&a.building),
-            &text(&a.floor),
-            &text(&a.apartment),
-            &text(&a.street),
-            &text(&a.area),
-            &text(&a.city),
-            &a.country.as_str(),
-            &text(&a.postal_code),
-            &a.gps.map(|g| g.latitude()),
-            &a.gps.map(|g| g.longitude()),
-            &text(&a.delivery_notes),
-        ],
-    )
-    .await?;
-    Ok(())
+/// Applies one address op through the one applier ([`crate::apply`]), exactly as the same
+/// change pushed by a till.
+async fn change(tx: &Transaction<'_>, actor: &Actor, op: Op) -> Result<(), Error> {
+    crate::apply::apply(tx, &Acting::from(actor), &op, Door::Rest)
+        .await
+        .map(drop)
 }
 
-/// Adds an address; the first one, or one marked `isDefault`, becomes the default.
+/// Adds an address; the first one, or one marked `isDefault`, becomes the default. A customer
+/// has at most [`MAX_PER_CUSTOMER`].
 pub async fn add(
     pool: &Pool,
     actor: &Actor,
     customer: Uuid,
     input: NewAddress,
 ) -> Result<AddressView, Error> {
-    input.address.validate()?;
+    let address = input.address.validate()?;
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
-    lock_customer(&tx, actor, customer, true).await?;
-    let count: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM addresses WHERE tenant_id = $1 AND customer_id = $2",
-            &[&actor.tenant.0, &customer],
+    let id = AddressId::new();
+    let customer_id = CustomerId::from_uuid(customer);
+    change(
+        &tx,
+        actor,
+        Op::AddressAdded {
+            customer_id,
+            address_id: id,
+            address,
+        },
+    )
+    .await?;
+    if input.is_default {
+        change(
+            &tx,
+            actor,
+            Op::DefaultAddressSet {
+                customer_id,
+                address_id: id,
+            },
         )
-        .await?
-        .get(0);
-    if count >= MAX_PER_CUSTOMER {
-        return Err(Error::Conflict(Conflict::AddressLimit));
+        .await?;
     }
-    let id = Uuid::now_v7();
-    write(&tx, actor, customer, id, &input.address, true).await?;
-    if count == 0 || input.is_default {
-        make_default(&tx, actor, customer, id).await?;
-    }
-    changes::record(&tx, actor, Entity::Address, id, "create", &["*"]).await?;
-    let view = fetch_one(&tx, actor, customer, id).await?;
+    let view = fetch_one(&tx, actor, customer, id.as_uuid()).await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -324,44 +268,33 @@ pub async fn update(
         latitude: pick_f(&patch.latitude, old.latitude),
         longitude: pick_f(&patch.longitude, old.longitude),
         delivery_notes: pick(&patch.delivery_notes, &old.delivery_notes),
-    };
-    write(&tx, actor, customer, id, &merged, false).await?;
+    }
+    .validate()?;
+    let (customer_id, address_id) = (CustomerId::from_uuid(customer), AddressId::from_uuid(id));
+    change(
+        &tx,
+        actor,
+        Op::AddressUpdated {
+            customer_id,
+            address_id,
+            address: merged,
+        },
+    )
+    .await?;
     if patch.is_default == Some(true) {
-        make_default(&tx, actor, customer, id).await?;
+        change(
+            &tx,
+            actor,
+            Op::DefaultAddressSet {
+                customer_id,
+                address_id,
+            },
+        )
+        .await?;
     }
     let view = fetch_one(&tx, actor, customer, id).await?;
-    let fields = changed_fields(&old, &view);
-    if !fields.is_empty() {
-        changes::record(&tx, actor, Entity::Address, id, "update", &fields).await?;
-    }
     tx.commit().await?;
     Ok(view)
-}
-
-fn changed_fields(old: &AddressView, new: &AddressView) -> Vec<&'static str> {
-    let mut f = Vec::new();
-    let mut check = |name, differs: bool| {
-        if differs {
-            f.push(name);
-        }
-    };
-    check("addressType", old.address_type != new.address_type);
-    check("label", old.label != new.label);
-    check("building", old.building != new.building);
-    check("floor", old.floor != new.floor);
-    check("apartment", old.apartment != new.apartment);
-    check("street", old.street != new.street);
-    check("area", old.area != new.area);
-    check("city", old.city != new.city);
-    check("country", old.country != new.country);
-    check("postalCode", old.postal_code != new.postal_code);
-    check(
-        "gps",
-        old.latitude != new.latitude || old.longitude != new.longitude,
-    );
-    check("deliveryNotes", old.delivery_notes != new.delivery_notes);
-    check("isDefault", old.is_default != new.is_default);
-    f
 }
 
 /// Makes `id` the customer's default address.
@@ -373,43 +306,26 @@ pub async fn set_default(
 ) -> Result<AddressView, Error> {
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
-    lock_customer(&tx, actor, customer, true).await?;
-    let old = fetch_one(&tx, actor, customer, id).await?;
-    if !old.is_default {
-        make_default(&tx, actor, customer, id).await?;
-        changes::record(&tx, actor, Entity::Address, id, "update", &["isDefault"]).await?;
-    }
+    let op = Op::DefaultAddressSet {
+        customer_id: CustomerId::from_uuid(customer),
+        address_id: AddressId::from_uuid(id),
+    };
+    change(&tx, actor, op).await?;
     let view = fetch_one(&tx, actor, customer, id).await?;
     tx.commit().await?;
     Ok(view)
 }
 
-/// Deletes an address; when it was the default, the oldest remaining one becomes the default.
+/// Deletes an address; when it was the default, the newest remaining one becomes the default
+/// (`dukkan_core::rules::default_after_delete`, the till's rule too).
 pub async fn delete(pool: &Pool, actor: &Actor, customer: Uuid, id: Uuid) -> Result<(), Error> {
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
-    lock_customer(&tx, actor, customer, true).await?;
-    let old = fetch_one(&tx, actor, customer, id).await?;
-    tx.execute(
-        "DELETE FROM addresses WHERE tenant_id = $1 AND customer_id = $2 AND id = $3",
-        &[&actor.tenant.0, &customer, &id],
-    )
-    .await?;
-    if old.is_default {
-        let next = tx
-            .query_opt(
-                "SELECT id FROM addresses WHERE tenant_id = $1 AND customer_id = $2
-                 ORDER BY created_at, id LIMIT 1",
-                &[&actor.tenant.0, &customer],
-            )
-            .await?;
-        if let Some(next) = next {
-            let next: Uuid = next.get(0);
-            make_default(&tx, actor, customer, next).await?;
-            changes::record(&tx, actor, Entity::Address, next, "update", &["isDefault"]).await?;
-        }
-    }
-    changes::record(&tx, actor, Entity::Address, id, "delete", &["*"]).await?;
+    let op = Op::AddressDeleted {
+        customer_id: CustomerId::from_uuid(customer),
+        address_id: AddressId::from_uuid(id),
+    };
+    change(&tx, actor, op).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -3,13 +3,18 @@
 //! Input arrives as plain strings and is parsed here with dukkan-core's types, so a bad value
 //! is a validation error with its own code, never a generic "bad body".
 
+use crate::apply::{self, Acting, Door};
 use crate::changes::{self, Entity};
 use crate::db;
-use crate::error::{Conflict, Error, Rule};
-use crate::staff::{Actor, Role};
+use crate::error::{Conflict, Error};
+use crate::staff::Actor;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Pool, Transaction};
+use dukkan_core::ops::{CustomerUpdated, Op};
+use dukkan_core::rules::Refusal;
+use dukkan_core::rules::{self, Action};
 use dukkan_core::search::{digits_only, looks_like_phone_digits, search_key, search_tokens};
+use dukkan_core::CustomerId;
 use dukkan_core::{
     CustomerKind, CustomerNumber, Email, Field, Folding, NotificationChannel, PersonName, Phone,
     Preferences, ValidationError,
@@ -240,7 +245,7 @@ impl Fields {
         match self.kind {
             CustomerKind::Guest => {
                 if self.phone.is_some() || self.email.is_some() {
-                    return Err(Error::Rule(Rule::GuestContact));
+                    return Err(Error::Refused(Refusal::GuestContact));
                 }
             }
             CustomerKind::Stub | CustomerKind::Full => {
@@ -289,7 +294,7 @@ fn optional_email(input: Option<&str>) -> Result<Option<Email>, ValidationError>
 
 fn phone_conflict(e: tokio_postgres::Error) -> Error {
     match e.as_db_error().and_then(|d| d.constraint()) {
-        Some("customers_active_phone_unique") => Error::Conflict(Conflict::PhoneTaken),
+        Some("customers_active_phone_unique") => Error::phone_taken(),
         Some("customers_pkey") => Error::Conflict(Conflict::IdTaken),
         _ => Error::Database(e),
     }
@@ -328,7 +333,7 @@ pub async fn create(pool: &Pool, actor: &Actor, input: NewCustomer) -> Result<Cu
     fields.check_kind()?;
     if fields.kind == CustomerKind::Full {
         // Only the server sets a profile to full, after the phone is verified by OTP.
-        return Err(Error::Rule(Rule::OtpRequired));
+        return Err(Error::Refused(Refusal::OtpRequired));
     }
     let id = input.id.unwrap_or_else(Uuid::now_v7);
     let preferences = fields.preferences_json()?;
@@ -644,162 +649,75 @@ impl Filter {
     }
 }
 
-/// Changes the fields named in `patch`. A verified phone cannot be changed here; `type` can
-/// only go from guest to stub (full needs the OTP upgrade).
+/// Changes the fields named in `patch`, decided by the customer rules through the one applier
+/// ([`crate::apply`]), exactly as the same edit pushed by a till. A verified phone cannot be
+/// changed here; `type` can only go from guest to stub (full needs the OTP upgrade); a
+/// customer's first name and phone, once given, can be changed but not removed.
 pub async fn update(
     pool: &Pool,
     actor: &Actor,
     id: Uuid,
     patch: CustomerPatch,
 ) -> Result<Customer, Error> {
+    let required = |field| Error::Validation(ValidationError::Required(field));
+    let wanted = CustomerUpdated {
+        id: CustomerId::from_uuid(id),
+        first_name: match patch.first_name {
+            None => None,
+            Some(Some(s)) => Some(s),
+            Some(None) => return Err(required(Field::FirstName)),
+        },
+        last_name: patch.last_name,
+        name2: patch.name2,
+        phone: match patch.phone {
+            None => None,
+            Some(Some(s)) if !s.trim().is_empty() => Some(s),
+            Some(_) => return Err(required(Field::Phone)),
+        },
+        email: patch.email,
+        preferences: patch
+            .preferences
+            .as_ref()
+            .map(PreferencesInput::parse)
+            .transpose()?,
+    };
+    let acting = Acting::from(actor);
+    rules::authorize(acting.role, Action::EditCustomer)?;
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
-    let row = tx
-        .query_opt(
-            "SELECT kind, first_name, last_name, name2, phone, phone_verified, email,
-                    preferences, active
-             FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            &[&actor.tenant.0, &id],
-        )
-        .await?
-        .ok_or(Error::NotFound)?;
-    if !row.get::<_, bool>("active") {
-        return Err(Error::Conflict(Conflict::CustomerInactive));
-    }
-    let old_kind: CustomerKind = row
-        .get::<_, String>("kind")
-        .parse()
-        .map_err(|()| Error::Internal("customer kind".into()))?;
-    let name = |col: &str, field| -> Result<Option<PersonName>, ValidationError> {
-        PersonName::parse_optional(field, row.get::<_, Option<String>>(col).as_deref())
-    };
-    let old = Fields {
-        kind: old_kind,
-        first_name: name("first_name", Field::FirstName)?,
-        last_name: name("last_name", Field::LastName)?,
-        name2: name("name2", Field::Name2)?,
-        phone: optional_phone(row.get::<_, Option<String>>("phone").as_deref())?,
-        email: optional_email(row.get::<_, Option<String>>("email").as_deref())?,
-        preferences: serde_json::from_value(row.get("preferences")).unwrap_or_default(),
-    };
-    let phone_verified: bool = row.get("phone_verified");
-    let mut new = Fields {
-        kind: old.kind,
-        first_name: old.first_name.clone(),
-        last_name: old.last_name.clone(),
-        name2: old.name2.clone(),
-        phone: old.phone.clone(),
-        email: old.email.clone(),
-        preferences: old.preferences.clone(),
-    };
-    let mut changed: Vec<&str> = Vec::new();
-    if let Some(kind) = patch.kind {
-        match (old.kind, kind) {
-            (a, b) if a == b => {}
-            (CustomerKind::Guest, CustomerKind::Stub) => new.kind = kind,
-            (_, CustomerKind::Full) => return Err(Error::Rule(Rule::OtpRequired)),
-            _ => return Err(Error::Rule(Rule::KindChange)),
-        }
-    }
-    if let Some(v) = &patch.first_name {
-        new.first_name = PersonName::parse_optional(Field::FirstName, v.as_deref())?;
-    }
-    if let Some(v) = &patch.last_name {
-        new.last_name = PersonName::parse_optional(Field::LastName, v.as_deref())?;
-    }
-    if let Some(v) = &patch.name2 {
-        new.name2 = PersonName::parse_optional(Field::Name2, v.as_deref())?;
-    }
-    if let Some(v) = &patch.phone {
-        new.phone = optional_phone(v.as_deref())?;
-        if phone_verified && new.phone != old.phone {
-            return Err(Error::Conflict(Conflict::VerifiedPhoneLocked));
-        }
-    }
-    if let Some(v) = &patch.email {
-        new.email = optional_email(v.as_deref())?;
-    }
-    if let Some(p) = &patch.preferences {
-        new.preferences = p.parse()?;
-    }
-    for (name, differs) in [
-        ("type", new.kind != old.kind),
-        ("firstName", new.first_name != old.first_name),
-        ("lastName", new.last_name != old.last_name),
-        ("name2", new.name2 != old.name2),
-        ("phone", new.phone != old.phone),
-        ("email", new.email != old.email),
-        ("preferences", new.preferences != old.preferences),
-    ] {
-        if differs {
-            changed.push(name);
-        }
-    }
-    if changed.is_empty() {
-        let customer = fetch(&tx, actor, id).await?;
-        tx.commit().await?;
-        return Ok(customer);
-    }
-    new.check_kind()?;
-    tx.execute(
-        "UPDATE customers SET kind = $3, first_name = $4, last_name = $5, name2 = $6,
-                phone = $7, email = $8, preferences = $9, search_text = $10,
-                updated_at = now(), updated_by = $11
-         WHERE tenant_id = $1 AND id = $2",
-        &[
-            &actor.tenant.0,
-            &id,
-            &new.kind.as_str(),
-            &new.first_name.as_ref().map(PersonName::as_str),
-            &new.last_name.as_ref().map(PersonName::as_str),
-            &new.name2.as_ref().map(PersonName::as_str),
-            &new.phone.as_ref().map(Phone::e164),
-            &new.email.as_ref().map(Email::as_str),
-            &new.preferences_json()?,
-            &new.search_text(),
-            &actor.staff.0,
-        ],
-    )
-    .await
-    .map_err(phone_conflict)?;
-    changes::record(&tx, actor, Entity::Customer, id, "update", &changed).await?;
+    let changed = apply::update(&tx, &acting, id, &wanted, patch.kind).await?;
     let customer = fetch(&tx, actor, id).await?;
     tx.commit().await?;
-    tracing::info!(tenant = %actor.tenant, customer = %id, fields = ?changed, "customer updated");
+    if !changed.is_empty() {
+        tracing::info!(tenant = %actor.tenant, customer = %id, fields = ?changed, "customer updated");
+    }
+    Ok(customer)
+}
+
+/// Applies one change to customer `id` through the one applier and answers the customer.
+async fn change(pool: &Pool, actor: &Actor, id: Uuid, op: Op) -> Result<Customer, Error> {
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    apply::apply(&tx, &Acting::from(actor), &op, Door::Rest).await?;
+    let customer = fetch(&tx, actor, id).await?;
+    tx.commit().await?;
     Ok(customer)
 }
 
 /// Soft-deletes a customer (managers and admins). Deactivating twice is not an error.
 pub async fn deactivate(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Customer, Error> {
-    actor.require(Role::Manager)?;
-    let mut client = pool.get().await?;
-    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
-    let active: bool = tx
-        .query_opt(
-            "SELECT active FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            &[&actor.tenant.0, &id],
-        )
-        .await?
-        .ok_or(Error::NotFound)?
-        .get(0);
-    if active {
-        tx.execute(
-            "UPDATE customers SET active = false, updated_at = now(), updated_by = $3
-             WHERE tenant_id = $1 AND id = $2",
-            &[&actor.tenant.0, &id, &actor.staff.0],
-        )
-        .await?;
-        changes::record(
-            &tx,
-            actor,
-            Entity::Customer,
-            id,
-            "deactivate",
-            &["isActive"],
-        )
-        .await?;
-    }
-    let customer = fetch(&tx, actor, id).await?;
-    tx.commit().await?;
-    Ok(customer)
+    let op = Op::CustomerDeactivated {
+        customer_id: CustomerId::from_uuid(id),
+    };
+    change(pool, actor, id, op).await
+}
+
+/// Brings a deactivated customer back (managers and admins), unless another active customer
+/// now holds the phone (409 `customer.phone-taken`, naming that customer). Reactivating an
+/// active customer is not an error.
+pub async fn reactivate(pool: &Pool, actor: &Actor, id: Uuid) -> Result<Customer, Error> {
+    let op = Op::CustomerReactivated {
+        customer_id: CustomerId::from_uuid(id),
+    };
+    change(pool, actor, id, op).await
 }

@@ -90,6 +90,11 @@ pub async fn enroll(pool: &Pool, request: EnrollRequest) -> Result<Enrollment, E
         request.device_name.as_deref(),
         100,
     )?;
+    // A till reports the last number the server answered for it: 0 for a new one, never
+    // negative, and never near the end of i64 (every later push adds to it).
+    if !(0..=dukkan_core::sync::MAX_DEVICE_SEQ).contains(&request.last_acked_seq) {
+        return Err(Error::InvalidBody);
+    }
     let Some(code) = tokens::normalize_enrollment_code(&request.code) else {
         return Err(invalid);
     };
@@ -129,7 +134,7 @@ pub async fn enroll(pool: &Pool, request: EnrollRequest) -> Result<Enrollment, E
         // A re-enrolled installation keeps its outbox: its exactly-once counter continues after
         // the last op the server answered for it.
         "INSERT INTO device_sync_state (tenant_id, device_id, last_applied_seq) VALUES ($1, $2, $3)",
-        &[&tenant.0, &device.as_uuid(), &request.last_acked_seq.max(0)],
+        &[&tenant.0, &device.as_uuid(), &request.last_acked_seq],
     )
     .await?;
     tx.commit().await?;

@@ -8,6 +8,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use dukkan_core::rules::Refusal;
 use dukkan_core::{LocalizedMessage, MessageArg, ValidationError};
 
 /// Why a request was refused or failed.
@@ -45,6 +46,10 @@ pub enum Error {
     RateLimited { seconds: u64 },
     #[error("sign-in locked after wrong PINs; retry in {seconds} s")]
     SignInLocked { seconds: u64 },
+    /// The customer rules (`dukkan_core::rules`) refused the change: the same code and message
+    /// as on the till.
+    #[error("refused: {0}")]
+    Refused(Refusal),
     #[error("conflict: {0:?}")]
     Conflict(Conflict),
     #[error("rule: {0:?}")]
@@ -62,13 +67,7 @@ pub enum Error {
 /// The record's current state forbids the change (HTTP 409).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conflict {
-    PhoneTaken,
-    CustomerInactive,
-    AlreadyFull,
-    VerifiedPhoneLocked,
     IdTaken,
-    AddressLimit,
-    GuestCannotUpgrade,
     TenantExists,
 }
 
@@ -95,14 +94,30 @@ pub enum OtpRefusal {
 /// The input is well-formed but breaks a business rule (HTTP 422).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
-    OtpRequired,
-    GuestContact,
-    KindChange,
     InvalidPin { min: usize, max: usize },
     InvalidSlug,
     EnrollmentCodeInvalid,
     DefaultRequired,
     MergeSelf,
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Invalid(v) => Error::Validation(v),
+            other => Error::Refused(other),
+        }
+    }
+}
+
+impl Error {
+    /// Another active customer holds the phone (the store's unique index said so).
+    pub fn phone_taken() -> Self {
+        Error::Refused(Refusal::PhoneTaken {
+            existing: None,
+            holder: None,
+        })
+    }
 }
 
 impl From<deadpool_postgres::PoolError> for Error {
@@ -202,32 +217,34 @@ impl Error {
                     MessageArg::Number(seconds.div_ceil(60).max(1) as f64),
                 ),
             ),
+            Error::Refused(r) => {
+                let status = match r {
+                    Refusal::Invalid(_)
+                    | Refusal::GuestContact
+                    | Refusal::OtpRequired
+                    | Refusal::KindChange => S::UNPROCESSABLE_ENTITY,
+                    Refusal::RoleRequired(_) => S::FORBIDDEN,
+                    Refusal::AddressNotFound => S::NOT_FOUND,
+                    Refusal::CustomerInactive
+                    | Refusal::CustomerMerged
+                    | Refusal::PhoneTaken { .. }
+                    | Refusal::VerifiedPhoneLocked
+                    | Refusal::GuestCannotUpgrade
+                    | Refusal::AlreadyFull
+                    | Refusal::UpgradeAlreadyRequested
+                    | Refusal::AddressLimit => S::CONFLICT,
+                };
+                (status, r.code(), r.message())
+            }
             Error::Conflict(c) => {
                 let (code, msg) = match c {
-                    Conflict::PhoneTaken => ("customer.phone-taken", "error-phone-taken"),
-                    Conflict::CustomerInactive => ("customer.inactive", "error-customer-inactive"),
-                    Conflict::AlreadyFull => ("customer.already-full", "error-already-full"),
-                    Conflict::VerifiedPhoneLocked => (
-                        "customer.verified-phone-locked",
-                        "error-verified-phone-locked",
-                    ),
-                    Conflict::GuestCannotUpgrade => (
-                        "customer.guest-cannot-upgrade",
-                        "error-guest-cannot-upgrade",
-                    ),
                     Conflict::IdTaken => ("customer.id-taken", "server-error-id-taken"),
-                    Conflict::AddressLimit => {
-                        ("address.limit-reached", "server-error-address-limit")
-                    }
                     Conflict::TenantExists => ("tenant.exists", "server-error-tenant-exists"),
                 };
                 (S::CONFLICT, code, LocalizedMessage::new(msg))
             }
             Error::Rule(r) => {
                 let (code, msg) = match r {
-                    Rule::OtpRequired => ("customer.otp-required", server("otp-required")),
-                    Rule::GuestContact => ("customer.guest-contact", server("guest-contact")),
-                    Rule::KindChange => ("customer.kind-change", server("kind-change")),
                     Rule::InvalidPin { min, max } => (
                         "staff.invalid-pin",
                         server("invalid-pin")

@@ -303,6 +303,16 @@ async fn deactivate_customer(
     Ok(Json(customers::deactivate(&s.pool, &actor, id).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/customers/{id}/reactivate", tag = "customers", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")),
+    responses((status = 200, description = "Active again (or already active)", body = Customer), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed (managers and admins)", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "Another active customer now holds the phone (`customer.phone-taken`, the message names them), or the customer was merged (`customer.merged`)", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+async fn reactivate_customer(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Customer>, Error> {
+    Ok(Json(customers::reactivate(&s.pool, &actor, id).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/customers/{id}/addresses", tag = "addresses", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")),
     responses((status = 200, description = "Addresses, default first", body = Vec<AddressView>), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 async fn list_addresses(
@@ -454,7 +464,7 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Er
     ),
     paths(
         sign_in, enroll, create_enroll_code, list_devices, revoke_device,
-        create_customer, list_customers, get_customer, patch_customer, deactivate_customer,
+        create_customer, list_customers, get_customer, patch_customer, deactivate_customer, reactivate_customer,
         merge_customers, export_customers, send_otp, verify_otp, upgrade_customer,
         list_addresses, add_address, patch_address, delete_address, default_address,
         healthz, readyz, crate::metrics::scrape, openapi_json,
@@ -493,6 +503,7 @@ pub fn router(state: AppState) -> Router {
         .route("/customers/send-otp", post(send_otp))
         .route("/customers/verify-otp", post(verify_otp))
         .route("/customers/{id}/upgrade", post(upgrade_customer))
+        .route("/customers/{id}/reactivate", post(reactivate_customer))
         .route(
             "/customers/{id}",
             get(get_customer)

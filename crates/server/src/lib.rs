@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod addresses;
+pub mod apply;
 pub mod changes;
 pub mod clock;
 pub mod customers;
@@ -21,6 +22,8 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod otp;
+pub mod pull;
+pub mod push;
 pub mod roster;
 pub mod sms;
 pub mod snapshots;

@@ -11,9 +11,10 @@
 use crate::changes::{self, Entity};
 use crate::customers::{self, Customer};
 use crate::db;
-use crate::error::{Conflict, Error, Rule};
+use crate::error::{Error, Rule};
 use crate::staff::{Actor, Role};
 use deadpool_postgres::Pool;
+use dukkan_core::rules::Refusal;
 use dukkan_core::FreeText;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -73,7 +74,7 @@ pub async fn merge(
         return Err(Error::NotFound);
     };
     if !source.get::<_, bool>("active") || !target.get::<_, bool>("active") {
-        return Err(Error::Conflict(Conflict::CustomerInactive));
+        return Err(Error::Refused(Refusal::CustomerInactive));
     }
     let points: i64 = source.get("loyalty_points");
     let orders_moved = tx
@@ -133,7 +134,7 @@ pub async fn merge(
     )
     .await
     .map_err(|e| match e.as_db_error().and_then(|d| d.constraint()) {
-        Some("customers_active_phone_unique") => Error::Conflict(Conflict::PhoneTaken),
+        Some("customers_active_phone_unique") => Error::phone_taken(),
         _ => Error::Database(e),
     })?;
     let orders_moved = i64::try_from(orders_moved).unwrap_or(i64::MAX);

@@ -8,7 +8,7 @@
 use crate::changes::{self, Author, Entity};
 use crate::clock::Clock;
 use crate::db;
-use crate::error::{Conflict, Error, OtpRefusal};
+use crate::error::{Error, OtpRefusal};
 use crate::ids::TenantId;
 use crate::sms::SmsSender;
 use crate::staff::Actor;
@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::{Pool, Transaction};
 use dukkan_core::i18n::Locale;
 use dukkan_core::phone::{mask_e164, verification_code};
+use dukkan_core::rules::Refusal;
 use dukkan_core::{CustomerKind, Email, Field, LocalizedMessage, MessageArg, ValidationError};
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -159,30 +160,19 @@ pub(crate) struct Target {
     pub verified: bool,
 }
 
-/// Locks the customer a code is for and reads what decides whether it may have one.
+/// Locks the customer a code is for and reads what decides whether it may have one: a
+/// customer the rules still let change (active, not merged).
 pub(crate) async fn lock_target(
     tx: &Transaction<'_>,
     tenant: TenantId,
     id: Uuid,
 ) -> Result<Target, Error> {
-    let row = tx
-        .query_opt(
-            "SELECT kind, phone, phone_verified, active FROM customers
-             WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            &[&tenant.0, &id],
-        )
-        .await?
-        .ok_or(Error::NotFound)?;
-    if !row.get::<_, bool>("active") {
-        return Err(Error::Conflict(Conflict::CustomerInactive));
-    }
-    let kind: String = row.get("kind");
+    let state = crate::apply::load_state(tx, tenant.0, id).await?;
+    state.changeable()?;
     Ok(Target {
-        kind: kind
-            .parse()
-            .map_err(|()| Error::Internal("customer kind".into()))?,
-        phone: row.get("phone"),
-        verified: row.get("phone_verified"),
+        kind: state.kind,
+        phone: state.phone,
+        verified: state.phone_verified,
     })
 }
 
@@ -216,9 +206,9 @@ pub async fn send(
     let target = lock_target(&tx, actor.tenant, request.customer_id).await?;
     let phone = match (&target.kind, &target.phone) {
         (CustomerKind::Guest, _) | (_, None) => {
-            return Err(Error::Conflict(Conflict::GuestCannotUpgrade))
+            return Err(Error::Refused(Refusal::GuestCannotUpgrade))
         }
-        (CustomerKind::Full, _) => return Err(Error::Conflict(Conflict::AlreadyFull)),
+        (CustomerKind::Full, _) => return Err(Error::Refused(Refusal::AlreadyFull)),
         (_, Some(p)) => p.clone(),
     };
     let sent = issue_code(
@@ -500,7 +490,7 @@ pub async fn verify(
     let phone = target
         .phone
         .clone()
-        .ok_or(Error::Conflict(Conflict::GuestCannotUpgrade))?;
+        .ok_or(Error::Refused(Refusal::GuestCannotUpgrade))?;
     let tx = require_code(tx, otp, actor.tenant, &phone, &request.code).await?;
     if !target.verified {
         mark_verified(&tx, actor.into(), request.customer_id, &phone).await?;
@@ -538,8 +528,8 @@ pub async fn upgrade(
     let tx = db::tenant_tx(&mut conn, actor.tenant).await?;
     let target = lock_target(&tx, actor.tenant, id).await?;
     match target.kind {
-        CustomerKind::Guest => return Err(Error::Conflict(Conflict::GuestCannotUpgrade)),
-        CustomerKind::Full => return Err(Error::Conflict(Conflict::AlreadyFull)),
+        CustomerKind::Guest => return Err(Error::Refused(Refusal::GuestCannotUpgrade)),
+        CustomerKind::Full => return Err(Error::Refused(Refusal::AlreadyFull)),
         CustomerKind::Stub => {}
     }
     let phone = target

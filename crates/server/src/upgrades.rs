@@ -106,7 +106,7 @@ async fn status(
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
     };
     let customer_snapshot = if state == UpgradeState::Verified {
-        Some(crate::sync::snapshot(tx, tenant.0, customer).await?)
+        Some(crate::snapshots::snapshot(tx, tenant.0, customer).await?)
     } else {
         None
     };
@@ -301,7 +301,11 @@ pub async fn verify(
             return finish(tx, device.tenant, customer, None, None).await;
         }
         (CustomerKind::Stub, Some(phone)) => phone,
-        _ => return Err(Error::Conflict(crate::error::Conflict::GuestCannotUpgrade)),
+        _ => {
+            return Err(Error::Refused(
+                dukkan_core::rules::Refusal::GuestCannotUpgrade,
+            ))
+        }
     };
     let (attempts_left, error) =
         match otp::check_code(&tx, otp, device.tenant, &phone, code).await? {

@@ -35,6 +35,7 @@ export interface Backend {
   customerDetails(id: string): Promise<CustomerDetails>;
   updateCustomer(id: string, changes: CustomerChanges): Promise<Customer>;
   deactivateCustomer(id: string): Promise<Customer>;
+  reactivateCustomer(id: string): Promise<Customer>;
   addAddress(customerId: string, input: AddressInput): Promise<AddressRecord>;
   updateAddress(id: string, input: AddressInput): Promise<AddressRecord>;
   deleteAddress(id: string): Promise<void>;
@@ -119,6 +120,7 @@ export const tauriBackend: Backend = {
   customerDetails: (id) => call("customer_details", { id }),
   updateCustomer: (id, changes) => call("update_customer", { id, changes }),
   deactivateCustomer: (id) => call("deactivate_customer", { id }),
+  reactivateCustomer: (id) => call("reactivate_customer", { id }),
   addAddress: (customerId, input) => call("add_address", { customerId, input }),
   updateAddress: (id, input) => call("update_address", { id, input }),
   deleteAddress: (id) => call("delete_address", { id }),

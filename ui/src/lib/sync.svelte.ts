@@ -80,6 +80,7 @@ const WRITES = [
   "createStub",
   "updateCustomer",
   "deactivateCustomer",
+  "reactivateCustomer",
   "addAddress",
   "updateAddress",
   "deleteAddress",

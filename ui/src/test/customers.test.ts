@@ -55,4 +55,35 @@ describe("the customers list", () => {
     expect(calls).toContain("deactivate_customer");
     expect(screen.queryAllByTestId("row")).toHaveLength(0);
   });
+
+  it("reactivates an inactive customer, and shows the refusal that names who holds the phone", async () => {
+    const c = customer({ firstName: "Huda", active: false });
+    let refuse = true;
+    mockIPC((cmd) => {
+      if (cmd === "list_customers") return { items: [c], next: null };
+      if (cmd === "reactivate_customer") {
+        if (refuse) {
+          throw {
+            code: "customer.phone-taken",
+            message: {
+              id: "error-phone-taken-by",
+              args: [["customer", { type: "text", value: "Salim (CUST-00012)" }]],
+            },
+          };
+        }
+        return { ...c, active: true };
+      }
+      throw new Error(cmd);
+    });
+    const user = userEvent.setup();
+    render(App, { props: { backend: tauriBackend } });
+    await user.keyboard("{F8}");
+    await user.selectOptions(await screen.findByTestId("filter-active"), "inactive");
+    const button = await screen.findByRole("button", { name: "Reactivate: Huda" });
+    await user.click(button);
+    await waitFor(() => expect(document.body.textContent).toContain("Salim (CUST-00012)"));
+    refuse = false;
+    await user.click(screen.getByRole("button", { name: "Reactivate: Huda" }));
+    await waitFor(() => expect(screen.getByTestId("notice").textContent).toBe("Huda is active again."));
+  });
 });

@@ -97,7 +97,7 @@ async fn patch_keeps_absent_fields_and_checks_the_whole_result() {
 }
 
 #[tokio::test]
-async fn deleting_the_default_promotes_the_oldest_remaining_address() {
+async fn deleting_the_default_promotes_the_newest_remaining_address_as_on_the_till() {
     let app = TestApp::spawn().await;
     let (_, token) = app.tenant_with("shop", Role::Cashier).await;
     let c = app.stub(&token, "Ahmed", "92123456").await;
@@ -106,15 +106,15 @@ async fn deleting_the_default_promotes_the_oldest_remaining_address() {
         .post(&base, &token, json!({"city": "Muscat"}))
         .await
         .body;
-    let second = app.post(&base, &token, json!({"city": "Sohar"})).await.body;
-    app.post(&base, &token, json!({"city": "Nizwa"})).await;
+    app.post(&base, &token, json!({"city": "Sohar"})).await;
+    let third = app.post(&base, &token, json!({"city": "Nizwa"})).await.body;
     let del = app
         .delete(&format!("{base}/{}", first["id"].as_str().unwrap()), &token)
         .await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     let list = app.get(&base, &token).await.body;
     assert_eq!(list.as_array().unwrap().len(), 2);
-    assert_eq!(list[0]["id"], second["id"]);
+    assert_eq!(list[0]["id"], third["id"]);
     assert_eq!(list[0]["isDefault"], true);
     let gone = app
         .delete(&format!("{base}/{}", first["id"].as_str().unwrap()), &token)

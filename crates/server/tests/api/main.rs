@@ -16,6 +16,8 @@ mod merge;
 mod metrics;
 mod openapi;
 mod otp;
+mod push;
 mod roster;
 mod schema;
 mod upgrade;
+mod upgrade_from_saved;

@@ -1,0 +1,1167 @@
+//! One scenario table, run through every door: each row (who acts, what they do, step by step)
+//! is played on a till's store, on the tenant server over REST, and on the tenant server as
+//! ops pushed by a till — and every door must give the same answer to every step and leave the
+//! customer in the same state. The rules live once (`dukkan_core::rules`); this proves that
+//! each door asks them, and that no door adds or forgets one.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../crates/server/tests/support/mod.rs"]
+mod support;
+
+use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op};
+use dukkan_core::staff::{Role, Roster, RosterMember};
+use dukkan_core::sync::{Enrollment, OpOutcome, PushOp, PushResponse, PROTOCOL_VERSION};
+use dukkan_core::{AddressId, AddressInput, CustomerId, CustomerKind, OpId, StubInput};
+use dukkan_device::{CustomerChanges, Device, StubOutcome};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use support::{TestApp, PIN};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    /// A till used with nobody signed in (no staff roster).
+    Nobody,
+    Cashier,
+    Manager,
+}
+
+/// A change as a person makes it. `c` is a customer slot of the row, `a` an address slot of
+/// that customer (in the order they were added), `p` a phone slot of the row.
+#[derive(Debug, Clone)]
+enum Act {
+    Stub {
+        c: usize,
+        first: &'static str,
+        p: usize,
+    },
+    Guest {
+        c: usize,
+    },
+    Edit {
+        c: usize,
+        edit: Changes,
+    },
+    Deactivate {
+        c: usize,
+    },
+    Reactivate {
+        c: usize,
+    },
+    AddAddress {
+        c: usize,
+        city: String,
+    },
+    UpdateAddress {
+        c: usize,
+        a: usize,
+        city: String,
+    },
+    DeleteAddress {
+        c: usize,
+        a: usize,
+    },
+    SetDefault {
+        c: usize,
+        a: usize,
+    },
+}
+
+/// The fields an edit touches: `Some("")` on an optional field clears it.
+#[derive(Debug, Clone, Default)]
+struct Changes {
+    first: Option<String>,
+    last: Option<String>,
+    name2: Option<String>,
+    /// A phone slot of the row, or a literal (for malformed numbers).
+    phone: Option<Phone>,
+    email: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Phone {
+    Slot(usize),
+    Text(&'static str),
+}
+
+struct Row {
+    name: &'static str,
+    steps: Vec<(Who, Act)>,
+    /// The answer to each step: `ok` or the refusal code.
+    answers: Vec<&'static str>,
+    /// Customer slot 0 afterwards, as [`View::line`] writes it.
+    end: &'static str,
+}
+
+fn phone(row: usize, slot: usize) -> String {
+    format!("+96892{:03}{:03}", row, slot)
+}
+
+// --- the table -------------------------------------------------------------------------------
+
+use Act::*;
+use Who::*;
+
+fn stub(c: usize, first: &'static str, p: usize) -> Act {
+    Stub { c, first, p }
+}
+fn edit(c: usize, edit: Changes) -> Act {
+    Edit { c, edit }
+}
+fn first(v: &str) -> Changes {
+    Changes {
+        first: Some(v.into()),
+        ..Default::default()
+    }
+}
+fn last(v: &str) -> Changes {
+    Changes {
+        last: Some(v.into()),
+        ..Default::default()
+    }
+}
+fn email(v: &str) -> Changes {
+    Changes {
+        email: Some(v.into()),
+        ..Default::default()
+    }
+}
+fn phone_slot(p: usize) -> Changes {
+    Changes {
+        phone: Some(Phone::Slot(p)),
+        ..Default::default()
+    }
+}
+fn addr(c: usize, city: &str) -> Act {
+    AddAddress {
+        c,
+        city: city.into(),
+    }
+}
+
+fn rows() -> Vec<Row> {
+    let salim = "stub active Salim|-|-|P0|- [] default=-";
+    let mut rows = vec![
+        Row {
+            name: "a cashier creates a stub",
+            steps: vec![(Cashier, stub(0, "Salim", 0))],
+            answers: vec!["ok"],
+            end: salim,
+        },
+        Row {
+            name: "a cashier creates a walk-in guest",
+            steps: vec![(Cashier, Guest { c: 0 })],
+            answers: vec!["ok"],
+            end: "guest active -|-|-|-|- [] default=-",
+        },
+        Row {
+            name: "a cashier adds a last name",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, last("Al-Busaidi"))),
+            ],
+            answers: vec!["ok", "ok"],
+            end: "stub active Salim|Al-Busaidi|-|P0|- [] default=-",
+        },
+        Row {
+            name: "a cashier clears the last name again",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, last("Al-Busaidi"))),
+                (Cashier, edit(0, last(""))),
+            ],
+            answers: vec!["ok", "ok", "ok"],
+            end: salim,
+        },
+        Row {
+            name: "a guest given a name and a phone becomes a stub",
+            steps: vec![
+                (Cashier, Guest { c: 0 }),
+                (
+                    Cashier,
+                    edit(
+                        0,
+                        Changes {
+                            first: Some("Huda".into()),
+                            phone: Some(Phone::Slot(0)),
+                            ..Default::default()
+                        },
+                    ),
+                ),
+            ],
+            answers: vec!["ok", "ok"],
+            end: "stub active Huda|-|-|P0|- [] default=-",
+        },
+        Row {
+            name: "a guest given only a name is refused: a stub needs the phone too",
+            steps: vec![(Cashier, Guest { c: 0 }), (Cashier, edit(0, first("Huda")))],
+            answers: vec!["ok", "validation.required"],
+            end: "guest active -|-|-|-|- [] default=-",
+        },
+        Row {
+            name: "a guest given only a phone is refused: a stub needs the name too",
+            steps: vec![(Cashier, Guest { c: 0 }), (Cashier, edit(0, phone_slot(0)))],
+            answers: vec!["ok", "validation.required"],
+            end: "guest active -|-|-|-|- [] default=-",
+        },
+        Row {
+            name: "a guest cannot have an email",
+            steps: vec![
+                (Cashier, Guest { c: 0 }),
+                (Cashier, edit(0, email("huda@example.om"))),
+            ],
+            answers: vec!["ok", "customer.guest-contact"],
+            end: "guest active -|-|-|-|- [] default=-",
+        },
+        Row {
+            name: "a phone another active customer holds is refused",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, stub(1, "Badr", 1)),
+                (Cashier, edit(0, phone_slot(1))),
+            ],
+            answers: vec!["ok", "ok", "customer.phone-taken"],
+            end: salim,
+        },
+        Row {
+            name: "a phone a deactivated customer held is free",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, stub(1, "Badr", 1)),
+                (Manager, Deactivate { c: 1 }),
+                (Cashier, edit(0, phone_slot(1))),
+            ],
+            answers: vec!["ok", "ok", "ok", "ok"],
+            end: "stub active Salim|-|-|P1|- [] default=-",
+        },
+        Row {
+            name: "a cashier may not deactivate",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, Deactivate { c: 0 }),
+            ],
+            answers: vec!["ok", "auth.forbidden"],
+            end: salim,
+        },
+        Row {
+            name: "a manager deactivates",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Manager, Deactivate { c: 0 }),
+            ],
+            answers: vec!["ok", "ok"],
+            end: "stub inactive Salim|-|-|P0|- [] default=-",
+        },
+        Row {
+            name: "deactivating twice changes nothing the second time",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Manager, Deactivate { c: 0 }),
+                (Manager, Deactivate { c: 0 }),
+            ],
+            answers: vec!["ok", "ok", "ok"],
+            end: "stub inactive Salim|-|-|P0|- [] default=-",
+        },
+        Row {
+            name: "a deactivated customer cannot be edited",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Manager, Deactivate { c: 0 }),
+                (Cashier, edit(0, last("X"))),
+            ],
+            answers: vec!["ok", "ok", "customer.inactive"],
+            end: "stub inactive Salim|-|-|P0|- [] default=-",
+        },
+        Row {
+            name: "a deactivated customer gets no new address",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Manager, Deactivate { c: 0 }),
+                (Cashier, addr(0, "Sohar")),
+            ],
+            answers: vec!["ok", "ok", "customer.inactive"],
+            end: "stub inactive Salim|-|-|P0|- [] default=-",
+        },
+        Row {
+            name: "a manager reactivates",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Manager, Deactivate { c: 0 }),
+                (Manager, Reactivate { c: 0 }),
+            ],
+            answers: vec!["ok", "ok", "ok"],
+            end: salim,
+        },
+        Row {
+            name: "a cashier may not reactivate",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Manager, Deactivate { c: 0 }),
+                (Cashier, Reactivate { c: 0 }),
+            ],
+            answers: vec!["ok", "ok", "auth.forbidden"],
+            end: "stub inactive Salim|-|-|P0|- [] default=-",
+        },
+        Row {
+            name: "reactivation is refused while another customer holds the phone",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Manager, Deactivate { c: 0 }),
+                (Cashier, stub(1, "Badr", 0)),
+                (Manager, Reactivate { c: 0 }),
+            ],
+            answers: vec!["ok", "ok", "ok", "customer.phone-taken"],
+            end: "stub inactive Salim|-|-|P0|- [] default=-",
+        },
+        Row {
+            name: "reactivating an active customer changes nothing",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Manager, Reactivate { c: 0 }),
+            ],
+            answers: vec!["ok", "ok"],
+            end: salim,
+        },
+        Row {
+            name: "the first address becomes the default",
+            steps: vec![(Cashier, stub(0, "Salim", 0)), (Cashier, addr(0, "Muscat"))],
+            answers: vec!["ok", "ok"],
+            end: "stub active Salim|-|-|P0|- [Muscat] default=Muscat",
+        },
+        Row {
+            name: "a second address leaves the default where it was",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, "Muscat")),
+                (Cashier, addr(0, "Sohar")),
+            ],
+            answers: vec!["ok", "ok", "ok"],
+            end: "stub active Salim|-|-|P0|- [Muscat,Sohar] default=Muscat",
+        },
+        Row {
+            name: "the default moves to the address chosen",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, "Muscat")),
+                (Cashier, addr(0, "Sohar")),
+                (Cashier, SetDefault { c: 0, a: 1 }),
+            ],
+            answers: vec!["ok", "ok", "ok", "ok"],
+            end: "stub active Salim|-|-|P0|- [Muscat,Sohar] default=Sohar",
+        },
+        Row {
+            name: "deleting the default makes the newest remaining address the default",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, "Muscat")),
+                (Cashier, addr(0, "Sohar")),
+                (Cashier, addr(0, "Nizwa")),
+                (Cashier, DeleteAddress { c: 0, a: 0 }),
+            ],
+            answers: vec!["ok", "ok", "ok", "ok", "ok"],
+            end: "stub active Salim|-|-|P0|- [Sohar,Nizwa] default=Nizwa",
+        },
+        Row {
+            name: "deleting another address keeps the default",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, "Muscat")),
+                (Cashier, addr(0, "Sohar")),
+                (Cashier, DeleteAddress { c: 0, a: 1 }),
+            ],
+            answers: vec!["ok", "ok", "ok", "ok"],
+            end: "stub active Salim|-|-|P0|- [Muscat] default=Muscat",
+        },
+        Row {
+            name: "deleting the only address leaves no default",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, "Muscat")),
+                (Cashier, DeleteAddress { c: 0, a: 0 }),
+            ],
+            answers: vec!["ok", "ok", "ok"],
+            end: salim,
+        },
+        Row {
+            name: "an address is edited",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, "Muscat")),
+                (
+                    Cashier,
+                    UpdateAddress {
+                        c: 0,
+                        a: 0,
+                        city: "Seeb".into(),
+                    },
+                ),
+            ],
+            answers: vec!["ok", "ok", "ok"],
+            end: "stub active Salim|-|-|P0|- [Seeb] default=Seeb",
+        },
+        Row {
+            name: "a deactivated customer's address cannot be edited",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, "Muscat")),
+                (Manager, Deactivate { c: 0 }),
+                (
+                    Cashier,
+                    UpdateAddress {
+                        c: 0,
+                        a: 0,
+                        city: "Seeb".into(),
+                    },
+                ),
+            ],
+            answers: vec!["ok", "ok", "ok", "customer.inactive"],
+            end: "stub inactive Salim|-|-|P0|- [Muscat] default=Muscat",
+        },
+        Row {
+            name: "a deactivated customer's default cannot move",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, "Muscat")),
+                (Cashier, addr(0, "Sohar")),
+                (Manager, Deactivate { c: 0 }),
+                (Cashier, SetDefault { c: 0, a: 1 }),
+            ],
+            answers: vec!["ok", "ok", "ok", "ok", "customer.inactive"],
+            end: "stub inactive Salim|-|-|P0|- [Muscat,Sohar] default=Muscat",
+        },
+        Row {
+            name: "a deactivated customer's address cannot be deleted",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, "Muscat")),
+                (Manager, Deactivate { c: 0 }),
+                (Cashier, DeleteAddress { c: 0, a: 0 }),
+            ],
+            answers: vec!["ok", "ok", "ok", "customer.inactive"],
+            end: "stub inactive Salim|-|-|P0|- [Muscat] default=Muscat",
+        },
+        Row {
+            name: "a 10,000-character first name is refused",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, first(&"x".repeat(10_000)))),
+            ],
+            answers: vec!["ok", "validation.too-long"],
+            end: salim,
+        },
+        Row {
+            name: "a bidi override in a name is refused",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, first("Sa\u{202E}lim"))),
+            ],
+            answers: vec!["ok", "validation.bidi-control"],
+            end: salim,
+        },
+        Row {
+            name: "a control character in a name is refused",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, last("Al\u{0007}Busaidi"))),
+            ],
+            answers: vec!["ok", "validation.control-character"],
+            end: salim,
+        },
+        Row {
+            name: "a blank first name is refused",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, first("   "))),
+            ],
+            answers: vec!["ok", "validation.required"],
+            end: salim,
+        },
+        Row {
+            name: "a malformed phone is refused",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (
+                    Cashier,
+                    edit(
+                        0,
+                        Changes {
+                            phone: Some(Phone::Text("+968 1234")),
+                            ..Default::default()
+                        },
+                    ),
+                ),
+            ],
+            answers: vec!["ok", "validation.invalid-phone"],
+            end: salim,
+        },
+        Row {
+            name: "a malformed email is refused",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, email("not-an-email"))),
+            ],
+            answers: vec!["ok", "validation.invalid-email"],
+            end: salim,
+        },
+        Row {
+            name: "a stub may have an email",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, email("salim@example.om"))),
+            ],
+            answers: vec!["ok", "ok"],
+            end: "stub active Salim|-|-|P0|salim@example.om [] default=-",
+        },
+        Row {
+            name: "an Arabic name is kept",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (
+                    Cashier,
+                    edit(
+                        0,
+                        Changes {
+                            name2: Some("سالم".into()),
+                            ..Default::default()
+                        },
+                    ),
+                ),
+            ],
+            answers: vec!["ok", "ok"],
+            end: "stub active Salim|-|سالم|P0|- [] default=-",
+        },
+        Row {
+            name: "names are stored trimmed with inner spaces collapsed",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, last("  Al   Busaidi "))),
+            ],
+            answers: vec!["ok", "ok"],
+            end: "stub active Salim|Al Busaidi|-|P0|- [] default=-",
+        },
+        Row {
+            name: "an edit that changes nothing is accepted and changes nothing",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, first("Salim"))),
+            ],
+            answers: vec!["ok", "ok"],
+            end: salim,
+        },
+        Row {
+            name: "a manager may do the counter's work",
+            steps: vec![(Manager, stub(0, "Salim", 0)), (Manager, addr(0, "Muscat"))],
+            answers: vec!["ok", "ok"],
+            end: "stub active Salim|-|-|P0|- [Muscat] default=Muscat",
+        },
+        Row {
+            name: "a 10,000-character street is refused",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, addr(0, &"x".repeat(10_000))),
+            ],
+            answers: vec!["ok", "validation.too-long"],
+            end: salim,
+        },
+        Row {
+            name: "a till with nobody signed in creates and edits",
+            steps: vec![
+                (Nobody, stub(0, "Salim", 0)),
+                (Nobody, edit(0, last("Al-Busaidi"))),
+                (Nobody, addr(0, "Muscat")),
+            ],
+            answers: vec!["ok", "ok", "ok"],
+            end: "stub active Salim|Al-Busaidi|-|P0|- [Muscat] default=Muscat",
+        },
+        Row {
+            name: "a till with nobody signed in may not deactivate",
+            steps: vec![(Nobody, stub(0, "Salim", 0)), (Nobody, Deactivate { c: 0 })],
+            answers: vec!["ok", "auth.forbidden"],
+            end: salim,
+        },
+    ];
+    // The address cap: twenty addresses, and the twenty-first refused.
+    let mut steps = vec![(Cashier, stub(0, "Salim", 0))];
+    let mut answers = vec!["ok"];
+    for i in 0..21 {
+        steps.push((Cashier, addr(0, &format!("City{i:02}"))));
+        answers.push(if i < 20 {
+            "ok"
+        } else {
+            "address.limit-reached"
+        });
+    }
+    rows.push(Row {
+        name: "the twenty-first address is refused",
+        steps,
+        answers,
+        end: "stub active Salim|-|-|P0|- [City00,City01,City02,City03,City04,City05,City06,City07,City08,City09,City10,City11,City12,City13,City14,City15,City16,City17,City18,City19] default=City00",
+    });
+    rows
+}
+
+// --- what a door leaves behind -----------------------------------------------------------------
+
+/// A customer as every door can read it back.
+#[derive(Debug, Clone, PartialEq)]
+struct View {
+    kind: String,
+    active: bool,
+    first: Option<String>,
+    last: Option<String>,
+    name2: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    /// Cities in the order the addresses were added, and the default's.
+    cities: Vec<String>,
+    default: Option<String>,
+}
+
+impl View {
+    /// One line, with the row's phones written as their slots (`P0`).
+    fn line(&self, row: usize) -> String {
+        let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let phone = self.phone.as_ref().map_or("-".to_owned(), |p| {
+            (0..10)
+                .find(|s| &phone(row, *s) == p)
+                .map_or(p.clone(), |s| format!("P{s}"))
+        });
+        format!(
+            "{} {} {}|{}|{}|{}|{} [{}] default={}",
+            self.kind,
+            if self.active { "active" } else { "inactive" },
+            o(&self.first),
+            o(&self.last),
+            o(&self.name2),
+            phone,
+            o(&self.email),
+            self.cities.join(","),
+            o(&self.default),
+        )
+    }
+}
+
+/// The answer of a door to one step.
+fn answer_of<E>(r: Result<(), E>, code: impl Fn(&E) -> String) -> String {
+    match r {
+        Ok(()) => "ok".into(),
+        Err(e) => code(&e),
+    }
+}
+
+// --- door 1: the till's store -------------------------------------------------------------------
+
+fn cheap_hash(pin: &str) -> String {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let params = argon2::Params::new(1024, 1, 1, None).unwrap();
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(pin.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string()
+}
+
+struct TillDoor {
+    _dir: tempfile::TempDir,
+    d: Device,
+    staff: HashMap<&'static str, String>,
+    customers: HashMap<usize, CustomerId>,
+    addresses: HashMap<usize, Vec<AddressId>>,
+}
+
+impl TillDoor {
+    fn new(staffed: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = Device::open(dir.path().join("d.sqlite3")).unwrap();
+        // Enrolled, as a shop's till is: the server will judge what it records.
+        d.save_enrollment(
+            "http://127.0.0.1:9",
+            &Enrollment {
+                tenant_id: Uuid::now_v7(),
+                device_id: dukkan_core::DeviceId::new(),
+                device_token: "dkd_unused".into(),
+            },
+        )
+        .unwrap();
+        let mut staff = HashMap::new();
+        if staffed {
+            let members: Vec<RosterMember> =
+                [("cashier", Role::Cashier), ("manager", Role::Manager)]
+                    .into_iter()
+                    .map(|(name, role)| RosterMember {
+                        id: Uuid::now_v7(),
+                        name: name.into(),
+                        role,
+                        pin_hash: cheap_hash(PIN),
+                    })
+                    .collect();
+            for m in &members {
+                staff.insert(m.role.as_str(), m.id.to_string());
+            }
+            d.replace_roster(&Roster { staff: members }, None).unwrap();
+        }
+        TillDoor {
+            _dir: dir,
+            d,
+            staff,
+            customers: HashMap::new(),
+            addresses: HashMap::new(),
+        }
+    }
+
+    fn step(&mut self, row: usize, who: Who, act: &Act) -> String {
+        match who {
+            Nobody => {}
+            Cashier | Manager => {
+                let role = if who == Cashier { "cashier" } else { "manager" };
+                self.d.sign_in(&self.staff[role], PIN).unwrap();
+            }
+        }
+        let d = &self.d;
+        let code = |e: &dukkan_device::DeviceError| e.code().to_owned();
+        let r: Result<(), dukkan_device::DeviceError> = match act {
+            Stub { c, first, p } => d
+                .create_stub(&StubInput {
+                    first_name: (*first).into(),
+                    phone: phone(row, *p),
+                    ..Default::default()
+                })
+                .map(|o| match o {
+                    StubOutcome::Created(x) => {
+                        self.customers.insert(*c, x.id);
+                    }
+                    StubOutcome::Existing(_) => panic!("rows create unique phones"),
+                }),
+            Guest { c } => d.create_guest().map(|x| {
+                self.customers.insert(*c, x.id);
+            }),
+            Edit { c, edit } => d
+                .update_customer(
+                    self.customers[c],
+                    &CustomerChanges {
+                        first_name: edit.first.clone(),
+                        last_name: edit.last.clone(),
+                        name2: edit.name2.clone(),
+                        phone: edit.phone.as_ref().map(|p| phone_text(row, p)),
+                        email: edit.email.clone(),
+                        preferences: None,
+                    },
+                )
+                .map(drop),
+            Deactivate { c } => d.deactivate_customer(self.customers[c]).map(drop),
+            Reactivate { c } => d.reactivate_customer(self.customers[c]).map(drop),
+            AddAddress { c, city } => d
+                .add_address(self.customers[c], &city_address(city))
+                .map(|a| self.addresses.entry(*c).or_default().push(a.id)),
+            UpdateAddress { c, a, city } => d
+                .update_address(self.addresses[c][*a], &city_address(city))
+                .map(drop),
+            DeleteAddress { c, a } => d.delete_address(self.addresses[c][*a]),
+            SetDefault { c, a } => d.set_default_address(self.addresses[c][*a]).map(drop),
+        };
+        answer_of(r, code)
+    }
+
+    fn view(&self, c: usize) -> View {
+        let details = self.d.customer(self.customers[&c]);
+        // Reading needs nobody in particular on an open till, a cashier otherwise.
+        let details = details.unwrap_or_else(|_| {
+            self.d.sign_in(&self.staff["cashier"], PIN).unwrap();
+            self.d.customer(self.customers[&c]).unwrap()
+        });
+        let mut addresses = details.addresses;
+        addresses.sort_by_key(|a| a.id);
+        let city = |a: &dukkan_device::AddressRecord| {
+            a.address
+                .city
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default()
+        };
+        let x = details.customer;
+        View {
+            kind: x.kind.as_str().into(),
+            active: x.active,
+            first: x.first_name,
+            last: x.last_name,
+            name2: x.name2,
+            phone: x.phone,
+            email: x.email,
+            default: addresses.iter().find(|a| a.is_default).map(city),
+            cities: addresses.iter().map(city).collect(),
+        }
+    }
+}
+
+fn phone_text(row: usize, p: &Phone) -> String {
+    match p {
+        Phone::Slot(s) => phone(row, *s),
+        Phone::Text(t) => (*t).to_owned(),
+    }
+}
+
+fn city_address(city: &str) -> AddressInput {
+    AddressInput {
+        city: Some(city.into()),
+        ..Default::default()
+    }
+}
+
+// --- doors 2 and 3: the server, over REST and as pushed ops -----------------------------------
+
+/// A customer of the server, read behind the API's back.
+async fn server_view(app: &TestApp, id: Uuid) -> View {
+    let client = app.owner.get().await.unwrap();
+    let c = client
+        .query_one(
+            "SELECT kind, active, first_name, last_name, name2, phone, email FROM customers WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let addresses = client
+        .query(
+            "SELECT city, is_default FROM addresses WHERE customer_id = $1 ORDER BY id",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    View {
+        kind: c.get(0),
+        active: c.get(1),
+        first: c.get(2),
+        last: c.get(3),
+        name2: c.get(4),
+        phone: c.get(5),
+        email: c.get(6),
+        cities: addresses
+            .iter()
+            .map(|a| a.get::<_, Option<String>>(0).unwrap_or_default())
+            .collect(),
+        default: addresses
+            .iter()
+            .find(|a| a.get::<_, bool>(1))
+            .map(|a| a.get(0)),
+    }
+}
+
+struct RestDoor {
+    tokens: HashMap<&'static str, String>,
+    customers: HashMap<usize, Uuid>,
+    addresses: HashMap<usize, Vec<String>>,
+}
+
+impl RestDoor {
+    async fn step(&mut self, app: &TestApp, row: usize, who: Who, act: &Act) -> String {
+        let token = match who {
+            Cashier => &self.tokens["cashier"],
+            Manager => &self.tokens["manager"],
+            Nobody => unreachable!("REST always has someone signed in"),
+        };
+        let c_path = |c: &usize| format!("/api/v1/customers/{}", self.customers[c]);
+        let a_path =
+            |c: &usize, a: &usize| format!("{}/addresses/{}", c_path(c), self.addresses[c][*a]);
+        let answer = match act {
+            Stub { first, p, .. } => {
+                app.post(
+                    "/api/v1/customers",
+                    token,
+                    json!({"type": "stub", "firstName": first, "phone": phone(row, *p)}),
+                )
+                .await
+            }
+            Guest { .. } => {
+                app.post("/api/v1/customers", token, json!({"type": "guest"}))
+                    .await
+            }
+            Edit { c, edit } => {
+                let mut body = serde_json::Map::new();
+                let mut put = |k: &str, v: &Option<String>| {
+                    if let Some(v) = v {
+                        body.insert(k.into(), if v.is_empty() { Value::Null } else { json!(v) });
+                    }
+                };
+                put("firstName", &edit.first);
+                put("lastName", &edit.last);
+                put("name2", &edit.name2);
+                put("phone", &edit.phone.as_ref().map(|p| phone_text(row, p)));
+                put("email", &edit.email);
+                app.patch(&c_path(c), token, Value::Object(body)).await
+            }
+            Deactivate { c } => app.delete(&c_path(c), token).await,
+            Reactivate { c } => {
+                app.post(&format!("{}/reactivate", c_path(c)), token, json!(null))
+                    .await
+            }
+            AddAddress { c, city } => {
+                app.post(
+                    &format!("{}/addresses", c_path(c)),
+                    token,
+                    json!({"city": city}),
+                )
+                .await
+            }
+            UpdateAddress { c, a, city } => {
+                app.patch(&a_path(c, a), token, json!({"city": city})).await
+            }
+            DeleteAddress { c, a } => app.delete(&a_path(c, a), token).await,
+            SetDefault { c, a } => {
+                app.post(&format!("{}/default", a_path(c, a)), token, json!(null))
+                    .await
+            }
+        };
+        if !answer.status.is_success() {
+            return answer.code().to_owned();
+        }
+        match act {
+            Stub { c, .. } | Guest { c } => {
+                self.customers
+                    .insert(*c, answer.body["id"].as_str().unwrap().parse().unwrap());
+            }
+            AddAddress { c, .. } => {
+                self.addresses
+                    .entry(*c)
+                    .or_default()
+                    .push(answer.body["id"].as_str().unwrap().to_owned());
+            }
+            _ => {}
+        }
+        "ok".into()
+    }
+}
+
+struct SyncDoor {
+    token: String,
+    staff: HashMap<&'static str, Uuid>,
+    seq: i64,
+    customers: HashMap<usize, CustomerId>,
+    addresses: HashMap<usize, Vec<AddressId>>,
+}
+
+impl SyncDoor {
+    async fn step(&mut self, app: &TestApp, row: usize, who: Who, act: &Act) -> String {
+        let mut new_address = None;
+        let op = match act {
+            Stub { c, first, p } => {
+                let id = *self.customers.entry(*c).or_default();
+                Op::CustomerCreated(CustomerCreated {
+                    id,
+                    kind: CustomerKind::Stub,
+                    first_name: Some((*first).into()),
+                    last_name: None,
+                    name2: None,
+                    phone: Some(phone(row, *p)),
+                })
+            }
+            Guest { c } => {
+                let id = *self.customers.entry(*c).or_default();
+                Op::CustomerCreated(CustomerCreated {
+                    id,
+                    kind: CustomerKind::Guest,
+                    first_name: None,
+                    last_name: None,
+                    name2: None,
+                    phone: None,
+                })
+            }
+            // What a till's edit form sends: only the fields touched, "" clearing.
+            Edit { c, edit } => Op::CustomerUpdated(CustomerUpdated {
+                id: self.customers[c],
+                first_name: edit.first.clone(),
+                last_name: edit.last.clone().map(|v| Some(v).filter(|v| !v.is_empty())),
+                name2: edit
+                    .name2
+                    .clone()
+                    .map(|v| Some(v).filter(|v| !v.is_empty())),
+                phone: edit.phone.as_ref().map(|p| phone_text(row, p)),
+                email: edit
+                    .email
+                    .clone()
+                    .map(|v| Some(v).filter(|v| !v.is_empty())),
+                preferences: None,
+            }),
+            Deactivate { c } => Op::CustomerDeactivated {
+                customer_id: self.customers[c],
+            },
+            Reactivate { c } => Op::CustomerReactivated {
+                customer_id: self.customers[c],
+            },
+            AddAddress { c, city } => {
+                let id = AddressId::new();
+                new_address = Some((*c, id));
+                // An op carries an address as data; the server checks it again as if typed.
+                // Pushed raw, so a too-long value reaches the server unvalidated.
+                return self
+                    .push_raw(
+                        app,
+                        who,
+                        "address_added",
+                        json!({
+                        "customerId": self.customers[c], "addressId": id,
+                        "address": {"addressType": "home", "label": null, "building": null,
+                            "floor": null, "apartment": null, "street": null, "area": null,
+                            "city": city, "country": "OM", "postalCode": null, "gps": null,
+                            "deliveryNotes": null}}),
+                        new_address,
+                    )
+                    .await;
+            }
+            UpdateAddress { c, a, city } => {
+                return self
+                    .push_raw(
+                        app,
+                        who,
+                        "address_updated",
+                        json!({
+                        "customerId": self.customers[c], "addressId": self.addresses[c][*a],
+                        "address": {"addressType": "home", "label": null, "building": null,
+                            "floor": null, "apartment": null, "street": null, "area": null,
+                            "city": city, "country": "OM", "postalCode": null, "gps": null,
+                            "deliveryNotes": null}}),
+                        None,
+                    )
+                    .await;
+            }
+            DeleteAddress { c, a } => Op::AddressDeleted {
+                customer_id: self.customers[c],
+                address_id: self.addresses[c][*a],
+            },
+            SetDefault { c, a } => Op::DefaultAddressSet {
+                customer_id: self.customers[c],
+                address_id: self.addresses[c][*a],
+            },
+        };
+        let v = serde_json::to_value(&op).unwrap();
+        self.push_raw(app, who, op.kind(), v["payload"].clone(), new_address)
+            .await
+    }
+
+    async fn push_raw(
+        &mut self,
+        app: &TestApp,
+        who: Who,
+        kind: &str,
+        payload: Value,
+        new_address: Option<(usize, AddressId)>,
+    ) -> String {
+        self.seq += 1;
+        let staff = match who {
+            Nobody => None,
+            Cashier => Some(self.staff["cashier"]),
+            Manager => Some(self.staff["manager"]),
+        };
+        let op = json!({"opId": OpId::new(), "deviceSeq": self.seq, "kind": kind, "payload": payload,
+            "staffId": staff, "at": "2026-12-05T08:00:00.000Z"});
+        // Typed ops round-trip through the wire type; the raw JSON is what goes out.
+        if kind != "address_added" && kind != "address_updated" {
+            let _: PushOp = serde_json::from_value(op.clone()).unwrap();
+        }
+        let answer = app
+            .post(
+                "/api/v1/sync/push",
+                &self.token,
+                json!({"protocol": PROTOCOL_VERSION, "ops": [op]}),
+            )
+            .await;
+        let response: PushResponse = serde_json::from_value(answer.body.clone())
+            .unwrap_or_else(|e| panic!("{e}: {answer:?}"));
+        match &response.results[0].outcome {
+            OpOutcome::Applied | OpOutcome::Duplicate => {
+                if let Some((c, id)) = new_address {
+                    self.addresses.entry(c).or_default().push(id);
+                }
+                "ok".into()
+            }
+            OpOutcome::Rejected { code } => code.clone(),
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_row_gets_the_same_answers_and_end_state_from_the_till_rest_and_sync_push() {
+    let app = TestApp::spawn().await;
+    app.tenant("rest").await;
+    app.tenant("sync").await;
+    let mut tokens = HashMap::new();
+    tokens.insert("cashier", app.sign_in("rest", Role::Cashier).await);
+    tokens.insert("manager", app.sign_in("rest", Role::Manager).await);
+    let mut staff = HashMap::new();
+    for (name, role) in [("cashier", Role::Cashier), ("manager", Role::Manager)] {
+        let m = dukkan_server::staff::add(&app.owner, "sync", name, role, PIN)
+            .await
+            .unwrap();
+        staff.insert(name, m.id.0);
+    }
+    let device_token = app.device_token("sync").await;
+    let mut sync = SyncDoor {
+        token: device_token,
+        staff,
+        seq: 0,
+        customers: HashMap::new(),
+        addresses: HashMap::new(),
+    };
+    let table = rows();
+    assert!(table.len() >= 40, "the table has {} rows", table.len());
+    let mut failures = Vec::new();
+    for (row, r) in table.iter().enumerate() {
+        assert_eq!(
+            r.steps.len(),
+            r.answers.len(),
+            "{}: one answer per step",
+            r.name
+        );
+        let nobody = r.steps.iter().any(|(w, _)| *w == Nobody);
+        let mut till = TillDoor::new(!nobody);
+        let mut rest = RestDoor {
+            tokens: tokens.clone(),
+            customers: HashMap::new(),
+            addresses: HashMap::new(),
+        };
+        sync.customers.clear();
+        sync.addresses.clear();
+        for (i, (who, act)) in r.steps.iter().enumerate() {
+            let expected = r.answers[i];
+            let mut got = vec![("till", till.step(row, *who, act))];
+            if !nobody {
+                got.push(("rest", rest.step(&app, row, *who, act).await));
+            }
+            got.push(("sync", sync.step(&app, row, *who, act).await));
+            for (door, answer) in got {
+                if answer != expected {
+                    failures.push(format!(
+                        "{}: step {i} through {door}: {answer}, expected {expected}",
+                        r.name
+                    ));
+                }
+            }
+        }
+        let mut ends = vec![("till", till.view(0).line(row))];
+        if !nobody {
+            ends.push((
+                "rest",
+                server_view(&app, rest.customers[&0]).await.line(row),
+            ));
+        }
+        ends.push((
+            "sync",
+            server_view(&app, sync.customers[&0].as_uuid())
+                .await
+                .line(row),
+        ));
+        for (door, end) in ends {
+            if end != r.end {
+                failures.push(format!(
+                    "{}: through {door} ends\n    {end}\n  expected\n    {}",
+                    r.name, r.end
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
