@@ -166,7 +166,7 @@ async fn an_upgrade_requested_offline_is_sent_on_reconnect_and_verified_online()
         .await
         .unwrap();
     assert_eq!(after_wrong.state, UpgradeState::Sent);
-    assert_eq!(after_wrong.error_code.as_deref(), Some("otp-invalid"));
+    assert_eq!(after_wrong.error_code.as_deref(), Some("otp.invalid"));
     assert_eq!(after_wrong.attempts_left, Some(2));
     assert_eq!(
         a.device.customer(c.id).unwrap().customer.kind,
@@ -221,7 +221,7 @@ async fn three_wrong_codes_fail_the_upgrade_and_a_new_code_after_the_cooldown_st
         .await
         .unwrap();
     assert_eq!(locked.state, UpgradeState::Failed);
-    assert_eq!(locked.error_code.as_deref(), Some("otp-locked"));
+    assert_eq!(locked.error_code.as_deref(), Some("otp.locked"));
     // The right code no longer helps.
     let late = engine::verify_upgrade_code(&a.device, c.id, &code)
         .await
@@ -231,7 +231,7 @@ async fn three_wrong_codes_fail_the_upgrade_and_a_new_code_after_the_cooldown_st
 
     // A new code within the cooldown is refused with the time to wait; nothing is sent.
     let refused = engine::resend_upgrade_code(&a.device, c.id).await.unwrap();
-    assert_eq!(refused.error_code.as_deref(), Some("otp-cooldown"));
+    assert_eq!(refused.error_code.as_deref(), Some("otp.cooldown"));
     assert!(refused.resend_after.is_some());
     assert_eq!(texts(&received).len(), 1);
 
@@ -294,7 +294,7 @@ async fn a_text_the_provider_refuses_fails_the_upgrade_with_the_reason() {
         .request_upgrade(c.id, "no@example.om", &Default::default(), None)
         .unwrap();
     let failed = sync_until(&app, &a.device, c.id, |u| u.state == UpgradeState::Failed).await;
-    assert_eq!(failed.error_code.as_deref(), Some("sms-failed"));
+    assert_eq!(failed.error_code.as_deref(), Some("sms.failed"));
     assert!(texts(&received).is_empty());
     let client = app.owner.get().await.unwrap();
     let codes: i64 = client
@@ -377,7 +377,7 @@ async fn upgrade_endpoints_refuse_hostile_input_and_other_tenants_without_writin
             .unwrap();
         assert_eq!(r.status(), 200, "{code:?}");
         let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["errorCode"], "otp-invalid", "{code:?}");
+        assert_eq!(body["errorCode"], "otp.invalid", "{code:?}");
         assert_eq!(body["state"], "sent", "a malformed code uses no attempt");
     }
     let r = app

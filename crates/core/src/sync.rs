@@ -126,7 +126,7 @@ pub struct CustomerSnapshot {
     /// When the code sent expires (RFC 3339), while the upgrade is `sent`.
     #[serde(default)]
     pub code_expires_at: Option<String>,
-    /// Why the upgrade is `failed`, or why its code is not sent yet (`otp-cooldown`, ...).
+    /// Why the upgrade is `failed`, or why its code is not sent yet (`otp.cooldown`, ...).
     #[serde(default)]
     pub upgrade_error: Option<String>,
     pub created_at: String,
@@ -274,7 +274,7 @@ pub struct VerifyUpgrade {
 }
 
 /// The server's answer to a device's resend or verify: where the upgrade stands now. A wrong
-/// code is an answer too (`errorCode` `otp-invalid`, `attemptsLeft`), not an HTTP error.
+/// code is an answer too (`errorCode` `otp.invalid`, `attemptsLeft`), not an HTTP error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeStatus {

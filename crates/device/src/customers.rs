@@ -102,7 +102,7 @@ pub struct UpgradeRequest {
     /// When a new code may be asked for (RFC 3339).
     pub resend_after: Option<String>,
     /// Why it failed, why no code went out yet, or what the last code typed was
-    /// (`sms-failed`, `otp-locked`, `otp-cooldown`, `otp-invalid`, ...).
+    /// (`sms.failed`, `otp.locked`, `otp.cooldown`, `otp.invalid`, ...).
     pub error_code: Option<String>,
     /// Attempts left after a wrong code.
     pub attempts_left: Option<u32>,

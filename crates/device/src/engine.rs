@@ -457,7 +457,7 @@ pub async fn resend_upgrade_code(
 
 /// Submits the code the customer read out. A right code makes the customer full with a
 /// verified phone — set by the server and stored here at once; a wrong one leaves
-/// `errorCode` `otp-invalid` and `attemptsLeft`. Online only.
+/// `errorCode` `otp.invalid` and `attemptsLeft`. Online only.
 pub async fn verify_upgrade_code(
     device: &Device,
     customer: dukkan_core::CustomerId,

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 mod journal;
+mod pulled;
 pub mod search;
 pub mod settings;
 pub mod staff;

@@ -9,14 +9,14 @@
 //! - local ops still waiting in the outbox are re-applied on top of pulled server state, so a
 //!   pull never hides an edit the cashier made offline.
 
-use crate::customers::{index_names, last4};
 use crate::error::{DeviceError, Result};
+use crate::pulled::{redirect, remove_local_customer, upsert_snapshot};
 use crate::{now_text, Device};
 use dukkan_core::ops::Op;
 use dukkan_core::sync::{
     CustomerSnapshot, OpOutcome, OpResult, PullResponse, PushOp, UpgradeStatus,
 };
-use dukkan_core::{CustomerId, Phone};
+use dukkan_core::CustomerId;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
@@ -431,185 +431,6 @@ impl Device {
         s.staff = None;
         Ok(())
     }
-}
-
-/// Removes a customer that exists on this till only, with its addresses, upgrade request and
-/// search entry (its audit entries stay: they are history).
-fn remove_local_customer(tx: &Transaction<'_>, id: &str) -> Result<()> {
-    let seq: Option<i64> = tx
-        .query_row("SELECT seq FROM customers WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let Some(seq) = seq else {
-        return Ok(());
-    };
-    tx.execute("DELETE FROM customers_fts WHERE rowid = ?1", [seq])?;
-    tx.execute("DELETE FROM upgrade_requests WHERE customer_id = ?1", [id])?;
-    // The last address deleted leaves the default empty (addresses_promote_on_delete).
-    tx.execute("DELETE FROM addresses WHERE customer_id = ?1", [id])?;
-    tx.execute("DELETE FROM customers WHERE id = ?1", [id])?;
-    Ok(())
-}
-
-/// The server merged `from` into `to` (same phone created offline on two devices): the local
-/// copy is retired and points at the survivor; addresses and queued work move to the survivor.
-fn redirect(tx: &Transaction<'_>, from: &str, to: CustomerId) -> Result<()> {
-    let to_s = to.to_string();
-    if from == to_s {
-        return Ok(());
-    }
-    let survivor_known: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1)",
-        [&to_s],
-        |r| r.get(0),
-    )?;
-    if !survivor_known {
-        // Until the survivor is pulled, keep a placeholder so references stay valid; the pull
-        // that follows every push overwrites it with the server's truth.
-        tx.execute(
-            "INSERT INTO customers (id, kind, first_name, last_name, name2, phone, phone_national, phone_last4,
-                created_at, created_by, created_device, updated_at, updated_by, sync_state)
-             SELECT ?2, kind, first_name, last_name, name2, phone, phone_national, phone_last4,
-                created_at, created_by, created_device, updated_at, updated_by, 'synced'
-             FROM customers WHERE id = ?1",
-            params![from, to_s],
-        )?;
-        index_names(tx, to)?;
-    }
-    // Move the addresses first: the retired copy may then drop its default (the database only
-    // refuses that while it still has addresses), and the survivor takes one if it had none.
-    tx.execute(
-        "UPDATE addresses SET customer_id = ?2 WHERE customer_id = ?1",
-        params![from, to_s],
-    )?;
-    tx.execute(
-        "UPDATE customers SET active = 0, merged_into = ?2, default_address_id = NULL WHERE id = ?1",
-        params![from, to_s],
-    )?;
-    tx.execute(
-        "UPDATE customers SET default_address_id =
-            (SELECT id FROM addresses WHERE customer_id = ?1 ORDER BY id DESC LIMIT 1)
-         WHERE id = ?1 AND default_address_id IS NULL",
-        [&to_s],
-    )?;
-    tx.execute(
-        "UPDATE outbox SET customer_id = ?2 WHERE customer_id = ?1",
-        params![from, to_s],
-    )?;
-    tx.execute(
-        "UPDATE upgrade_requests SET customer_id = ?2 WHERE customer_id = ?1
-           AND NOT EXISTS (SELECT 1 FROM upgrade_requests WHERE customer_id = ?2)",
-        params![from, to_s],
-    )?;
-    tracing::info!(%from, to = %to_s, "customer merged into survivor by the server");
-    Ok(())
-}
-
-/// Writes the server's version of a customer and its addresses.
-fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
-    let id = c.id.to_string();
-    let phone = c.phone.as_deref().and_then(|p| Phone::parse(p).ok());
-    let prefs = c
-        .preferences
-        .as_ref()
-        .map(|p| serde_json::to_string(p).unwrap_or_default());
-    if let Some(to) = c.merged_into {
-        // The survivor's own snapshot comes later in the feed (the server records the merge on
-        // the survivor after the merged copy's create), possibly on a later page. Until it
-        // arrives, a placeholder copied from this customer keeps `merged_into` pointing at a
-        // row, as `redirect` does; the survivor's snapshot then overwrites it.
-        let placed = tx.execute(
-            "INSERT INTO customers (id, kind, first_name, last_name, name2, phone, phone_national,
-                phone_last4, email, phone_verified, created_at, created_device, updated_at, sync_state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'server', ?12, 'synced')
-             ON CONFLICT (id) DO NOTHING",
-            params![
-                to.to_string(),
-                c.kind.as_str(),
-                c.first_name,
-                c.last_name,
-                c.name2,
-                c.phone,
-                phone.as_ref().map(|p| p.national().to_owned()),
-                phone.as_ref().map(last4),
-                c.email,
-                c.phone_verified,
-                c.created_at,
-                c.updated_at,
-            ],
-        )?;
-        if placed > 0 {
-            index_names(tx, to)?;
-        }
-    }
-    tx.prepare_cached(
-        "INSERT INTO customers (id, customer_number, kind, first_name, last_name, name2, phone, phone_national,
-            phone_last4, email, phone_verified, preferences, loyalty_points, order_count, total_spent_minor,
-            last_order_at, active, merged_into, created_at, created_device, updated_at, sync_state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 'server', ?20, 'synced')
-         ON CONFLICT (id) DO UPDATE SET customer_number = excluded.customer_number, kind = excluded.kind,
-            first_name = excluded.first_name, last_name = excluded.last_name, name2 = excluded.name2,
-            phone = excluded.phone, phone_national = excluded.phone_national, phone_last4 = excluded.phone_last4,
-            email = excluded.email, phone_verified = excluded.phone_verified, preferences = excluded.preferences,
-            loyalty_points = excluded.loyalty_points, order_count = excluded.order_count,
-            total_spent_minor = excluded.total_spent_minor, last_order_at = excluded.last_order_at,
-            active = excluded.active, merged_into = excluded.merged_into, updated_at = excluded.updated_at")?.execute(
-        params![
-            id,
-            c.customer_number.map(|n| n.value()),
-            c.kind.as_str(),
-            c.first_name,
-            c.last_name,
-            c.name2,
-            c.phone,
-            phone.as_ref().map(|p| p.national().to_owned()),
-            phone.as_ref().map(last4),
-            c.email,
-            c.phone_verified,
-            prefs,
-            c.loyalty_points,
-            c.order_count,
-            c.total_spent_minor,
-            c.last_order_at,
-            c.active,
-            c.merged_into.map(|m| m.to_string()),
-            c.created_at,
-            c.updated_at,
-        ],
-    )?;
-    // Addresses: upsert the server's, drop the rest, then take the server's default.
-    for a in &c.addresses {
-        crate::apply::write_address(tx, &id, &a.id.to_string(), &a.address, &c.updated_at)?;
-    }
-    let keep: Vec<String> = c.addresses.iter().map(|a| a.id.to_string()).collect();
-    let keep_json = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());
-    tx.prepare_cached(
-        "DELETE FROM addresses WHERE customer_id = ?1 AND id NOT IN (SELECT value FROM json_each(?2))")?.execute(
-        params![id, keep_json],
-    )?;
-    if let Some(default) = c.default_address_id {
-        tx.prepare_cached("UPDATE customers SET default_address_id = ?2 WHERE id = ?1")?
-            .execute(params![id, default.to_string()])?;
-    }
-    if let Some(state) = c.upgrade_state {
-        tx.execute(
-            "UPDATE upgrade_requests SET state = ?2, resend_after = ?3, code_expires_at = ?4,
-                    error_code = ?5, updated_at = ?6,
-                    attempts_left = CASE WHEN ?2 = 'sent' AND state = 'sent' THEN attempts_left END
-             WHERE customer_id = ?1",
-            params![
-                id,
-                state.as_str(),
-                c.resend_after,
-                c.code_expires_at,
-                c.upgrade_error,
-                now_text()
-            ],
-        )?;
-    }
-    index_names(tx, c.id)?;
-    Ok(())
 }
 
 /// Re-applies the customer's still-pending local ops on top of the server's state, through the

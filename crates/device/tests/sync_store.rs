@@ -313,11 +313,11 @@ fn a_queued_upgrade_follows_the_states_the_server_reports() {
 
     // the provider refused the text: failed, with the reason
     s.upgrade_state = Some(UpgradeState::Failed);
-    s.upgrade_error = Some("sms-failed".into());
+    s.upgrade_error = Some("sms.failed".into());
     d.apply_pull(&page(3, s.clone())).unwrap();
     let failed = d.upgrade_request(c.id).unwrap().unwrap();
     assert_eq!(failed.state, UpgradeState::Failed);
-    assert_eq!(failed.error_code.as_deref(), Some("sms-failed"));
+    assert_eq!(failed.error_code.as_deref(), Some("sms.failed"));
 
     // a failed request may be made again; it is queued until pushed, whatever a later pull says
     d.request_upgrade(c.id, "ahmed@example.om", &Default::default(), None)

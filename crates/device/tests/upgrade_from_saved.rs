@@ -752,3 +752,20 @@ fn the_upgraded_store_keeps_its_device_id_roster_and_pins_and_takes_new_writes()
         Some(SAID_HOME)
     );
 }
+
+#[test]
+fn upgrade_reasons_saved_in_the_old_dashed_codes_read_in_the_one_code_vocabulary() {
+    let (_dir, path) = saved_store();
+    // What a till of the previous version stored after the server said "wait" for a code.
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE upgrade_requests SET error_code = 'otp-cooldown' WHERE customer_id = ?1",
+            [HUDA],
+        )
+        .unwrap();
+    let device = Device::open(&path).unwrap();
+    device.sign_in(MARIAM, MANAGER_PIN).unwrap();
+    let huda = device.upgrade_request(id(HUDA)).unwrap().unwrap();
+    assert_eq!(huda.error_code.as_deref(), Some("otp.cooldown"));
+}

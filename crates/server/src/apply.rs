@@ -216,7 +216,9 @@ pub async fn apply(
         Op::CustomerCreated(c) => create(tx, acting, c, door).await,
         Op::CustomerUpdated(u) => {
             let id = target(u.id).await?;
-            update(tx, acting, id, u, None).await?;
+            if update(tx, acting, id, u, None).await?.is_empty() {
+                unchanged(tx, acting, door, id, "update").await?;
+            }
             Ok(OpOutcome::Applied)
         }
         Op::CustomerDeactivated { customer_id } | Op::CustomerReactivated { customer_id } => {
@@ -243,6 +245,12 @@ pub async fn apply(
                 .map_err(phone_conflict)?;
                 let action = if active { "reactivate" } else { "deactivate" };
                 record(tx, acting, id, action, &["active"]).await?;
+            } else {
+                let action = match op {
+                    Op::CustomerReactivated { .. } => "reactivate",
+                    _ => "deactivate",
+                };
+                unchanged(tx, acting, door, id, action).await?;
             }
             Ok(OpOutcome::Applied)
         }
@@ -262,7 +270,10 @@ pub async fn apply(
                 .map(|r| r.get(0));
             match owner {
                 // A replay of the same add (answered before under another op): nothing to do.
-                Some(owner) if owner == id => return Ok(OpOutcome::Applied),
+                Some(owner) if owner == id => {
+                    unchanged(tx, acting, door, id, "address").await?;
+                    return Ok(OpOutcome::Applied);
+                }
                 Some(_) => return Err(Error::Conflict(crate::error::Conflict::IdTaken)),
                 None => {}
             }
@@ -304,6 +315,7 @@ pub async fn apply(
             if !exists && door == Door::Sync {
                 // Deleted already (by another till, or this op's earlier copy): done.
                 load_state(tx, acting.tenant, id).await?.changeable()?;
+                unchanged(tx, acting, door, id, "address").await?;
                 return Ok(OpOutcome::Applied);
             }
             rules::decide_address_change(&load_state(tx, acting.tenant, id).await?, exists)?;
@@ -344,6 +356,8 @@ pub async fn apply(
             rules::decide_address_change(&load_state(tx, acting.tenant, id).await?, exists)?;
             if make_default(tx, acting.tenant, id, address_id.as_uuid()).await? {
                 record(tx, acting, id, "address", &["defaultAddress"]).await?;
+            } else {
+                unchanged(tx, acting, door, id, "address").await?;
             }
             Ok(OpOutcome::Applied)
         }
@@ -381,6 +395,22 @@ pub async fn apply(
             record(tx, acting, id, "upgrade-requested", &["upgrade"]).await?;
             Ok(OpOutcome::Applied)
         }
+    }
+}
+
+/// An op the rules accepted that changes nothing now (another till made the same change
+/// first). A till's op is still recorded as received and applied — one audit entry per pushed
+/// op, with no fields — while a REST call that changes nothing leaves no trace.
+async fn unchanged(
+    tx: &Transaction<'_>,
+    acting: &Acting,
+    door: Door,
+    customer: Uuid,
+    action: &str,
+) -> Result<(), Error> {
+    match door {
+        Door::Sync => record(tx, acting, customer, action, &[]).await,
+        Door::Rest => Ok(()),
     }
 }
 

@@ -207,3 +207,35 @@ pub async fn revoke(pool: &Pool, actor: &Actor, id: Uuid) -> Result<(), Error> {
     tracing::info!(tenant = %actor.tenant, device = %id, staff = %actor.staff, "device revoked");
     Ok(())
 }
+
+/// Prefix of device bearer tokens (see [`tokens::new_bearer`]).
+pub const DEVICE_TOKEN_KIND: &str = "dkd";
+
+/// An enrolled device, known only from its token.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceActor {
+    pub tenant: TenantId,
+    pub device: Uuid,
+}
+
+/// The device behind a bearer token, if the token and the device are live.
+pub async fn authenticate_device(pool: &Pool, token: &str) -> Result<DeviceActor, Error> {
+    let tenant = tokens::bearer_tenant(DEVICE_TOKEN_KIND, token).ok_or(Error::Unauthenticated)?;
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_opt(
+            "SELECT t.device_id FROM device_tokens t
+             JOIN devices d ON d.tenant_id = t.tenant_id AND d.id = t.device_id
+             WHERE t.tenant_id = $1 AND t.token_hash = $2
+               AND t.revoked_at IS NULL AND d.revoked_at IS NULL",
+            &[&tenant.0, &tokens::hash(token)],
+        )
+        .await?;
+    tx.commit().await?;
+    let row = row.ok_or(Error::Unauthenticated)?;
+    Ok(DeviceActor {
+        tenant,
+        device: row.get(0),
+    })
+}

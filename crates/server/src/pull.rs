@@ -3,9 +3,9 @@
 //! commit, so entries become visible in sequence order and a cursor never skips one.
 
 use crate::db;
+use crate::devices::DeviceActor;
 use crate::error::Error;
 use crate::snapshots::snapshots;
-use crate::sync::DeviceActor;
 use crate::wakeups::ChangeSignals;
 use deadpool_postgres::Pool;
 use dukkan_core::sync::{Change, PullResponse, MAX_PULL_PAGE, MAX_PULL_WAIT_SECS};

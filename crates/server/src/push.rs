@@ -13,10 +13,10 @@
 
 use crate::apply::{self, Acting, Door};
 use crate::db;
+use crate::devices::DeviceActor;
 use crate::error::Error;
 use crate::ids::TenantId;
 use crate::staff::Role;
-use crate::sync::DeviceActor;
 use deadpool_postgres::{Pool, Transaction};
 use dukkan_core::ops::{CustomerCreated, Op};
 use dukkan_core::rules::{self, Action};

@@ -1,25 +1,24 @@
 //! The OTP upgrade queue: upgrades stub → full requested on a device, possibly offline.
 //!
 //! The request reaches the server as an `upgrade_requested` op (stored `queued` by
-//! [`crate::sync`]). Once that push commits, the server sends the code (cooldown and hourly caps
+//! [`crate::push`]). Once that push commits, the server sends the code (cooldown and hourly caps
 //! apply, per phone and per device) and the request becomes `sent`; the cashier then submits the
 //! code the customer reads out, online, and only the server sets the profile `full` with its
-//! phone verified (`verified`). Too many wrong codes end in `failed` (`otp-locked`), a provider
-//! refusal in `failed` (`sms-failed`), a late code in `expired`; a new code can be asked for from
+//! phone verified (`verified`). Too many wrong codes end in `failed` (`otp.locked`), a provider
+//! refusal in `failed` (`sms.failed`), a late code in `expired`; a new code can be asked for from
 //! any of these. Every state change is a change-feed entry, so the device learns it by pulling.
 
 use crate::changes::{self, Author, Entity};
 use crate::db;
+use crate::devices::DeviceActor;
 use crate::error::{Error, OtpRefusal};
-use crate::http::{ApiJson, ApiPath, RequestLocale};
 use crate::ids::TenantId;
 use crate::otp::{self, CodeCheck, Otp, Requester};
-use crate::sync::DeviceActor;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Pool, Transaction};
 use dukkan_core::i18n::Locale;
 use dukkan_core::phone::mask_e164;
-use dukkan_core::sync::{UpgradeState, UpgradeStatus, VerifyUpgrade};
+use dukkan_core::sync::{UpgradeState, UpgradeStatus};
 use dukkan_core::{CustomerId, CustomerKind, Email};
 use uuid::Uuid;
 
@@ -139,7 +138,7 @@ async fn finish(
 
 /// Sends the code for one request: after a push for `queued` requests (`resend` false), or when
 /// the cashier asks for a new code (`resend` true, any state but `verified`).
-async fn send_code(
+pub(crate) async fn send_code(
     pool: &Pool,
     otp: &Otp,
     device: DeviceActor,
@@ -176,7 +175,7 @@ async fn send_code(
                 author,
                 customer,
                 UpgradeState::Failed,
-                Some("guest-cannot-upgrade"),
+                Some("customer.guest-cannot-upgrade"),
             )
             .await?;
             return finish(tx, device.tenant, customer, None, None).await;
@@ -214,9 +213,9 @@ async fn send_code(
         )) => {
             sp.rollback().await?;
             let code = if matches!(refusal, OtpRefusal::Cooldown { .. }) {
-                "otp-cooldown"
+                "otp.cooldown"
             } else {
-                "otp-rate-limited"
+                "otp.rate-limited"
             };
             let retry_at = otp.now() + chrono::Duration::seconds(seconds);
             tx.execute(
@@ -234,7 +233,7 @@ async fn send_code(
                 author,
                 customer,
                 UpgradeState::Failed,
-                Some("sms-failed"),
+                Some("sms.failed"),
             )
             .await?;
         }
@@ -316,16 +315,16 @@ pub async fn verify(
                 tracing::info!(tenant = %device.tenant, %customer, "queued upgrade verified");
                 (None, None)
             }
-            CodeCheck::Wrong { attempts_left } => (Some(attempts_left), Some("otp-invalid")),
-            CodeCheck::Malformed => (None, Some("otp-invalid")),
-            CodeCheck::NoCode => (None, Some("otp-no-code")),
+            CodeCheck::Wrong { attempts_left } => (Some(attempts_left), Some("otp.invalid")),
+            CodeCheck::Malformed => (None, Some("otp.invalid")),
+            CodeCheck::NoCode => (None, Some("otp.no-code")),
             CodeCheck::Locked => {
                 set_state(
                     &tx,
                     author,
                     customer,
                     UpgradeState::Failed,
-                    Some("otp-locked"),
+                    Some("otp.locked"),
                 )
                 .await?;
                 (Some(0), None)
@@ -336,47 +335,11 @@ pub async fn verify(
                     author,
                     customer,
                     UpgradeState::Expired,
-                    Some("otp-expired"),
+                    Some("otp.expired"),
                 )
                 .await?;
                 (None, None)
             }
         };
     finish(tx, device.tenant, customer, attempts_left, error).await
-}
-
-async fn resend_handler(
-    axum::extract::State(s): axum::extract::State<crate::AppState>,
-    device: DeviceActor,
-    RequestLocale(locale): RequestLocale,
-    ApiPath(customer): ApiPath<Uuid>,
-) -> Result<axum::Json<UpgradeStatus>, Error> {
-    Ok(axum::Json(
-        send_code(&s.pool, &s.otp, device, customer, true, locale).await?,
-    ))
-}
-
-async fn verify_handler(
-    axum::extract::State(s): axum::extract::State<crate::AppState>,
-    device: DeviceActor,
-    ApiPath(customer): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<VerifyUpgrade>,
-) -> Result<axum::Json<UpgradeStatus>, Error> {
-    Ok(axum::Json(
-        verify(&s.pool, &s.otp, device, customer, &body.code).await?,
-    ))
-}
-
-/// `POST /upgrades/{customerId}/resend` and `/verify`, nested under `/api/v1/sync`.
-pub fn routes() -> axum::Router<crate::AppState> {
-    axum::Router::new()
-        .route(
-            "/upgrades/{customer}/resend",
-            axum::routing::post(resend_handler),
-        )
-        .route(
-            "/upgrades/{customer}/verify",
-            axum::routing::post(verify_handler),
-        )
-        .layer(axum::extract::DefaultBodyLimit::max(4 * 1024))
 }

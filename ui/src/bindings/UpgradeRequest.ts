@@ -20,7 +20,7 @@ codeExpiresAt: string | null,
 resendAfter: string | null, 
 /**
  * Why it failed, why no code went out yet, or what the last code typed was
- * (`sms-failed`, `otp-locked`, `otp-cooldown`, `otp-invalid`, ...).
+ * (`sms.failed`, `otp.locked`, `otp.cooldown`, `otp.invalid`, ...).
  */
 errorCode: string | null, 
 /**

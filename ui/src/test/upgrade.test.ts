@@ -52,7 +52,7 @@ describe("the upgrade flow's logic", () => {
 
   it("maps each server state to the step the cashier sees", () => {
     expect(viewOf(request({ waitingForSync: true }), NOW)).toEqual({ step: "waiting-for-sync" });
-    expect(viewOf(request({ resendAfter: at(30), errorCode: "otp-cooldown" }), NOW)).toEqual({ step: "sending", waitSeconds: 30 });
+    expect(viewOf(request({ resendAfter: at(30), errorCode: "otp.cooldown" }), NOW)).toEqual({ step: "sending", waitSeconds: 30 });
     expect(viewOf(request({ state: "sent", codeExpiresAt: at(300), resendAfter: at(60) }), NOW)).toEqual({
       step: "code",
       resendIn: 60,
@@ -60,7 +60,7 @@ describe("the upgrade flow's logic", () => {
     });
     // The code's time ran out before the server said so: shown expired at once.
     expect(viewOf(request({ state: "sent", codeExpiresAt: at(-1) }), NOW).step).toBe("expired");
-    expect(viewOf(request({ state: "failed", errorCode: "otp-locked" }), NOW)).toEqual({ step: "failed", reason: "otp-locked", resendIn: 0 });
+    expect(viewOf(request({ state: "failed", errorCode: "otp.locked" }), NOW)).toEqual({ step: "failed", reason: "otp.locked", resendIn: 0 });
     expect(viewOf(request({ state: "verified" }), NOW)).toEqual({ step: "verified" });
     expect(viewOf(request({ state: "expired" }), NOW).step).toBe("expired");
   });
@@ -87,7 +87,7 @@ function fakeShell() {
         return upgrade;
       case "verify_upgrade_code":
         if (args.code !== "123456") {
-          upgrade = { ...upgrade!, errorCode: "otp-invalid", attemptsLeft: 2 };
+          upgrade = { ...upgrade!, errorCode: "otp.invalid", attemptsLeft: 2 };
         } else {
           upgrade = { ...upgrade!, state: "verified", errorCode: null };
           stub.kind = "full";

@@ -820,3 +820,30 @@ async fn saved_sync_answers_audit_entries_merges_and_upgrade_requests_keep_their
         8
     );
 }
+
+#[tokio::test]
+async fn upgrade_reasons_saved_in_the_old_dashed_codes_are_rewritten_in_the_one_code_vocabulary() {
+    let database = saved_database().await;
+    let client = owner_client(&database.owner_url).await;
+    // What the previous version stored when a code could not go out yet.
+    let marked = client
+        .execute(
+            "UPDATE upgrade_requests SET error_code = 'otp-cooldown'",
+            &[],
+        )
+        .await
+        .expect("mark the saved requests");
+    assert!(marked > 0, "the fixture holds upgrade requests");
+    db::migrate(&database.owner_url).await.expect("migrate");
+    let codes: Vec<Option<String>> = client
+        .query("SELECT error_code FROM upgrade_requests", &[])
+        .await
+        .expect("read")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        codes.iter().all(|c| c.as_deref() == Some("otp.cooldown")),
+        "{codes:?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! The served OpenAPI document (`GET /api/openapi.json`): generated from the handlers'
 //! `#[utoipa::path]` annotations and the request/response types ([`crate::http::ApiDoc`]),
 //! plus what the annotations cannot carry: the bearer scheme and the sync endpoints, whose
-//! handlers and wire types live in `crate::sync` and `dukkan_core::sync`.
+//! handlers live in `crate::http::sync` and wire types in `dukkan_core::sync`.
 
 use std::sync::OnceLock;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
@@ -140,7 +140,7 @@ impl utoipa::Modify for Additions {
             "Send a new code for a queued upgrade (cooldown and caps apply)",
             "Answer: dukkan_core::sync::UpgradeStatus `{customerId, state, errorCode, \
              codeExpiresAt, resendAfter, attemptsLeft, phoneMasked, customer}`; a cooldown \
-             or cap is `errorCode` otp-cooldown / otp-rate-limited with `resendAfter`.",
+             or cap is `errorCode` otp.cooldown / otp.rate-limited with `resendAfter`.",
         )
         .parameter(customer())
         .response("200", json_response("Where the upgrade stands"))
@@ -150,8 +150,8 @@ impl utoipa::Modify for Additions {
             "Submit the code the customer read out",
             "Body: `{code}`. Answer: UpgradeStatus; a right code makes the stub full with a \
              verified phone (`state` verified, `customer` the new snapshot); a wrong one is \
-             `errorCode` otp-invalid with `attemptsLeft`; the third wrong one `failed` \
-             (otp-locked); a late one `expired`.",
+             `errorCode` otp.invalid with `attemptsLeft`; the third wrong one `failed` \
+             (otp.locked); a late one `expired`.",
         )
         .parameter(customer())
         .request_body(Some(json_body()))
