@@ -173,6 +173,28 @@ async fn staff_handler(
         .into_response())
 }
 
+async fn verify_handler(
+    State(s): State<AppState>,
+    device: DeviceActor,
+    ApiPath(customer): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<VerifyUpgrade>,
+) -> Result<axum::Json<UpgradeStatus>, Error> {
+    Ok(axum::Json(
+        crate::upgrades::verify(&s.pool, &s.otp, device, customer, &body.code).await?,
+    ))
+}
+
+async fn resend_handler(
+    State(s): State<AppState>,
+    device: DeviceActor,
+    RequestLocale(locale): RequestLocale,
+    ApiPath(customer): ApiPath<Uuid>,
+) -> Result<axum::Json<UpgradeStatus>, Error> {
+    Ok(axum::Json(
+        crate::upgrades::send_code(&s.pool, &s.otp, device, customer, true, locale).await?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,26 +220,4 @@ mod tests {
         assert_ne!(etag(b"{\"staff\":[]}"), etag(b"{\"staff\":[1]}"));
         assert_eq!(etag(b"x"), etag(b"x"));
     }
-}
-
-async fn resend_handler(
-    State(s): State<AppState>,
-    device: DeviceActor,
-    RequestLocale(locale): RequestLocale,
-    ApiPath(customer): ApiPath<Uuid>,
-) -> Result<axum::Json<UpgradeStatus>, Error> {
-    Ok(axum::Json(
-        crate::upgrades::send_code(&s.pool, &s.otp, device, customer, true, locale).await?,
-    ))
-}
-
-async fn verify_handler(
-    State(s): State<AppState>,
-    device: DeviceActor,
-    ApiPath(customer): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<VerifyUpgrade>,
-) -> Result<axum::Json<UpgradeStatus>, Error> {
-    Ok(axum::Json(
-        crate::upgrades::verify(&s.pool, &s.otp, device, customer, &body.code).await?,
-    ))
 }
