@@ -5,6 +5,19 @@
 //! a customer the cashier saw saved is durable and will reach the server exactly as recorded.
 #![forbid(unsafe_code)]
 
+/// Sync plumbing — what the engine calls, not the shell: `pub(crate)`, and public only with the
+/// `testing` feature, for the sync proofs and benchmarks that drive push and pull by hand.
+macro_rules! plumbing {
+    ($(#[$meta:meta])* fn $($item:tt)*) => {
+        $(#[$meta])*
+        #[cfg(feature = "testing")]
+        pub fn $($item)*
+        $(#[$meta])*
+        #[cfg(not(feature = "testing"))]
+        pub(crate) fn $($item)*
+    };
+}
+
 pub mod activity;
 pub mod addresses;
 mod apply;
@@ -158,9 +171,11 @@ impl Device {
         })
     }
 
-    /// Notified after every committed write (the sync engine waits on it).
-    pub fn write_signal(&self) -> Arc<tokio::sync::Notify> {
-        self.writes.clone()
+    plumbing! {
+        /// Notified after every committed write (the sync engine waits on it).
+        fn write_signal(&self) -> Arc<tokio::sync::Notify> {
+            self.writes.clone()
+        }
     }
 
     /// Number of operations still waiting to be pushed (parked ones excluded).
@@ -174,7 +189,8 @@ impl Device {
         })
     }
 
-    /// The outbox in device order: `(device_seq, kind, entity_id, payload JSON)`.
+    /// The outbox in device order: `(device_seq, kind, entity_id, payload JSON)` (for tests).
+    #[cfg(feature = "testing")]
     pub fn outbox(&self) -> Result<Vec<(i64, String, String, String)>> {
         self.read(|c| {
             let mut stmt = c.prepare(

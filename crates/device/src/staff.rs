@@ -217,74 +217,78 @@ impl Device {
         }
     }
 
-    /// The `ETag` of the roster last stored, sent back as `If-None-Match`.
-    pub fn roster_etag(&self) -> Result<Option<String>> {
-        self.read(|c| {
-            Ok(c.query_row(
-                "SELECT value FROM settings WHERE key = ?1",
-                [ROSTER_ETAG],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })
+    plumbing! {
+        /// The `ETag` of the roster last stored, sent back as `If-None-Match`.
+        fn roster_etag(&self) -> Result<Option<String>> {
+            self.read(|c| {
+                Ok(c.query_row(
+                    "SELECT value FROM settings WHERE key = ?1",
+                    [ROSTER_ETAG],
+                    |r| r.get(0),
+                )
+                .optional()?)
+            })
+        }
     }
 
-    /// Replaces the roster with the server's. Members whose PIN hash is not an argon2 PHC
-    /// string are left out (they could never sign in). A signed-in member who left the roster
-    /// is signed out; one whose role changed keeps the session with the new role.
-    pub fn replace_roster(&self, roster: &Roster, etag: Option<&str>) -> Result<()> {
-        let members: Vec<_> = roster
-            .staff
-            .iter()
-            .filter(|m| {
-                let usable = PasswordHash::new(&m.pin_hash).is_ok()
-                    && !m.name.trim().is_empty()
-                    && m.name.chars().count() <= 200;
-                if !usable {
-                    tracing::warn!(staff = %m.id, "roster member left out: unusable entry");
-                }
-                usable
-            })
-            .collect();
-        // Quietly: a roster is not a change to push, so it must not wake the sync engine.
-        self.write_quietly(|tx, _| {
-            tx.execute("DELETE FROM staff", [])?;
-            let mut insert =
-                tx.prepare("INSERT INTO staff (id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4)")?;
-            for m in &members {
-                insert.execute(params![
-                    m.id.to_string(),
-                    m.name.trim(),
-                    m.role.as_str(),
-                    m.pin_hash
-                ])?;
-            }
-            match etag {
-                Some(tag) => tx.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    params![ROSTER_ETAG, tag],
-                )?,
-                None => tx.execute("DELETE FROM settings WHERE key = ?1", [ROSTER_ETAG])?,
-            };
-            Ok(())
-        })?;
-        let mut s = self.sign_in_state();
-        s.staffed = !members.is_empty();
-        if let Some(current) = s.staff.take() {
-            s.staff = members
+    plumbing! {
+        /// Replaces the roster with the server's. Members whose PIN hash is not an argon2 PHC
+        /// string are left out (they could never sign in). A signed-in member who left the roster
+        /// is signed out; one whose role changed keeps the session with the new role.
+        fn replace_roster(&self, roster: &Roster, etag: Option<&str>) -> Result<()> {
+            let members: Vec<_> = roster
+                .staff
                 .iter()
-                .find(|m| m.id.to_string() == current.id)
-                .map(|m| StaffMember {
-                    id: current.id.clone(),
-                    name: m.name.trim().to_owned(),
-                    role: m.role,
-                });
-            if s.staff.is_none() {
-                tracing::info!(staff = %current.id, "signed-in staff member left the roster");
+                .filter(|m| {
+                    let usable = PasswordHash::new(&m.pin_hash).is_ok()
+                        && !m.name.trim().is_empty()
+                        && m.name.chars().count() <= 200;
+                    if !usable {
+                        tracing::warn!(staff = %m.id, "roster member left out: unusable entry");
+                    }
+                    usable
+                })
+                .collect();
+            // Quietly: a roster is not a change to push, so it must not wake the sync engine.
+            self.write_quietly(|tx, _| {
+                tx.execute("DELETE FROM staff", [])?;
+                let mut insert =
+                    tx.prepare("INSERT INTO staff (id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4)")?;
+                for m in &members {
+                    insert.execute(params![
+                        m.id.to_string(),
+                        m.name.trim(),
+                        m.role.as_str(),
+                        m.pin_hash
+                    ])?;
+                }
+                match etag {
+                    Some(tag) => tx.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        params![ROSTER_ETAG, tag],
+                    )?,
+                    None => tx.execute("DELETE FROM settings WHERE key = ?1", [ROSTER_ETAG])?,
+                };
+                Ok(())
+            })?;
+            let mut s = self.sign_in_state();
+            s.staffed = !members.is_empty();
+            if let Some(current) = s.staff.take() {
+                s.staff = members
+                    .iter()
+                    .find(|m| m.id.to_string() == current.id)
+                    .map(|m| StaffMember {
+                        id: current.id.clone(),
+                        name: m.name.trim().to_owned(),
+                        role: m.role,
+                    });
+                if s.staff.is_none() {
+                    tracing::info!(staff = %current.id, "signed-in staff member left the roster");
+                }
             }
+            tracing::info!(staff = members.len(), "staff roster stored");
+            Ok(())
         }
-        tracing::info!(staff = members.len(), "staff roster stored");
-        Ok(())
     }
 }

@@ -95,112 +95,122 @@ fn refresh_sync_state(conn: &Connection, customer: &str) -> Result<()> {
 }
 
 impl Device {
-    /// The next ops to push, oldest first (parked ops are not sent again).
-    pub fn next_push_batch(&self, max: usize) -> Result<Vec<PushOp>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT op_id, device_seq, kind, payload, staff_id, at FROM outbox
-                 WHERE state = 'pending' ORDER BY device_seq LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([max as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
-            })?;
-            let mut ops = Vec::new();
-            for row in rows {
-                let (op_id, device_seq, kind, payload, staff_id, at) = row?;
-                ops.push(PushOp {
-                    op_id: op_id
-                        .parse()
-                        .map_err(|_| DeviceError::Export(format!("bad op id {op_id}")))?,
-                    device_seq,
-                    op: decode_op(&kind, &payload)?,
-                    staff_id,
-                    at,
-                });
-            }
-            Ok(ops)
-        })
-    }
-
-    /// Records the server's answers: answered ops leave the outbox, rejected ones are parked,
-    /// redirected customers are merged locally into the survivor.
-    pub fn apply_push_results(&self, results: &[OpResult]) -> Result<()> {
-        self.write_quietly(|tx, _ctx| {
-            // The server's last applied seq when it said another op holds ours.
-            let mut conflict_after: Option<i64> = None;
-            for r in results {
-                let customer: Option<String> = tx
-                    .query_row(
-                        "SELECT customer_id FROM outbox WHERE device_seq = ?1 AND op_id = ?2",
-                        params![r.device_seq, r.op_id.to_string()],
-                        |row| row.get(0),
-                    )
-                    .optional()?;
-                let Some(customer) = customer else { continue };
-                match &r.outcome {
-                    OpOutcome::Applied | OpOutcome::Duplicate => {
-                        tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [r.device_seq])?;
-                    }
-                    OpOutcome::Redirected { to } => {
-                        tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [r.device_seq])?;
-                        redirect(tx, &customer, *to)?;
-                    }
-                    OpOutcome::Rejected { code } => {
-                        tracing::warn!(device_seq = r.device_seq, %code, "op rejected by the server; parked");
-                        tx.execute(
-                            "UPDATE outbox SET state = 'parked', error_code = ?2, attempts = attempts + 1
-                             WHERE device_seq = ?1",
-                            params![r.device_seq, code],
-                        )?;
-                    }
-                    // Nothing was done; the op stays and is sent again in order.
-                    OpOutcome::OutOfOrder { .. } => {}
-                    OpOutcome::SequenceConflict { last_applied } => {
-                        conflict_after = conflict_after.max(Some(*last_applied));
-                    }
+    plumbing! {
+        /// The next ops to push, oldest first (parked ops are not sent again).
+        fn next_push_batch(&self, max: usize) -> Result<Vec<PushOp>> {
+            self.read(|conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT op_id, device_seq, kind, payload, staff_id, at FROM outbox
+                     WHERE state = 'pending' ORDER BY device_seq LIMIT ?1",
+                )?;
+                let rows = stmt.query_map([max as i64], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })?;
+                let mut ops = Vec::new();
+                for row in rows {
+                    let (op_id, device_seq, kind, payload, staff_id, at) = row?;
+                    ops.push(PushOp {
+                        op_id: op_id
+                            .parse()
+                            .map_err(|_| DeviceError::Export(format!("bad op id {op_id}")))?,
+                        device_seq,
+                        op: decode_op(&kind, &payload)?,
+                        staff_id,
+                        at,
+                    });
                 }
-                refresh_sync_state(tx, &customer)?;
-            }
-            if let Some(last_applied) = conflict_after {
-                renumber_pending_after(tx, last_applied)?;
-            }
-            Ok(())
-        })
+                Ok(ops)
+            })
+        }
     }
 
-    /// The cursor to pull from.
-    pub fn sync_cursor(&self) -> Result<i64> {
-        self.read(|c| {
-            Ok(get_state(c, "cursor")?
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0))
-        })
+    plumbing! {
+        /// Records the server's answers: answered ops leave the outbox, rejected ones are parked,
+        /// redirected customers are merged locally into the survivor.
+        fn apply_push_results(&self, results: &[OpResult]) -> Result<()> {
+            self.write_quietly(|tx, _ctx| {
+                // The server's last applied seq when it said another op holds ours.
+                let mut conflict_after: Option<i64> = None;
+                for r in results {
+                    let customer: Option<String> = tx
+                        .query_row(
+                            "SELECT customer_id FROM outbox WHERE device_seq = ?1 AND op_id = ?2",
+                            params![r.device_seq, r.op_id.to_string()],
+                            |row| row.get(0),
+                        )
+                        .optional()?;
+                    let Some(customer) = customer else { continue };
+                    match &r.outcome {
+                        OpOutcome::Applied | OpOutcome::Duplicate => {
+                            tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [r.device_seq])?;
+                        }
+                        OpOutcome::Redirected { to } => {
+                            tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [r.device_seq])?;
+                            redirect(tx, &customer, *to)?;
+                        }
+                        OpOutcome::Rejected { code } => {
+                            tracing::warn!(device_seq = r.device_seq, %code, "op rejected by the server; parked");
+                            tx.execute(
+                                "UPDATE outbox SET state = 'parked', error_code = ?2, attempts = attempts + 1
+                                 WHERE device_seq = ?1",
+                                params![r.device_seq, code],
+                            )?;
+                        }
+                        // Nothing was done; the op stays and is sent again in order.
+                        OpOutcome::OutOfOrder { .. } => {}
+                        OpOutcome::SequenceConflict { last_applied } => {
+                            conflict_after = conflict_after.max(Some(*last_applied));
+                        }
+                    }
+                    refresh_sync_state(tx, &customer)?;
+                }
+                if let Some(last_applied) = conflict_after {
+                    renumber_pending_after(tx, last_applied)?;
+                }
+                Ok(())
+            })
+        }
     }
 
-    /// Applies one pulled page and advances the cursor, in one transaction.
-    pub fn apply_pull(&self, page: &PullResponse) -> Result<()> {
-        self.write_quietly(|tx, ctx| {
-            for change in &page.changes {
-                upsert_snapshot(tx, &change.customer)?;
-            }
-            for change in &page.changes {
-                reapply_pending(tx, ctx, change.customer.id)?;
-                refresh_sync_state(tx, &change.customer.id.to_string())?;
-            }
-            set_state(tx, "cursor", &page.cursor.to_string())
-        })
+    plumbing! {
+        /// The cursor to pull from.
+        fn sync_cursor(&self) -> Result<i64> {
+            self.read(|c| {
+                Ok(get_state(c, "cursor")?
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0))
+            })
+        }
     }
 
-    /// Notes a complete successful sync round (shown as "last sync").
-    pub fn mark_synced_now(&self) -> Result<()> {
-        self.read(|c| set_state(c, "last_success", &now_text()))
+    plumbing! {
+        /// Applies one pulled page and advances the cursor, in one transaction.
+        fn apply_pull(&self, page: &PullResponse) -> Result<()> {
+            self.write_quietly(|tx, ctx| {
+                for change in &page.changes {
+                    upsert_snapshot(tx, &change.customer)?;
+                }
+                for change in &page.changes {
+                    reapply_pending(tx, ctx, change.customer.id)?;
+                    refresh_sync_state(tx, &change.customer.id.to_string())?;
+                }
+                set_state(tx, "cursor", &page.cursor.to_string())
+            })
+        }
+    }
+
+    plumbing! {
+        /// Notes a complete successful sync round (shown as "last sync").
+        fn mark_synced_now(&self) -> Result<()> {
+            self.read(|c| set_state(c, "last_success", &now_text()))
+        }
     }
 
     /// What the sync indicator shows.
@@ -279,85 +289,91 @@ impl Device {
         })
     }
 
-    /// Customers to read again from the server (a refused change of theirs was discarded).
-    pub fn stale_customers(&self) -> Result<Vec<CustomerId>> {
-        self.read(|c| {
-            let mut stmt = c.prepare("SELECT customer_id FROM stale_customers")?;
-            let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for id in ids {
-                if let Ok(id) = id?.parse() {
-                    out.push(id);
-                }
-            }
-            Ok(out)
-        })
-    }
-
-    /// Replaces the local copy of a stale customer with the server's `snapshot`, re-applying
-    /// what is still pending on top. `None`: the server does not know the customer (its create
-    /// was refused and discarded) — then, unless something of it is still queued, it is removed
-    /// from this till, as the person who discarded the create expects.
-    pub fn apply_refetched(
-        &self,
-        id: CustomerId,
-        snapshot: Option<&CustomerSnapshot>,
-    ) -> Result<()> {
-        let key = id.to_string();
-        self.write_quietly(|tx, ctx| {
-            match snapshot {
-                Some(snapshot) if snapshot.id == id => {
-                    upsert_snapshot(tx, snapshot)?;
-                    reapply_pending(tx, ctx, id)?;
-                    refresh_sync_state(tx, &key)?;
-                }
-                Some(_) => {}
-                None => {
-                    let queued: bool = tx.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM outbox WHERE customer_id = ?1)
-                             OR EXISTS (SELECT 1 FROM customers WHERE merged_into = ?1)",
-                        [&key],
-                        |r| r.get(0),
-                    )?;
-                    if !queued {
-                        remove_local_customer(tx, &key)?;
+    plumbing! {
+        /// Customers to read again from the server (a refused change of theirs was discarded).
+        fn stale_customers(&self) -> Result<Vec<CustomerId>> {
+            self.read(|c| {
+                let mut stmt = c.prepare("SELECT customer_id FROM stale_customers")?;
+                let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                let mut out = Vec::new();
+                for id in ids {
+                    if let Ok(id) = id?.parse() {
+                        out.push(id);
                     }
                 }
-            }
-            tx.execute("DELETE FROM stale_customers WHERE customer_id = ?1", [&key])?;
-            Ok(())
-        })
+                Ok(out)
+            })
+        }
+    }
+
+    plumbing! {
+        /// Replaces the local copy of a stale customer with the server's `snapshot`, re-applying
+        /// what is still pending on top. `None`: the server does not know the customer (its create
+        /// was refused and discarded) — then, unless something of it is still queued, it is removed
+        /// from this till, as the person who discarded the create expects.
+        fn apply_refetched(
+            &self,
+            id: CustomerId,
+            snapshot: Option<&CustomerSnapshot>,
+        ) -> Result<()> {
+            let key = id.to_string();
+            self.write_quietly(|tx, ctx| {
+                match snapshot {
+                    Some(snapshot) if snapshot.id == id => {
+                        upsert_snapshot(tx, snapshot)?;
+                        reapply_pending(tx, ctx, id)?;
+                        refresh_sync_state(tx, &key)?;
+                    }
+                    Some(_) => {}
+                    None => {
+                        let queued: bool = tx.query_row(
+                            "SELECT EXISTS (SELECT 1 FROM outbox WHERE customer_id = ?1)
+                                 OR EXISTS (SELECT 1 FROM customers WHERE merged_into = ?1)",
+                            [&key],
+                            |r| r.get(0),
+                        )?;
+                        if !queued {
+                            remove_local_customer(tx, &key)?;
+                        }
+                    }
+                }
+                tx.execute("DELETE FROM stale_customers WHERE customer_id = ?1", [&key])?;
+                Ok(())
+            })
+        }
     }
     /// The customer's upgrade request, if one was made.
     pub fn upgrade_request(&self, id: CustomerId) -> Result<Option<crate::UpgradeRequest>> {
         self.read(|c| crate::customers::load_upgrade(c, id))
     }
 
-    /// Records the server's answer to a resend or verify: the request's state, and the customer
-    /// as the server holds it once verified (full, phone verified).
-    pub fn apply_upgrade_status(&self, status: &UpgradeStatus) -> Result<()> {
-        self.write_quietly(|tx, ctx| {
-            if let Some(customer) = &status.customer {
-                upsert_snapshot(tx, customer)?;
-                reapply_pending(tx, ctx, customer.id)?;
-                refresh_sync_state(tx, &customer.id.to_string())?;
-            }
-            tx.execute(
-                "UPDATE upgrade_requests SET state = ?2, error_code = ?3, code_expires_at = ?4,
-                        resend_after = ?5, attempts_left = ?6, updated_at = ?7
-                 WHERE customer_id = ?1",
-                params![
-                    status.customer_id.to_string(),
-                    status.state.as_str(),
-                    status.error_code,
-                    status.code_expires_at,
-                    status.resend_after,
-                    status.attempts_left,
-                    now_text()
-                ],
-            )?;
-            Ok(())
-        })
+    plumbing! {
+        /// Records the server's answer to a resend or verify: the request's state, and the customer
+        /// as the server holds it once verified (full, phone verified).
+        fn apply_upgrade_status(&self, status: &UpgradeStatus) -> Result<()> {
+            self.write_quietly(|tx, ctx| {
+                if let Some(customer) = &status.customer {
+                    upsert_snapshot(tx, customer)?;
+                    reapply_pending(tx, ctx, customer.id)?;
+                    refresh_sync_state(tx, &customer.id.to_string())?;
+                }
+                tx.execute(
+                    "UPDATE upgrade_requests SET state = ?2, error_code = ?3, code_expires_at = ?4,
+                            resend_after = ?5, attempts_left = ?6, updated_at = ?7
+                     WHERE customer_id = ?1",
+                    params![
+                        status.customer_id.to_string(),
+                        status.state.as_str(),
+                        status.error_code,
+                        status.code_expires_at,
+                        status.resend_after,
+                        status.attempts_left,
+                        now_text()
+                    ],
+                )?;
+                Ok(())
+            })
+        }
     }
 
     /// The server this device is enrolled with: `(base URL, device token)`.
@@ -365,40 +381,44 @@ impl Device {
         self.read(|c| Ok(get_state(c, "server_url")?.zip(get_state(c, "device_token")?)))
     }
 
-    /// Stores a successful enrollment. Pending ops are kept: they go to the new enrollment.
-    pub fn save_enrollment(
-        &self,
-        server_url: &str,
-        enrollment: &dukkan_core::sync::Enrollment,
-    ) -> Result<()> {
-        self.write(|tx, _| {
-            set_state(tx, "server_url", server_url)?;
-            set_state(tx, "device_token", &enrollment.device_token)?;
-            set_state(tx, "tenant_id", &enrollment.tenant_id.to_string())?;
-            set_state(tx, "server_device_id", &enrollment.device_id.to_string())
-        })
+    plumbing! {
+        /// Stores a successful enrollment. Pending ops are kept: they go to the new enrollment.
+        fn save_enrollment(
+            &self,
+            server_url: &str,
+            enrollment: &dukkan_core::sync::Enrollment,
+        ) -> Result<()> {
+            self.write(|tx, _| {
+                set_state(tx, "server_url", server_url)?;
+                set_state(tx, "device_token", &enrollment.device_token)?;
+                set_state(tx, "tenant_id", &enrollment.tenant_id.to_string())?;
+                set_state(tx, "server_device_id", &enrollment.device_id.to_string())
+            })
+        }
     }
 
-    /// The highest device sequence number the server has answered (see `EnrollRequest`).
-    pub fn last_acked_seq(&self) -> Result<i64> {
-        self.read(|c| {
-            let first_pending: Option<i64> = c.query_row(
-                "SELECT MIN(device_seq) FROM outbox WHERE state = 'pending'",
-                [],
-                |r| r.get(0),
-            )?;
-            if let Some(first) = first_pending {
-                return Ok(first - 1);
-            }
-            // Nothing pending: every op ever numbered was answered.
-            Ok(c.query_row(
-                "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0))
-        })
+    plumbing! {
+        /// The highest device sequence number the server has answered (see `EnrollRequest`).
+        fn last_acked_seq(&self) -> Result<i64> {
+            self.read(|c| {
+                let first_pending: Option<i64> = c.query_row(
+                    "SELECT MIN(device_seq) FROM outbox WHERE state = 'pending'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if let Some(first) = first_pending {
+                    return Ok(first - 1);
+                }
+                // Nothing pending: every op ever numbered was answered.
+                Ok(c.query_row(
+                    "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0))
+            })
+        }
     }
 
     /// Forgets the enrollment (sign the device out of its tenant). Refused while ops have not
