@@ -10,6 +10,7 @@ use std::str::FromStr;
 /// Guest → stub → full: the three stages of a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum CustomerKind {
     /// A walk-in for one transaction: needs nothing.
@@ -113,6 +114,7 @@ impl From<CustomerNumber> for String {
 /// How garments come back: on hangers or folded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Folding {
     Hang,
@@ -122,6 +124,7 @@ pub enum Folding {
 /// How the customer wants to be told about orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum NotificationChannel {
     Whatsapp,

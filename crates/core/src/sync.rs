@@ -155,25 +155,35 @@ pub struct PullResponse {
 
 /// `POST /api/v1/devices/enroll`: a one-time code, made by a manager, for a device token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnrollRequest {
     /// The tenant's slug (shown with the code).
     pub tenant: String,
+    /// The one-time code (`XXXXX-XXXXX`; lower case and no dash accepted).
     pub code: String,
+    /// How the shop calls this till (at most 100 characters).
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub device_name: Option<String>,
     /// The highest device sequence number the server already answered for this installation
     /// (0 for a new one). A re-enrolled device keeps its pending ops; the server continues
     /// its exactly-once counter from here.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 1_125_899_906_842_624_i64)
+    )]
     pub last_acked_seq: i64,
 }
 
 /// What a device keeps after enrolling. The token is shown once and only its hash is stored
 /// on the server.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Enrollment {
     pub tenant_id: uuid::Uuid,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub device_id: crate::ids::DeviceId,
     pub device_token: String,
 }

@@ -42,7 +42,6 @@ where
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddressPatch {
     /// `home`, `work` or `other`.
-    #[schema(value_type = Option<String>)]
     pub address_type: Option<AddressType>,
     #[serde(default, deserialize_with = "present")]
     pub label: Option<Option<String>>,

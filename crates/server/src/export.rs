@@ -25,7 +25,7 @@ const CHUNK_ROWS: usize = 500;
 pub struct ExportQuery {
     /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<CustomerKind>)]
     pub kind: Option<CustomerKind>,
     /// First day included (`YYYY-MM-DD`, UTC).
     pub start_date: Option<NaiveDate>,

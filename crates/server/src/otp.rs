@@ -123,7 +123,6 @@ fn new_code() -> String {
 pub struct SendOtp {
     pub customer_id: Uuid,
     /// Language of the text message; the request's Accept-Language when absent.
-    #[schema(value_type = Option<String>)]
     pub language: Option<Locale>,
 }
 

@@ -51,12 +51,10 @@ where
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreferencesInput {
     /// `hang` or `fold`.
-    #[schema(value_type = Option<String>)]
     pub folding: Option<Folding>,
     pub fragrance: Option<String>,
     pub eco_friendly: Option<bool>,
     /// Any of `whatsapp`, `sms`, `email`.
-    #[schema(value_type = Option<Vec<String>>)]
     pub channels: Option<Vec<NotificationChannel>>,
 }
 
@@ -79,7 +77,6 @@ pub struct NewCustomer {
     pub id: Option<Uuid>,
     /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
-    #[schema(value_type = String)]
     pub kind: CustomerKind,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -96,7 +93,6 @@ pub struct NewCustomer {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CustomerPatch {
     #[serde(rename = "type")]
-    #[schema(value_type = Option<String>)]
     pub kind: Option<CustomerKind>,
     #[serde(default, deserialize_with = "present")]
     pub first_name: Option<Option<String>>,
@@ -121,7 +117,6 @@ pub struct Customer {
     pub customer_number: CustomerNumber,
     /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
-    #[schema(value_type = String)]
     pub kind: CustomerKind,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -156,14 +151,17 @@ pub enum Status {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page number, from 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     /// Customers per page (default 20, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Name (Latin or Arabic, prefix), phone digits or last 4, email, or customer number.
+    #[param(max_length = 100)]
     pub search: Option<String>,
     /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<CustomerKind>)]
     pub kind: Option<CustomerKind>,
     /// `active` (default), `inactive` or `all`.
     #[param(inline)]

@@ -45,16 +45,94 @@ fn path_uuid(name: &str, description: &str) -> utoipa::openapi::path::Parameter 
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
         .description(Some(description))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(
+            Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Uuid,
+            )),
+        )))
         .build()
 }
 
-/// A required JSON request body.
-fn json_body() -> utoipa::openapi::request_body::RequestBody {
+/// A required JSON request body of `schema`.
+fn json_body(schema: ObjectBuilder) -> utoipa::openapi::request_body::RequestBody {
     RequestBodyBuilder::new()
-        .content("application/json", Content::new(Some(ObjectBuilder::new())))
+        .content("application/json", Content::new(Some(schema)))
         .required(Some(Required::True))
         .build()
+}
+
+/// An integer between `min` and `max`.
+fn int(min: f64, max: f64) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(min))
+        .maximum(Some(max))
+}
+
+/// `PushRequest`, as strict as the server: protocol 1 or 2, at most 200 ops, each with a
+/// sequence number from 1 to 2^50 and one of the op kinds.
+fn push_body() -> ObjectBuilder {
+    use dukkan_core::sync::{MAX_DEVICE_SEQ, MAX_PUSH_BATCH, OLDEST_PROTOCOL_VERSION};
+    let kinds = [
+        "customer_created",
+        "customer_updated",
+        "customer_deactivated",
+        "customer_reactivated",
+        "address_added",
+        "address_updated",
+        "address_deleted",
+        "default_address_set",
+        "upgrade_requested",
+    ];
+    let op = ObjectBuilder::new()
+        .property(
+            "opId",
+            ObjectBuilder::new().schema_type(Type::String).format(Some(
+                utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid),
+            )),
+        )
+        .required("opId")
+        .property("deviceSeq", int(1.0, MAX_DEVICE_SEQ as f64))
+        .required("deviceSeq")
+        .property(
+            "kind",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(kinds)),
+        )
+        .required("kind")
+        .property("payload", ObjectBuilder::new().schema_type(Type::Object))
+        .required("payload")
+        .property(
+            "staffId",
+            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::String,
+                Type::Null,
+            ])),
+        )
+        .property(
+            "at",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(dukkan_core::sync::AT_MAX_CHARS)),
+        )
+        .required("at");
+    ObjectBuilder::new()
+        .property(
+            "protocol",
+            int(
+                f64::from(OLDEST_PROTOCOL_VERSION),
+                f64::from(dukkan_core::sync::PROTOCOL_VERSION),
+            ),
+        )
+        .required("protocol")
+        .property(
+            "ops",
+            utoipa::openapi::schema::ArrayBuilder::new()
+                .items(op)
+                .max_items(Some(MAX_PUSH_BATCH)),
+        )
+        .required("ops")
 }
 
 /// A sync operation: device token only, so every one can answer 401 and 429.
@@ -70,7 +148,7 @@ fn device_operation(summary: &str, description: &str) -> OperationBuilder {
 
 fn query(
     name: &str,
-    ty: Type,
+    schema: ObjectBuilder,
     required: bool,
     description: &str,
 ) -> utoipa::openapi::path::Parameter {
@@ -83,7 +161,7 @@ fn query(
             Required::False
         })
         .description(Some(description))
-        .schema(Some(ObjectBuilder::new().schema_type(ty)))
+        .schema(Some(schema))
         .build()
 }
 
@@ -99,10 +177,15 @@ impl utoipa::Modify for Additions {
             "Body: dukkan_core::sync::PushRequest `{protocol, ops}` (at most 200 ops, 2 MiB). \
              Answer: PushResponse, one result per op.",
         )
-        .request_body(Some(json_body()))
+        .request_body(Some(json_body(push_body())))
         .response("200", json_response("One result per op"))
+        .response("400", error_response("Not JSON"))
         .response("413", error_response("Body too large"))
-        .response("422", error_response("Invalid batch"))
+        .response("415", error_response("Body is not JSON"))
+        .response(
+            "422",
+            error_response("Invalid batch (shape, protocol, size or sequence numbers)"),
+        )
         .build();
         let pull = device_operation(
             "Pull the tenant's changes since a cursor (long-poll with wait)",
@@ -110,19 +193,19 @@ impl utoipa::Modify for Additions {
         )
         .parameter(query(
             "since",
-            Type::Integer,
+            int(0.0, i64::MAX as f64),
             true,
             "Cursor of the last change applied",
         ))
         .parameter(query(
             "limit",
-            Type::Integer,
+            int(1.0, dukkan_core::sync::MAX_PULL_PAGE as f64),
             false,
             "Changes per page, 1..1000",
         ))
         .parameter(query(
             "wait",
-            Type::Integer,
+            int(0.0, dukkan_core::sync::MAX_PULL_WAIT_SECS as f64),
             false,
             "Seconds to wait for a change, 0..25",
         ))
@@ -144,6 +227,7 @@ impl utoipa::Modify for Additions {
         )
         .parameter(customer())
         .response("200", json_response("Where the upgrade stands"))
+        .response("400", error_response("The customer is not a UUID"))
         .response("404", no_upgrade())
         .build();
         let verify = device_operation(
@@ -154,11 +238,20 @@ impl utoipa::Modify for Additions {
              (otp.locked); a late one `expired`.",
         )
         .parameter(customer())
-        .request_body(Some(json_body()))
+        .request_body(Some(json_body(
+            ObjectBuilder::new()
+                .property("code", ObjectBuilder::new().schema_type(Type::String))
+                .required("code")
+                .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::<
+                    utoipa::openapi::Schema,
+                >::FreeForm(false))),
+        )))
         .response("200", json_response("Where the upgrade stands"))
-        .response("400", error_response("Malformed body"))
+        .response("400", error_response("Malformed body or customer id"))
         .response("404", no_upgrade())
         .response("413", error_response("Body too large"))
+        .response("415", error_response("Body is not JSON"))
+        .response("422", error_response("Body of the wrong shape"))
         .build();
         let staff = device_operation(
             "The tenant's active staff, for sign-in at the till",

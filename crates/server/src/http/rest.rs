@@ -51,8 +51,8 @@ pub(super) async fn sign_in(
 }
 
 #[utoipa::path(post, path = "/api/v1/devices/enroll", tag = "devices",
-    request_body(content = Object, description = "`{tenant, code, deviceName?, lastAckedSeq?}` (dukkan_core::sync::EnrollRequest)"),
-    responses((status = 201, description = "`{tenantId, deviceId, deviceToken}` (dukkan_core::sync::Enrollment)", body = Object), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+    request_body = EnrollRequest,
+    responses((status = 201, description = "The device's token, shown once", body = Enrollment), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 pub(super) async fn enroll(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<EnrollRequest>,
@@ -110,7 +110,7 @@ pub(super) async fn create_customer(
 }
 
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, description = "A page of customers, newest number first", body = CustomerPage), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+    responses((status = 200, description = "A page of customers, newest number first", body = CustomerPage), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 422, description = "Search text too long", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 pub(super) async fn list_customers(
     State(s): State<AppState>,
     actor: Actor,
@@ -235,7 +235,7 @@ pub(super) async fn send_otp(
 }
 
 #[utoipa::path(post, path = "/api/v1/customers/verify-otp", tag = "otp", security(("bearer" = [])), request_body = VerifyOtp,
-    responses((status = 200, description = "The customer, phone verified", body = Customer), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+    responses((status = 200, description = "The customer, phone verified", body = Customer), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "The customer cannot have a verified phone (a walk-in guest, or inactive)", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 pub(super) async fn verify_otp(
     State(s): State<AppState>,
     actor: Actor,

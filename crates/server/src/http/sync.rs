@@ -52,7 +52,11 @@ async fn pull_handler(
     device: DeviceActor,
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<axum::Json<PullResponse>, Error> {
-    if q.since < 0 {
+    // As strict as the documented query: a cursor is never negative, a page holds 1 to
+    // MAX_PULL_PAGE changes, and a pull waits at most MAX_PULL_WAIT_SECS.
+    let limit_ok = q.limit.is_none_or(|l| (1..=MAX_PULL_PAGE).contains(&l));
+    let wait_ok = q.wait.is_none_or(|w| w <= MAX_PULL_WAIT_SECS);
+    if q.since < 0 || !limit_ok || !wait_ok {
         return Err(Error::InvalidQuery);
     }
     let wait = Duration::from_secs(q.wait.unwrap_or(0));

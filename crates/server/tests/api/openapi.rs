@@ -111,3 +111,97 @@ async fn every_operation_in_the_openapi_document_is_routed_and_documents_its_ans
         );
     }
 }
+
+/// The parameter `name` of operation `method path`.
+fn param<'a>(doc: &'a Value, method: &str, path: &str, name: &str) -> &'a Value {
+    doc["paths"][path][method]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"))
+}
+
+/// A component schema, following one `$ref`.
+fn schema<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v["$ref"].as_str() {
+        Some(r) => &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")],
+        None => v,
+    }
+}
+
+#[tokio::test]
+async fn documented_request_schemas_are_as_strict_as_the_server() {
+    let app = TestApp::spawn().await;
+    let doc = served(&app).await;
+    let bounds = |v: &Value| (v["minimum"].as_f64(), v["maximum"].as_f64());
+
+    // Push: the protocols the server answers, the batch size, the sequence numbers it takes.
+    let push = &doc["paths"]["/api/v1/sync/push"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    assert_eq!(
+        bounds(&push["properties"]["protocol"]),
+        (Some(1.0), Some(2.0))
+    );
+    assert_eq!(push["properties"]["ops"]["maxItems"], 200);
+    let op = &push["properties"]["ops"]["items"];
+    assert_eq!(
+        bounds(&op["properties"]["deviceSeq"]),
+        (Some(1.0), Some((1u64 << 50) as f64))
+    );
+    assert_eq!(op["properties"]["at"]["maxLength"], 40);
+    assert!(op["properties"]["kind"]["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("customer_reactivated")));
+    // Pull and its long-poll.
+    for (name, expected) in [("limit", (1.0, 1000.0)), ("wait", (0.0, 25.0))] {
+        let p = param(&doc, "get", "/api/v1/sync/pull", name);
+        assert_eq!(
+            bounds(&p["schema"]),
+            (Some(expected.0), Some(expected.1)),
+            "{name}"
+        );
+    }
+    // Enrollment continues a till's counter from a number no till can exceed.
+    let enroll = schema(
+        &doc,
+        &doc["paths"]["/api/v1/devices/enroll"]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"],
+    );
+    assert_eq!(
+        bounds(&enroll["properties"]["lastAckedSeq"]),
+        (Some(0.0), Some((1u64 << 50) as f64))
+    );
+    // The customer list's pages.
+    for (name, expected) in [("page", (1.0, 1_000_000.0)), ("limit", (1.0, 100.0))] {
+        let p = param(&doc, "get", "/api/v1/customers", name);
+        assert_eq!(
+            bounds(&p["schema"]),
+            (Some(expected.0), Some(expected.1)),
+            "{name}"
+        );
+    }
+    // Kinds are an enum, not any string.
+    let patch_type = &doc["components"]["schemas"]["CustomerPatch"]["properties"]["type"];
+    assert_eq!(
+        patch_type["oneOf"][0]["$ref"], "#/components/schemas/CustomerKind",
+        "{patch_type}"
+    );
+    let kinds =
+        serde_json::to_string(&doc["components"]["schemas"]["CustomerKind"]["enum"]).unwrap();
+    assert!(
+        ["guest", "stub", "full"].iter().all(|k| kinds.contains(k)),
+        "{kinds}"
+    );
+
+    // And the server refuses just past each documented bound.
+    let device = {
+        app.tenant("shop").await;
+        app.device_token("shop").await
+    };
+    for query in ["limit=0", "limit=1001", "wait=26", "since=-1"] {
+        let a = app
+            .get(&format!("/api/v1/sync/pull?since=0&{query}"), &device)
+            .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{query}: {a:?}");
+    }
+}
