@@ -166,8 +166,10 @@ impl CustomerUpdated {
     }
 }
 
-/// A field that is present in JSON is `Some(value)`, even when the value is `null`.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+/// A field that is present in JSON is `Some(value)`, even when the value is `null`: tells an
+/// absent field (`None`: keep) from `null` (`Some(None)`: clear). Use with
+/// `#[serde(default, deserialize_with = "...")]`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -10,7 +10,7 @@ use deadpool_postgres::{Pool, Transaction};
 use dukkan_core::ops::Op;
 use dukkan_core::rules::Refusal;
 use dukkan_core::{AddressId, AddressInput, AddressType, CustomerId};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -29,43 +29,35 @@ pub struct NewAddress {
     pub is_default: bool,
 }
 
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// `PATCH .../addresses/{addressId}`: absent fields are kept, `null` clears.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddressPatch {
     /// `home`, `work` or `other`.
     pub address_type: Option<AddressType>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub label: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub building: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub floor: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub apartment: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub street: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub area: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub city: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub country: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub postal_code: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub latitude: Option<Option<f64>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub longitude: Option<Option<f64>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub delivery_notes: Option<Option<String>>,
     /// `true` makes this the default; `false` is refused on the default (choose another).
     pub is_default: Option<bool>,

@@ -19,7 +19,7 @@ use dukkan_core::{
     CustomerKind, CustomerNumber, Email, Field, Folding, NotificationChannel, PersonName, Phone,
     Preferences, ValidationError,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -36,15 +36,6 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub const COUNT_CAP: i64 = 10_000;
 /// Shortest digit string searched through the phone tokens (V4__search_tokens.sql).
 const PHONE_TOKEN_MIN_DIGITS: usize = 3;
-
-/// Distinguishes an absent field (`None`: keep) from `null` (`Some(None)`: clear).
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
 
 /// Preferences as typed; checked by [`Preferences::new`].
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -94,15 +85,15 @@ pub struct NewCustomer {
 pub struct CustomerPatch {
     #[serde(rename = "type")]
     pub kind: Option<CustomerKind>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub last_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub name2: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "dukkan_core::ops::present")]
     pub email: Option<Option<String>>,
     pub preferences: Option<PreferencesInput>,
 }
