@@ -951,6 +951,8 @@ impl SyncDoor {
                     last_name: None,
                     name2: None,
                     phone: Some(phone(row, *p)),
+                    email: None,
+                    preferences: None,
                 })
             }
             Guest { c } => {
@@ -962,6 +964,8 @@ impl SyncDoor {
                     last_name: None,
                     name2: None,
                     phone: None,
+                    email: None,
+                    preferences: None,
                 })
             }
             // What a till's edit form sends: only the fields touched, "" clearing.

@@ -98,7 +98,7 @@ impl Op {
     }
 }
 
-/// A customer created on a device (guest or stub).
+/// A customer created (guest or stub), on a till or over REST.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerCreated {
@@ -108,6 +108,11 @@ pub struct CustomerCreated {
     pub last_name: Option<String>,
     pub name2: Option<String>,
     pub phone: Option<String>,
+    /// A stub's email, when known at once (the REST API takes it; tills add it by an edit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferences: Option<Preferences>,
 }
 
 /// The fields an edit changed. `None` = untouched; `Some(None)` = cleared.

@@ -308,6 +308,8 @@ fn stub_created(stub: &ValidStub) -> CustomerCreated {
         last_name: stub.last_name.as_ref().map(ToString::to_string),
         name2: stub.name2.as_ref().map(ToString::to_string),
         phone: Some(stub.phone.e164().to_owned()),
+        email: None,
+        preferences: None,
     }
 }
 
@@ -326,6 +328,8 @@ impl Device {
                     last_name: None,
                     name2: None,
                     phone: None,
+                    email: None,
+                    preferences: None,
                 },
             )?;
             load(tx, id)

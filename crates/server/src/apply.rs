@@ -89,11 +89,13 @@ pub(crate) fn is_unique_phone(e: &tokio_postgres::Error) -> bool {
     e.as_db_error().and_then(|d| d.constraint()) == Some("customers_active_phone_unique")
 }
 
+/// A refused write in the store's own words: a phone another active customer holds, an id
+/// another customer has (both raced in by a transaction that committed first).
 fn phone_conflict(e: tokio_postgres::Error) -> Error {
-    if is_unique_phone(&e) {
-        Error::phone_taken()
-    } else {
-        Error::Database(e)
+    match e.as_db_error().and_then(|d| d.constraint()) {
+        Some("customers_active_phone_unique") => Error::phone_taken(),
+        Some("customers_pkey") => Error::Conflict(crate::error::Conflict::IdTaken),
+        _ => Error::Database(e),
     }
 }
 
@@ -213,7 +215,7 @@ pub async fn apply(
         }
     };
     match op {
-        Op::CustomerCreated(c) => create(tx, acting, c, door).await,
+        Op::CustomerCreated(c) => create(tx, acting, c, door, None).await.map(|(o, _)| o),
         Op::CustomerUpdated(u) => {
             let id = target(u.id).await?;
             if update(tx, acting, id, u, None).await?.is_empty() {
@@ -563,28 +565,49 @@ pub(crate) async fn update(
     Ok(fields)
 }
 
-/// A new customer from a till: checked by the rules, numbered, and — when its phone is already
-/// an active customer's (created offline on another till) — merged into that customer
-/// (`redirected`) on the sync door, refused on the REST door.
-async fn create(
+/// A new customer: checked by the rules, numbered, and — when its phone is already an active
+/// customer's (created offline on another till) — merged into that customer (`redirected`)
+/// on the sync door, refused on the REST door. `read_back`: a query (`$1` tenant, `$2` id)
+/// whose row is returned, sent in the same round trip as the insert (REST answers with it).
+///
+/// Every create of a tenant waits for the tenant's counter row from the moment it takes a
+/// number until it commits. So the statements are prepared first (cached per connection: no
+/// round trip once warm), and the numbered insert, its audit and feed entries and the
+/// read-back are then sent together, in that order (tokio-postgres pipelines the queries of
+/// one connection in the order they are first polled): one round trip under the lock.
+pub(crate) async fn create(
     tx: &Transaction<'_>,
     acting: &Acting,
     c: &CustomerCreated,
     door: Door,
-) -> Result<OpOutcome, Error> {
+    read_back: Option<&str>,
+) -> Result<(OpOutcome, Option<tokio_postgres::Row>), Error> {
     let c = rules::decide_create(c)?;
     let id = c.id.as_uuid();
     // Whether the id exists already (the op was applied under another answer), and whether the
     // phone is already active (created offline on another device: merge into it), asked
-    // together in one round trip.
-    let exists_stmt = tx
-        .prepare_cached("SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2")
-        .await?;
-    let survivor_stmt = tx
-        .prepare_cached(
+    // together in one round trip, with the statements prepared.
+    let (exists_stmt, survivor_stmt, insert, select) = tokio::try_join!(
+        tx.prepare_cached("SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2"),
+        tx.prepare_cached(
             "SELECT id FROM customers WHERE tenant_id = $1 AND phone = $2 AND active FOR UPDATE",
-        )
-        .await?;
+        ),
+        tx.prepare_cached(
+            "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
+                        WHERE tenant_id = $1 RETURNING next_customer_number - 1 AS number)
+             INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2,
+                 phone, search_text, active, merged_into, created_by, created_device, updated_by,
+                 updated_device, email, preferences)
+             SELECT $1, $2, n.number::int, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $12, $13,
+                    $14 FROM n",
+        ),
+        async {
+            match read_back {
+                Some(sql) => tx.prepare_cached(sql).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    )?;
     let exists_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&acting.tenant, &id];
     let (exists, survivor) = tokio::try_join!(tx.query_opt(&exists_stmt, &exists_params), async {
         match &c.phone {
@@ -594,7 +617,7 @@ async fn create(
     })?;
     if exists.is_some() {
         return match door {
-            Door::Sync => Ok(OpOutcome::Applied),
+            Door::Sync => Ok((OpOutcome::Applied, None)),
             Door::Rest => Err(Error::Conflict(crate::error::Conflict::IdTaken)),
         };
     }
@@ -605,27 +628,17 @@ async fn create(
             holder: None,
         }));
     }
-    // The number is taken under the tenant counter's row lock in the insert's own statement;
-    // the audit and feed entries follow in the same round trip.
-    let insert = tx
-        .prepare_cached(
-            "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
-                        WHERE tenant_id = $1 RETURNING next_customer_number - 1 AS number)
-             INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2,
-                 phone, search_text, active, merged_into, created_by, created_device, updated_by,
-                 updated_device)
-             SELECT $1, $2, n.number::int, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $12 FROM n",
-        )
-        .await?;
     let key = names_key(
         c.first_name.as_deref(),
         c.last_name.as_deref(),
         c.name2.as_deref(),
-        None,
+        c.email.as_deref(),
     );
     let kind = c.kind.as_str();
     let active = survivor.is_none();
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 12] = [
+    let preferences = serde_json::to_value(c.preferences.clone().unwrap_or_default())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 14] = [
         &acting.tenant,
         &id,
         &kind,
@@ -638,16 +651,28 @@ async fn create(
         &survivor,
         &acting.staff,
         &acting.device,
+        &c.email,
+        &preferences,
     ];
-    let (inserted, ()) = tokio::try_join!(
-        async { tx.execute(&insert, &params).await.map_err(Error::from) },
+    // Biased: polled in this order every time, so a refused insert's own error (a taken phone
+    // or id, raced in by another transaction) is the one returned, not the "transaction
+    // aborted" of the statements after it.
+    let (inserted, (), row) = tokio::try_join!(
+        biased;
+        async { tx.execute(&insert, &params).await.map_err(phone_conflict) },
         record(tx, acting, id, "create", &["*"]),
+        async {
+            match &select {
+                Some(select) => Ok(tx.query_opt(select, &[&acting.tenant, &id]).await?),
+                None => Ok(None),
+            }
+        },
     )?;
     if inserted != 1 {
         return Err(Error::Internal("tenant counters row missing".into()));
     }
     let Some(to) = survivor else {
-        return Ok(OpOutcome::Applied);
+        return Ok((OpOutcome::Applied, row));
     };
     // Fill the survivor's blank fields from the later copy, log the merge.
     tx.execute(
@@ -668,7 +693,10 @@ async fn create(
     record(tx, acting, to, "merge", &["lastName", "name2"]).await?;
     let masked = c.phone.as_deref().and_then(|p| Phone::parse(p).ok());
     tracing::info!(source = %id, target = %to, phone = masked.as_ref().map(Phone::masked).as_deref().unwrap_or("-"), "duplicate phone merged");
-    Ok(OpOutcome::Redirected {
-        to: CustomerId::from_uuid(to),
-    })
+    Ok((
+        OpOutcome::Redirected {
+            to: CustomerId::from_uuid(to),
+        },
+        row,
+    ))
 }

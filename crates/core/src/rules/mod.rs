@@ -229,18 +229,48 @@ impl CustomerState {
     }
 }
 
-/// A new customer, checked as if typed: a guest carries nothing, a stub a first name and a
-/// valid phone (names cleaned, phone in E.164); nobody creates a full profile directly.
+/// A new customer, checked as if typed: a guest carries no contact (a name makes it a stub,
+/// which needs a phone too), a stub a first name and a valid phone (names cleaned, phone in
+/// E.164, email and preferences checked); nobody creates a full profile directly.
 pub fn decide_create(c: &CustomerCreated) -> Result<CustomerCreated, Refusal> {
+    let email = c
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(Email::parse)
+        .transpose()?
+        .map(|e| e.as_str().to_owned());
+    let preferences = c
+        .preferences
+        .as_ref()
+        .map(Preferences::checked)
+        .transpose()?;
     match c.kind {
         CustomerKind::Guest => {
-            if c.phone.is_some() {
+            if c.phone.as_deref().is_some_and(|p| !p.trim().is_empty()) || email.is_some() {
                 return Err(Refusal::GuestContact);
             }
-            if c.first_name.is_some() || c.last_name.is_some() || c.name2.is_some() {
-                return Err(Refusal::KindChange);
+            let named = [&c.first_name, &c.last_name, &c.name2]
+                .iter()
+                .any(|n| n.as_deref().is_some_and(|n| !n.trim().is_empty()));
+            if named {
+                // A named customer is a stub: it needs its phone (and first name) too.
+                let missing = if c.first_name.is_some() {
+                    Field::Phone
+                } else {
+                    Field::FirstName
+                };
+                return Err(ValidationError::Required(missing).into());
             }
-            Ok(c.clone())
+            Ok(CustomerCreated {
+                first_name: None,
+                last_name: None,
+                name2: None,
+                phone: None,
+                email: None,
+                preferences,
+                ..c.clone()
+            })
         }
         CustomerKind::Stub => {
             let stub = StubInput {
@@ -257,6 +287,8 @@ pub fn decide_create(c: &CustomerCreated) -> Result<CustomerCreated, Refusal> {
                 last_name: stub.last_name.map(|n| n.to_string()),
                 name2: stub.name2.map(|n| n.to_string()),
                 phone: Some(stub.phone.e164().to_owned()),
+                email,
+                preferences,
             })
         }
         CustomerKind::Full => Err(Refusal::OtpRequired),

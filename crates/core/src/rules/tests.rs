@@ -209,6 +209,8 @@ fn created_customers_are_checked_as_if_typed() {
         last_name: None,
         name2: None,
         phone: Some("92123456".into()),
+        email: None,
+        preferences: None,
     };
     assert_eq!(decide_create(&guest_with_phone), Err(Refusal::GuestContact));
     let full = CustomerCreated {

@@ -4,20 +4,19 @@
 //! is a validation error with its own code, never a generic "bad body".
 
 use crate::apply::{self, Acting, Door};
-use crate::changes::{self, Entity};
 use crate::db;
-use crate::error::{Conflict, Error};
+use crate::error::Error;
 use crate::staff::Actor;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Pool, Transaction};
-use dukkan_core::ops::{CustomerUpdated, Op};
+use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op};
 use dukkan_core::rules::Refusal;
 use dukkan_core::rules::{self, Action};
-use dukkan_core::search::{digits_only, looks_like_phone_digits, search_key, search_tokens};
+use dukkan_core::search::{digits_only, looks_like_phone_digits, search_tokens};
 use dukkan_core::CustomerId;
 use dukkan_core::{
-    CustomerKind, CustomerNumber, Email, Field, Folding, NotificationChannel, PersonName, Phone,
-    Preferences, ValidationError,
+    CustomerKind, CustomerNumber, Field, Folding, NotificationChannel, Phone, Preferences,
+    ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use tokio_postgres::types::ToSql;
@@ -220,78 +219,6 @@ fn from_row(row: &Row) -> Result<Customer, Error> {
     })
 }
 
-/// The validated fields of a customer, as they will be stored.
-struct Fields {
-    kind: CustomerKind,
-    first_name: Option<PersonName>,
-    last_name: Option<PersonName>,
-    name2: Option<PersonName>,
-    phone: Option<Phone>,
-    email: Option<Email>,
-    preferences: Preferences,
-}
-
-impl Fields {
-    /// The rules of each kind (the database checks them again).
-    fn check_kind(&self) -> Result<(), Error> {
-        match self.kind {
-            CustomerKind::Guest => {
-                if self.phone.is_some() || self.email.is_some() {
-                    return Err(Error::Refused(Refusal::GuestContact));
-                }
-            }
-            CustomerKind::Stub | CustomerKind::Full => {
-                if self.first_name.is_none() {
-                    return Err(ValidationError::Required(Field::FirstName).into());
-                }
-                if self.phone.is_none() {
-                    return Err(ValidationError::Required(Field::Phone).into());
-                }
-                if self.kind == CustomerKind::Full && self.email.is_none() {
-                    return Err(ValidationError::Required(Field::Email).into());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn search_text(&self) -> String {
-        let parts: Vec<&str> = [&self.first_name, &self.last_name, &self.name2]
-            .into_iter()
-            .flatten()
-            .map(PersonName::as_str)
-            .chain(self.email.as_ref().map(Email::as_str))
-            .collect();
-        search_key(&parts.join(" "))
-    }
-
-    fn preferences_json(&self) -> Result<serde_json::Value, Error> {
-        serde_json::to_value(&self.preferences).map_err(|e| Error::Internal(e.to_string()))
-    }
-}
-
-fn optional_phone(input: Option<&str>) -> Result<Option<Phone>, ValidationError> {
-    match input.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => Phone::parse(s).map(Some),
-    }
-}
-
-fn optional_email(input: Option<&str>) -> Result<Option<Email>, ValidationError> {
-    match input.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => Email::parse(s).map(Some),
-    }
-}
-
-fn phone_conflict(e: tokio_postgres::Error) -> Error {
-    match e.as_db_error().and_then(|d| d.constraint()) {
-        Some("customers_active_phone_unique") => Error::phone_taken(),
-        Some("customers_pkey") => Error::Conflict(Conflict::IdTaken),
-        _ => Error::Database(e),
-    }
-}
-
 /// One customer of a tenant by id (`$1` tenant, `$2` id).
 fn select_one() -> String {
     format!("{SELECT_CUSTOMER} WHERE c.tenant_id = $1 AND c.id = $2")
@@ -306,85 +233,42 @@ async fn fetch(tx: &Transaction<'_>, actor: &Actor, id: Uuid) -> Result<Customer
 }
 
 /// Creates a guest or stub customer and gives it the tenant's next customer number, in one
-/// transaction: a failed create leaves no gap in the numbers.
+/// transaction (a failed create leaves no gap in the numbers), through the one applier: the
+/// same rules and the same numbered insert as a customer a till creates.
 pub async fn create(pool: &Pool, actor: &Actor, input: NewCustomer) -> Result<Customer, Error> {
-    let fields = Fields {
+    if input.kind == CustomerKind::Full {
+        // Only the server sets a profile to full, after the phone is verified by OTP.
+        return Err(Error::Refused(Refusal::OtpRequired));
+    }
+    let blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let created = CustomerCreated {
+        id: CustomerId::from_uuid(input.id.unwrap_or_else(Uuid::now_v7)),
         kind: input.kind,
-        first_name: PersonName::parse_optional(Field::FirstName, input.first_name.as_deref())?,
-        last_name: PersonName::parse_optional(Field::LastName, input.last_name.as_deref())?,
-        name2: PersonName::parse_optional(Field::Name2, input.name2.as_deref())?,
-        phone: optional_phone(input.phone.as_deref())?,
-        email: optional_email(input.email.as_deref())?,
+        first_name: blank(input.first_name),
+        last_name: blank(input.last_name),
+        name2: blank(input.name2),
+        phone: blank(input.phone),
+        email: blank(input.email),
         preferences: input
             .preferences
             .as_ref()
             .map(PreferencesInput::parse)
-            .transpose()?
-            .unwrap_or_default(),
+            .transpose()?,
     };
-    fields.check_kind()?;
-    if fields.kind == CustomerKind::Full {
-        // Only the server sets a profile to full, after the phone is verified by OTP.
-        return Err(Error::Refused(Refusal::OtpRequired));
-    }
-    let id = input.id.unwrap_or_else(Uuid::now_v7);
-    let preferences = fields.preferences_json()?;
-    let search_text = fields.search_text();
+    let acting = Acting::from(actor);
+    rules::authorize(acting.role, Action::CreateCustomer)?;
     let select_one = select_one();
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
-    // Every create of a tenant waits for the tenant's counter row from the moment it takes a
-    // number until it commits. So the statements are prepared first (cached per connection:
-    // no round trip once warm), and the numbered insert, its audit and feed entries and the
-    // read-back are then sent together, in that order (tokio-postgres pipelines the queries
-    // of one connection in the order they are first polled): one round trip under the lock
-    // and the commit, instead of one or two per statement.
-    let (insert, select) = tokio::try_join!(
-        tx.prepare_cached(
-            "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
-                        WHERE tenant_id = $1 RETURNING next_customer_number - 1 AS number)
-             INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name,
-                                    name2, phone, email, preferences, search_text,
-                                    created_by, updated_by)
-             VALUES ($1, $2, (SELECT number::integer FROM n), $3, $4, $5, $6, $7, $8, $9, $10,
-                     $11, $11)",
-        ),
-        tx.prepare_cached(&select_one),
-    )?;
-    // Biased: polled in this order every time, so a refused insert's own error (a taken phone
-    // or id) is the one returned, not the "transaction aborted" of the statements after it.
-    let (_, _, row) = tokio::try_join!(
-        biased;
-        async {
-            tx.execute(
-                &insert,
-                &[
-                    &actor.tenant.0,
-                    &id,
-                    &fields.kind.as_str(),
-                    &fields.first_name.as_ref().map(PersonName::as_str),
-                    &fields.last_name.as_ref().map(PersonName::as_str),
-                    &fields.name2.as_ref().map(PersonName::as_str),
-                    &fields.phone.as_ref().map(Phone::e164),
-                    &fields.email.as_ref().map(Email::as_str),
-                    &preferences,
-                    &search_text,
-                    &actor.staff.0,
-                ],
-            )
-            .await
-            .map_err(phone_conflict)
-        },
-        changes::record(&tx, actor, Entity::Customer, id, "create", &["*"]),
-        async { Ok(tx.query_opt(&select, &[&actor.tenant.0, &id]).await?) },
-    )?;
+    let (_, row) = apply::create(&tx, &acting, &created, Door::Rest, Some(&select_one)).await?;
     let customer = from_row(&row.ok_or(Error::NotFound)?)?;
     tx.commit().await?;
+    let phone = created.phone.as_deref().and_then(|p| Phone::parse(p).ok());
     tracing::info!(
         tenant = %actor.tenant,
-        customer = %id,
+        customer = %customer.id,
         number = %customer.customer_number,
-        phone = fields.phone.as_ref().map(Phone::masked).as_deref().unwrap_or("-"),
+        phone = phone.as_ref().map(Phone::masked).as_deref().unwrap_or("-"),
         "customer created"
     );
     Ok(customer)

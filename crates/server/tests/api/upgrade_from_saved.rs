@@ -556,6 +556,8 @@ async fn the_saved_till_still_syncs_with_its_token_replays_get_their_saved_answe
                     last_name: None,
                     name2: Some("هدى".into()),
                     phone: Some("+96894567890".into()),
+                    email: None,
+                    preferences: None,
                 }),
             ),
             replay(
@@ -568,6 +570,8 @@ async fn the_saved_till_still_syncs_with_its_token_replays_get_their_saved_answe
                     last_name: Some("Al Harthi".into()),
                     name2: None,
                     phone: Some("+96892123456".into()),
+                    email: None,
+                    preferences: None,
                 }),
             ),
             replay(
@@ -613,6 +617,8 @@ async fn the_saved_till_still_syncs_with_its_token_replays_get_their_saved_answe
             last_name: None,
             name2: Some("زهرة".into()),
             phone: Some("+96897778888".into()),
+            email: None,
+            preferences: None,
         }),
         staff_id: Some(KHALID.into()),
         at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
