@@ -18,13 +18,13 @@ use crate::error::Error;
 use crate::ids::TenantId;
 use crate::staff::Role;
 use deadpool_postgres::{Pool, Transaction};
-use dukkan_core::ops::{CustomerCreated, Op};
+use dukkan_core::ops::Op;
 use dukkan_core::rules::{self, Action};
 use dukkan_core::sync::{
     OpOutcome, OpResult, PushOp, PushRequest, PushResponse, AT_MAX_CHARS, MAX_DEVICE_SEQ,
     MAX_PUSH_BATCH, OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The code a protocol-1 till gets for a sequence conflict (it parks the op for a person).
@@ -80,7 +80,7 @@ fn check_request(request: &PushRequest) -> Result<(), Error> {
 ///
 /// Most batches apply cleanly, so the first pass runs every op straight in the transaction (two
 /// round trips per op fewer than a savepoint each), and a run of new customers as a few
-/// multi-row statements ([`create_run`]). If any op fails, that pass is rolled back
+/// multi-row statements ([`apply::create_run`]). If any op fails, that pass is rolled back
 /// as a whole and the batch runs again with a savepoint per op, which answers the failing op
 /// `rejected` and keeps the others. Either way the batch commits once, with its answers.
 pub async fn push(
@@ -215,7 +215,7 @@ async fn run_batch(
                     }
                 }
                 let applied = if run.len() == run_len {
-                    match create_run(tx, device.tenant.0, device.device, &run).await {
+                    match apply::create_run(tx, device.tenant.0, device.device, &run).await {
                         Ok(applied) => applied,
                         Err(_) => return Ok(None),
                     }
@@ -396,110 +396,4 @@ async fn apply_in_savepoint(
     Ok(OpOutcome::Rejected {
         code: "customer.phone-taken".into(),
     })
-}
-
-/// Creates a run of new customers of consecutive ops with one statement each for the rows,
-/// their numbers, audit entries and feed entries (the token trigger runs once for the run).
-///
-/// Only for the common case: every op valid, no id already there, no phone already active and
-/// no phone twice in the run. Otherwise `Ok(None)` (nothing written): the caller applies the
-/// ops one by one, which merges duplicates and answers replays. A failure aborts the pass,
-/// which the caller then runs again op by op under savepoints.
-async fn create_run(
-    tx: &Transaction<'_>,
-    tenant: Uuid,
-    device: Uuid,
-    run: &[(&CustomerCreated, Option<Uuid>)],
-) -> Result<Option<Vec<OpOutcome>>, Error> {
-    let n = run.len();
-    let (mut ids, mut kinds, mut firsts, mut lasts, mut names2, mut phones, mut keys, mut staff) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let mut seen = HashSet::with_capacity(n);
-    for (c, by) in run {
-        let new = rules::decide_create(c)?;
-        let (first, last, name2) = (new.first_name, new.last_name, new.name2);
-        let e164 = new.phone;
-        if let Some(p) = &e164 {
-            if !seen.insert(p.clone()) {
-                return Ok(None);
-            }
-        }
-        keys.push(apply::names_key(
-            first.as_deref(),
-            last.as_deref(),
-            name2.as_deref(),
-            None,
-        ));
-        ids.push(c.id.as_uuid());
-        kinds.push(c.kind.as_str());
-        firsts.push(first);
-        lasts.push(last);
-        names2.push(name2);
-        phones.push(e164);
-        staff.push(*by);
-    }
-    let phones_given: Vec<&str> = phones.iter().flatten().map(String::as_str).collect();
-    let ids_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&tenant, &ids];
-    let phones_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&tenant, &phones_given];
-    let (known, taken) = tokio::try_join!(
-        tx.query_one(
-            "SELECT count(*) FROM customers WHERE tenant_id = $1 AND id = ANY($2)",
-            &ids_params,
-        ),
-        tx.query_one(
-            "SELECT count(*) FROM customers
-             WHERE tenant_id = $1 AND phone = ANY($2) AND active",
-            &phones_params,
-        ),
-    )?;
-    if known.get::<_, i64>(0) > 0 || taken.get::<_, i64>(0) > 0 {
-        return Ok(None);
-    }
-    let count = i64::try_from(n).map_err(|_| Error::Internal("run size".into()))?;
-    // Numbers in op order, taken under the tenant counter's row lock like a single create.
-    let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 11] = [
-        &tenant, &device, &count, &ids, &kinds, &firsts, &lasts, &names2, &phones, &keys, &staff,
-    ];
-    let insert = tx.execute(
-        "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + $3
-                    WHERE tenant_id = $1 RETURNING next_customer_number - $3 AS first)
-         INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2,
-             phone, search_text, created_by, created_device, updated_by, updated_device)
-         SELECT $1, r.id, (n.first + r.i - 1)::int, r.kind, r.first_name, r.last_name, r.name2,
-                r.phone, r.search_text, r.staff, $2, r.staff, $2
-         FROM n, unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                        $10::text[], $11::uuid[])
-                 WITH ORDINALITY AS r(id, kind, first_name, last_name, name2, phone, search_text,
-                                      staff, i)",
-        &insert_params,
-    );
-    let author = crate::changes::Author {
-        tenant: TenantId(tenant),
-        staff: None,
-        device: Some(device),
-    };
-    let (inserted, ()) = tokio::try_join!(
-        async { insert.await.map_err(Error::from) },
-        crate::changes::record_many(
-            tx,
-            author,
-            crate::changes::Entity::Customer,
-            &ids,
-            &staff,
-            "create",
-            &["*"],
-        ),
-    )?;
-    if inserted != count.unsigned_abs() {
-        return Err(Error::Internal("tenant counters row missing".into()));
-    }
-    Ok(Some(vec![OpOutcome::Applied; n]))
 }

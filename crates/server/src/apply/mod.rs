@@ -12,12 +12,15 @@ use crate::error::Error;
 use crate::ids::TenantId;
 use crate::staff::{Actor, Role};
 use deadpool_postgres::Transaction;
-use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op};
-use dukkan_core::rules::{self, Action, CustomerState, PhoneHolder, Refusal};
+use dukkan_core::ops::{CustomerUpdated, Op};
+use dukkan_core::rules::{self, Action, CustomerState, PhoneHolder};
 use dukkan_core::search::search_key;
 use dukkan_core::sync::OpOutcome;
-use dukkan_core::{CustomerId, CustomerKind, CustomerNumber, Phone};
+use dukkan_core::{CustomerId, CustomerKind, CustomerNumber};
 use uuid::Uuid;
+
+mod create;
+pub(crate) use create::{create, create_run};
 
 /// Which door a change came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -563,140 +566,4 @@ pub(crate) async fn update(
     }
     record(tx, acting, id, "update", &fields).await?;
     Ok(fields)
-}
-
-/// A new customer: checked by the rules, numbered, and — when its phone is already an active
-/// customer's (created offline on another till) — merged into that customer (`redirected`)
-/// on the sync door, refused on the REST door. `read_back`: a query (`$1` tenant, `$2` id)
-/// whose row is returned, sent in the same round trip as the insert (REST answers with it).
-///
-/// Every create of a tenant waits for the tenant's counter row from the moment it takes a
-/// number until it commits. So the statements are prepared first (cached per connection: no
-/// round trip once warm), and the numbered insert, its audit and feed entries and the
-/// read-back are then sent together, in that order (tokio-postgres pipelines the queries of
-/// one connection in the order they are first polled): one round trip under the lock.
-pub(crate) async fn create(
-    tx: &Transaction<'_>,
-    acting: &Acting,
-    c: &CustomerCreated,
-    door: Door,
-    read_back: Option<&str>,
-) -> Result<(OpOutcome, Option<tokio_postgres::Row>), Error> {
-    let c = rules::decide_create(c)?;
-    let id = c.id.as_uuid();
-    // Whether the id exists already (the op was applied under another answer), and whether the
-    // phone is already active (created offline on another device: merge into it), asked
-    // together in one round trip, with the statements prepared.
-    let (exists_stmt, survivor_stmt, insert, select) = tokio::try_join!(
-        tx.prepare_cached("SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2"),
-        tx.prepare_cached(
-            "SELECT id FROM customers WHERE tenant_id = $1 AND phone = $2 AND active FOR UPDATE",
-        ),
-        tx.prepare_cached(
-            "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
-                        WHERE tenant_id = $1 RETURNING next_customer_number - 1 AS number)
-             INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2,
-                 phone, search_text, active, merged_into, created_by, created_device, updated_by,
-                 updated_device, email, preferences)
-             SELECT $1, $2, n.number::int, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $12, $13,
-                    $14 FROM n",
-        ),
-        async {
-            match read_back {
-                Some(sql) => tx.prepare_cached(sql).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    )?;
-    let exists_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&acting.tenant, &id];
-    let (exists, survivor) = tokio::try_join!(tx.query_opt(&exists_stmt, &exists_params), async {
-        match &c.phone {
-            Some(p) => tx.query_opt(&survivor_stmt, &[&acting.tenant, p]).await,
-            None => Ok(None),
-        }
-    })?;
-    if exists.is_some() {
-        return match door {
-            Door::Sync => Ok((OpOutcome::Applied, None)),
-            Door::Rest => Err(Error::Conflict(crate::error::Conflict::IdTaken)),
-        };
-    }
-    let survivor = survivor.map(|r| r.get::<_, Uuid>(0));
-    if door == Door::Rest && survivor.is_some() {
-        return Err(Error::Refused(Refusal::PhoneTaken {
-            existing: survivor.map(CustomerId::from_uuid),
-            holder: None,
-        }));
-    }
-    let key = names_key(
-        c.first_name.as_deref(),
-        c.last_name.as_deref(),
-        c.name2.as_deref(),
-        c.email.as_deref(),
-    );
-    let kind = c.kind.as_str();
-    let active = survivor.is_none();
-    let preferences = serde_json::to_value(c.preferences.clone().unwrap_or_default())
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 14] = [
-        &acting.tenant,
-        &id,
-        &kind,
-        &c.first_name,
-        &c.last_name,
-        &c.name2,
-        &c.phone,
-        &key,
-        &active,
-        &survivor,
-        &acting.staff,
-        &acting.device,
-        &c.email,
-        &preferences,
-    ];
-    // Biased: polled in this order every time, so a refused insert's own error (a taken phone
-    // or id, raced in by another transaction) is the one returned, not the "transaction
-    // aborted" of the statements after it.
-    let (inserted, (), row) = tokio::try_join!(
-        biased;
-        async { tx.execute(&insert, &params).await.map_err(phone_conflict) },
-        record(tx, acting, id, "create", &["*"]),
-        async {
-            match &select {
-                Some(select) => Ok(tx.query_opt(select, &[&acting.tenant, &id]).await?),
-                None => Ok(None),
-            }
-        },
-    )?;
-    if inserted != 1 {
-        return Err(Error::Internal("tenant counters row missing".into()));
-    }
-    let Some(to) = survivor else {
-        return Ok((OpOutcome::Applied, row));
-    };
-    // Fill the survivor's blank fields from the later copy, log the merge.
-    tx.execute(
-        "UPDATE customers t SET last_name = COALESCE(t.last_name, s.last_name),
-                name2 = COALESCE(t.name2, s.name2), updated_at = now()
-         FROM customers s
-         WHERE t.tenant_id = $1 AND t.id = $2 AND s.tenant_id = $1 AND s.id = $3",
-        &[&acting.tenant, &to, &id],
-    )
-    .await?;
-    refresh_search_text(tx, acting.tenant, to).await?;
-    tx.execute(
-        "INSERT INTO customer_merges (tenant_id, id, source_customer_id, target_customer_id, reason, merged_by, device_id)
-         VALUES ($1, $2, $3, $4, 'duplicate-phone', $5, $6)",
-        &[&acting.tenant, &Uuid::now_v7(), &id, &to, &acting.staff, &acting.device],
-    )
-    .await?;
-    record(tx, acting, to, "merge", &["lastName", "name2"]).await?;
-    let masked = c.phone.as_deref().and_then(|p| Phone::parse(p).ok());
-    tracing::info!(source = %id, target = %to, phone = masked.as_ref().map(Phone::masked).as_deref().unwrap_or("-"), "duplicate phone merged");
-    Ok((
-        OpOutcome::Redirected {
-            to: CustomerId::from_uuid(to),
-        },
-        row,
-    ))
 }
