@@ -34,6 +34,5 @@ server-error-otp-locked = أُدخلت رموز خاطئة كثيرة. اطلب 
 server-error-sms-failed = تعذر إرسال الرسالة النصية. حاول مرة أخرى.
 server-error-phone-not-verified = أكّد رقم الهاتف برمز أولاً.
 server-otp-sms = رمز التحقق من دكان هو { $code }. تنتهي صلاحيته خلال 5 دقائق. لا تشاركه مع أحد.
-server-error-merge-self = لا يمكن دمج العميل في نفسه.
 server-error-rate-limited = طلبات كثيرة جداً. حاول مرة أخرى بعد { $seconds } ثانية.
 server-error-sign-in-locked = أُدخلت أرقام سرية خاطئة كثيرة. تسجيل الدخول مقفل؛ حاول مرة أخرى بعد { $minutes } دقيقة.

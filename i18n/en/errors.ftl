@@ -26,6 +26,7 @@ error-otp-required = A full profile needs the phone to be verified with a code f
 error-kind-change = The customer type cannot be changed this way.
 error-address-limit-reached = This customer already has { $max } addresses, the most allowed. Delete one first.
 error-address-not-found = This address no longer belongs to this customer.
+error-merge-self = A customer cannot be merged into itself.
 error-sequence-conflict = This till's change numbers clashed with the server's (the till was restored from a backup or copied). Update the app, then retry.
 error-invalid-op = The server could not read this change (a missing or malformed detail). Discard it.
 error-database-too-new = This database was written by a newer version of Dukkan ({ $found }). Update the app.

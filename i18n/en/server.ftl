@@ -34,6 +34,5 @@ server-error-otp-locked = Too many wrong codes. Ask for a new one.
 server-error-sms-failed = The text message could not be sent. Try again.
 server-error-phone-not-verified = Verify the phone with a code first.
 server-otp-sms = Your Dukkan verification code is { $code }. It expires in 5 minutes. Do not share it.
-server-error-merge-self = A customer cannot be merged into itself.
 server-error-rate-limited = Too many requests. Try again in { $seconds } seconds.
 server-error-sign-in-locked = Too many wrong PINs. Sign-in is locked; try again in { $minutes } minutes.

@@ -98,7 +98,6 @@ pub enum Rule {
     InvalidSlug,
     EnrollmentCodeInvalid,
     DefaultRequired,
-    MergeSelf,
 }
 
 impl From<Refusal> for Error {
@@ -222,7 +221,8 @@ impl Error {
                     Refusal::Invalid(_)
                     | Refusal::GuestContact
                     | Refusal::OtpRequired
-                    | Refusal::KindChange => S::UNPROCESSABLE_ENTITY,
+                    | Refusal::KindChange
+                    | Refusal::MergeSelf => S::UNPROCESSABLE_ENTITY,
                     Refusal::RoleRequired(_) => S::FORBIDDEN,
                     Refusal::AddressNotFound => S::NOT_FOUND,
                     Refusal::CustomerInactive
@@ -252,7 +252,6 @@ impl Error {
                             .with("max", MessageArg::Number(*max as f64)),
                     ),
                     Rule::InvalidSlug => ("tenant.invalid-slug", server("invalid-slug")),
-                    Rule::MergeSelf => ("customer.merge-self", server("merge-self")),
                     Rule::DefaultRequired => {
                         ("address.default-required", server("default-required"))
                     }

@@ -5,7 +5,7 @@
 //! per client address, compared in constant time. Sends for one phone are serialised by an
 //! advisory lock so two tills cannot both pass the cooldown check.
 
-use crate::changes::{self, Author, Entity};
+use crate::apply;
 use crate::clock::Clock;
 use crate::db;
 use crate::error::{Error, OtpRefusal};
@@ -16,8 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::{Pool, Transaction};
 use dukkan_core::i18n::Locale;
 use dukkan_core::phone::{mask_e164, verification_code};
-use dukkan_core::rules::Refusal;
-use dukkan_core::{CustomerKind, Email, Field, LocalizedMessage, MessageArg, ValidationError};
+use dukkan_core::rules::{self, Refusal};
+use dukkan_core::{CustomerKind, Field, LocalizedMessage, MessageArg, ValidationError};
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -156,7 +156,6 @@ pub struct Upgrade {
 pub(crate) struct Target {
     pub kind: CustomerKind,
     pub phone: Option<String>,
-    pub verified: bool,
 }
 
 /// Locks the customer a code is for and reads what decides whether it may have one: a
@@ -171,7 +170,6 @@ pub(crate) async fn lock_target(
     Ok(Target {
         kind: state.kind,
         phone: state.phone,
-        verified: state.phone_verified,
     })
 }
 
@@ -441,41 +439,6 @@ async fn require_code<'t>(
     }
 }
 
-/// Marks the phone verified and links the customer to the phone's global identity.
-pub(crate) async fn mark_verified(
-    tx: &Transaction<'_>,
-    author: Author,
-    id: Uuid,
-    phone: &str,
-) -> Result<(), Error> {
-    // The app role may insert identities but never change one.
-    let inserted = tx
-        .query_opt(
-            "INSERT INTO phone_identities (id, phone) VALUES ($1, $2)
-             ON CONFLICT (phone) DO NOTHING RETURNING id",
-            &[&Uuid::now_v7(), &phone],
-        )
-        .await?;
-    let identity: Uuid = match inserted {
-        Some(row) => row.get(0),
-        None => tx
-            .query_one(
-                "SELECT id FROM phone_identities WHERE phone = $1",
-                &[&phone],
-            )
-            .await?
-            .get(0),
-    };
-    tx.execute(
-        "UPDATE customers SET phone_verified = true, identity_id = $3, updated_at = now(),
-                updated_by = $4
-         WHERE tenant_id = $1 AND id = $2",
-        &[&author.tenant.0, &id, &identity, &author.staff],
-    )
-    .await?;
-    Ok(())
-}
-
 /// Verifies the code sent to the customer's phone; the customer's phone becomes verified.
 pub async fn verify(
     pool: &Pool,
@@ -491,18 +454,7 @@ pub async fn verify(
         .clone()
         .ok_or(Error::Refused(Refusal::GuestCannotUpgrade))?;
     let tx = require_code(tx, otp, actor.tenant, &phone, &request.code).await?;
-    if !target.verified {
-        mark_verified(&tx, actor.into(), request.customer_id, &phone).await?;
-        changes::record(
-            &tx,
-            actor,
-            Entity::Customer,
-            request.customer_id,
-            "verify-phone",
-            &["phoneVerified"],
-        )
-        .await?;
-    }
+    apply::phone_verified(&tx, &actor.into(), request.customer_id, &phone).await?;
     tx.commit().await?;
     crate::customers::get(pool, actor, request.customer_id).await
 }
@@ -516,7 +468,6 @@ pub async fn upgrade(
     id: Uuid,
     request: Upgrade,
 ) -> Result<crate::customers::Customer, Error> {
-    let email = Email::parse(&request.email)?;
     let preferences = request
         .preferences
         .as_ref()
@@ -525,74 +476,39 @@ pub async fn upgrade(
         .unwrap_or_default();
     let mut conn = pool.get().await?;
     let tx = db::tenant_tx(&mut conn, actor.tenant).await?;
-    let target = lock_target(&tx, actor.tenant, id).await?;
-    match target.kind {
-        CustomerKind::Guest => return Err(Error::Refused(Refusal::GuestCannotUpgrade)),
-        CustomerKind::Full => return Err(Error::Refused(Refusal::AlreadyFull)),
-        CustomerKind::Stub => {}
-    }
+    let target = crate::apply::load_state(&tx, actor.tenant.0, id).await?;
+    // Refused before a code is spent on it.
+    rules::decide_full(
+        &target,
+        request.otp_code.is_some(),
+        &request.email,
+        &preferences,
+    )
+    .map_err(|r| match r {
+        Refusal::OtpRequired => Error::Otp(OtpRefusal::PhoneNotVerified),
+        other => other.into(),
+    })?;
     let phone = target
         .phone
         .clone()
         .ok_or(ValidationError::Required(Field::Phone))?;
-    let tx = match (&request.otp_code, target.verified) {
-        (Some(code), _) => {
-            let tx = require_code(tx, otp, actor.tenant, &phone, code).await?;
-            mark_verified(&tx, actor.into(), id, &phone).await?;
-            tx
-        }
-        (None, true) => tx,
-        (None, false) => return Err(Error::Otp(OtpRefusal::PhoneNotVerified)),
+    let tx = match &request.otp_code {
+        Some(code) => require_code(tx, otp, actor.tenant, &phone, code).await?,
+        None => tx,
     };
-    let preferences =
-        serde_json::to_value(&preferences).map_err(|e| Error::Internal(e.to_string()))?;
-    make_full(&tx, actor.into(), id, &email, &preferences).await?;
+    let code_for = request.otp_code.as_ref().map(|_| phone.as_str());
+    apply::make_full(
+        &tx,
+        &actor.into(),
+        id,
+        &request.email,
+        &preferences,
+        code_for,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(tenant = %actor.tenant, customer = %id, "customer upgraded to full");
     crate::customers::get(pool, actor, id).await
-}
-
-/// Makes a stub whose phone is verified a full profile with `email` and `preferences`, and
-/// records the change. Only the server ever does this.
-pub(crate) async fn make_full(
-    tx: &Transaction<'_>,
-    author: Author,
-    id: Uuid,
-    email: &Email,
-    preferences: &serde_json::Value,
-) -> Result<(), Error> {
-    tx.execute(
-        "UPDATE customers SET kind = 'full', email = $3, preferences = $4,
-                search_text = search_text || ' ' || $5, updated_at = now(), updated_by = $6
-         WHERE tenant_id = $1 AND id = $2",
-        &[
-            &author.tenant.0,
-            &id,
-            &email.as_str(),
-            preferences,
-            &dukkan_core::search::search_key(email.as_str()),
-            &author.staff,
-        ],
-    )
-    .await?;
-    // A request queued from a device is answered by this upgrade, however it came about.
-    tx.execute(
-        "UPDATE upgrade_requests SET state = 'verified', error_code = NULL, code_expires_at = NULL,
-                updated_at = now()
-         WHERE tenant_id = $1 AND customer_id = $2",
-        &[&author.tenant.0, &id],
-    )
-    .await?;
-    changes::record(
-        tx,
-        author,
-        Entity::Customer,
-        id,
-        "upgrade",
-        &["type", "phoneVerified", "email", "preferences"],
-    )
-    .await?;
-    Ok(())
 }
 
 /// Deletes codes that expired more than an hour ago, in every tenant. Run by an operator (the

@@ -8,6 +8,7 @@
 //! refusal in `failed` (`sms.failed`), a late code in `expired`; a new code can be asked for from
 //! any of these. Every state change is a change-feed entry, so the device learns it by pulling.
 
+use crate::apply::{self, Acting};
 use crate::changes::{self, Author, Entity};
 use crate::db;
 use crate::devices::DeviceActor;
@@ -19,7 +20,7 @@ use deadpool_postgres::{Pool, Transaction};
 use dukkan_core::i18n::Locale;
 use dukkan_core::phone::mask_e164;
 use dukkan_core::sync::{UpgradeState, UpgradeStatus};
-use dukkan_core::{CustomerId, CustomerKind, Email};
+use dukkan_core::{CustomerId, CustomerKind, Preferences};
 use uuid::Uuid;
 
 /// The request row, locked for the rest of the transaction.
@@ -309,9 +310,23 @@ pub async fn verify(
     let (attempts_left, error) =
         match otp::check_code(&tx, otp, device.tenant, &phone, code).await? {
             CodeCheck::Accepted => {
-                let email = Email::parse(&request.email)?;
-                otp::mark_verified(&tx, author, customer, &phone).await?;
-                otp::make_full(&tx, author, customer, &email, &request.preferences).await?;
+                let preferences: Preferences = serde_json::from_value(request.preferences)
+                    .map_err(|e| Error::Internal(format!("queued preferences: {e}")))?;
+                let acting = Acting {
+                    tenant: device.tenant.0,
+                    staff: None,
+                    role: None,
+                    device: Some(device.device),
+                };
+                apply::make_full(
+                    &tx,
+                    &acting,
+                    customer,
+                    &request.email,
+                    &preferences,
+                    Some(&phone),
+                )
+                .await?;
                 tracing::info!(tenant = %device.tenant, %customer, "queued upgrade verified");
                 (None, None)
             }

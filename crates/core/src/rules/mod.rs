@@ -64,6 +64,9 @@ pub enum Refusal {
     /// The address does not belong to the customer (or no longer exists).
     #[error("no such address for this customer")]
     AddressNotFound,
+    /// A merge names the same customer twice.
+    #[error("a customer cannot be merged into itself")]
+    MergeSelf,
 }
 
 impl Refusal {
@@ -84,6 +87,7 @@ impl Refusal {
             Refusal::KindChange => "customer.kind-change",
             Refusal::AddressLimit => "address.limit-reached",
             Refusal::AddressNotFound => "address.not-found",
+            Refusal::MergeSelf => "customer.merge-self",
         }
     }
 
@@ -113,6 +117,7 @@ impl Refusal {
                 Refusal::OtpRequired => "error-otp-required",
                 Refusal::KindChange => "error-kind-change",
                 Refusal::AddressNotFound => "error-address-not-found",
+                Refusal::MergeSelf => "error-merge-self",
                 _ => "error-phone-taken",
             }),
         }
@@ -141,6 +146,7 @@ impl Refusal {
             Refusal::KindChange,
             Refusal::AddressLimit,
             Refusal::AddressNotFound,
+            Refusal::MergeSelf,
         ]
         .into_iter()
         .map(|r| (r.code(), r.message().id))
@@ -157,6 +163,10 @@ pub enum Action {
     RequestUpgrade,
     Deactivate,
     Reactivate,
+    /// Merging a duplicate into the customer that stays (the server's, over REST).
+    Merge,
+    /// Making a stub full once its phone is verified (the server's, answering a code).
+    CompleteUpgrade,
 }
 
 impl Action {
@@ -167,8 +177,9 @@ impl Action {
             Action::CreateCustomer
             | Action::EditCustomer
             | Action::EditAddresses
-            | Action::RequestUpgrade => Role::Cashier,
-            Action::Deactivate | Action::Reactivate => Role::Manager,
+            | Action::RequestUpgrade
+            | Action::CompleteUpgrade => Role::Cashier,
+            Action::Deactivate | Action::Reactivate | Action::Merge => Role::Manager,
         }
     }
 
@@ -545,6 +556,48 @@ pub fn decide_upgrade_request(
         return Err(Refusal::UpgradeAlreadyRequested);
     }
     Ok((Email::parse(email)?, preferences.checked()?))
+}
+
+/// Making a stub full (only the server does, once a code sent to the phone was read back):
+/// the request's rules, and a phone verified before or `verified_now`.
+pub fn decide_full(
+    state: &CustomerState,
+    verified_now: bool,
+    email: &str,
+    preferences: &Preferences,
+) -> Result<(Email, Preferences), Refusal> {
+    let (email, preferences) = decide_upgrade_request(state, false, email, preferences)?;
+    check_full(state.phone_verified || verified_now, Some(email.as_str()))?;
+    Ok((email, preferences))
+}
+
+/// Merging the duplicate `source` into `target` (a manager's act; the server moves orders,
+/// addresses and points): two different customers, both still changeable. Returns the edit
+/// of the target that takes from the source what the target lacks — first and last name,
+/// second name, phone, email — which is then decided like any edit ([`decide_update`]: a
+/// guest that gains a name and a phone becomes a stub).
+pub fn decide_merge(
+    source: &CustomerState,
+    target: &CustomerState,
+) -> Result<CustomerUpdated, Refusal> {
+    if source.id == target.id {
+        return Err(Refusal::MergeSelf);
+    }
+    source.changeable()?;
+    target.changeable()?;
+    let lacking = |t: &Option<String>, s: &Option<String>| match (t, s) {
+        (None, Some(s)) => Some(s.clone()),
+        _ => None,
+    };
+    Ok(CustomerUpdated {
+        id: target.id,
+        first_name: lacking(&target.first_name, &source.first_name),
+        last_name: lacking(&target.last_name, &source.last_name).map(Some),
+        name2: lacking(&target.name2, &source.name2).map(Some),
+        phone: lacking(&target.phone, &source.phone),
+        email: lacking(&target.email, &source.email).map(Some),
+        preferences: None,
+    })
 }
 
 /// A full profile needs a verified phone and an email.

@@ -22,7 +22,7 @@ fn guest() -> CustomerState {
 
 #[test]
 fn a_manager_deactivates_and_reactivates_a_cashier_or_nobody_may_not() {
-    for action in [Action::Deactivate, Action::Reactivate] {
+    for action in [Action::Deactivate, Action::Reactivate, Action::Merge] {
         assert_eq!(authorize(Some(Role::Manager), action), Ok(()));
         assert_eq!(authorize(Some(Role::Admin), action), Ok(()));
         assert_eq!(
@@ -242,4 +242,82 @@ fn every_refusal_has_one_code_in_the_customer_style() {
         assert!(code.contains('.'), "{code}");
         assert!(id.starts_with("error-"), "{id}");
     }
+}
+
+#[test]
+fn a_merge_takes_what_the_target_lacks_and_a_guest_target_becomes_a_stub() {
+    let source = CustomerState {
+        last_name: Some("Al-Busaidi".into()),
+        email: Some("s@b.om".into()),
+        ..stub()
+    };
+    let target = guest();
+    let fill = decide_merge(&source, &target).unwrap();
+    assert_eq!(fill.id, target.id);
+    assert_eq!(fill.first_name.as_deref(), Some("Salim"));
+    assert_eq!(fill.phone.as_deref(), Some("+96892123456"));
+    assert_eq!(fill.last_name, Some(Some("Al-Busaidi".into())));
+    let edit = decide_update(&target, &fill, None).unwrap().unwrap();
+    assert_eq!(edit.kind, CustomerKind::Stub);
+
+    // A target keeps what it has.
+    let named = CustomerState {
+        first_name: Some("Aisha".into()),
+        phone: Some("+96899000000".into()),
+        ..stub()
+    };
+    let fill = decide_merge(&source, &named).unwrap();
+    assert_eq!(fill.first_name, None);
+    assert_eq!(fill.phone, None);
+    assert_eq!(fill.email, Some(Some("s@b.om".into())));
+}
+
+#[test]
+fn a_merge_needs_two_changeable_customers() {
+    let a = stub();
+    assert_eq!(decide_merge(&a, &a), Err(Refusal::MergeSelf));
+    let inactive = CustomerState {
+        active: false,
+        ..stub()
+    };
+    assert_eq!(
+        decide_merge(&inactive, &stub()),
+        Err(Refusal::CustomerInactive)
+    );
+    let merged = CustomerState {
+        merged: true,
+        active: false,
+        ..stub()
+    };
+    assert_eq!(decide_merge(&stub(), &merged), Err(Refusal::CustomerMerged));
+}
+
+#[test]
+fn only_a_stub_with_a_verified_phone_becomes_full() {
+    let prefs = Preferences::default();
+    assert_eq!(
+        decide_full(&stub(), false, "a@b.om", &prefs),
+        Err(Refusal::OtpRequired)
+    );
+    let (email, _) = decide_full(&stub(), true, " a@b.om ", &prefs).unwrap();
+    assert_eq!(email.as_str(), "a@b.om");
+    let verified = CustomerState {
+        phone_verified: true,
+        ..stub()
+    };
+    assert!(decide_full(&verified, false, "a@b.om", &prefs).is_ok());
+    assert_eq!(
+        decide_full(&guest(), true, "a@b.om", &prefs),
+        Err(Refusal::GuestCannotUpgrade)
+    );
+    let full = CustomerState {
+        kind: CustomerKind::Full,
+        phone_verified: true,
+        ..stub()
+    };
+    assert_eq!(
+        decide_full(&full, true, "a@b.om", &prefs),
+        Err(Refusal::AlreadyFull)
+    );
+    assert!(decide_full(&stub(), true, "not an email", &prefs).is_err());
 }

@@ -20,7 +20,11 @@ use dukkan_core::{CustomerId, CustomerKind, CustomerNumber};
 use uuid::Uuid;
 
 mod create;
+mod merge;
+mod upgrade;
 pub(crate) use create::{create, create_run};
+pub(crate) use merge::merge;
+pub(crate) use upgrade::{make_full, phone_verified};
 
 /// Which door a change came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

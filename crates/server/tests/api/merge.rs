@@ -87,7 +87,7 @@ async fn a_merge_moves_orders_and_points_logs_it_and_deactivates_the_source() {
         app.count("SELECT count(*) FROM customer_merges WHERE reason = 'duplicate-phone' AND orders_moved = 2 AND loyalty_points_merged = 40").await,
         1
     );
-    // Merging the deactivated source again is refused.
+    // Merging the merged source again is refused: the target is that customer now.
     let again = app
         .post(
             "/api/v1/customers/merge",
@@ -95,7 +95,56 @@ async fn a_merge_moves_orders_and_points_logs_it_and_deactivates_the_source() {
             json!({"sourceId": s, "targetId": t}),
         )
         .await;
-    assert_eq!(again.code(), "customer.inactive");
+    assert_eq!(again.code(), "customer.merged");
+}
+
+#[tokio::test]
+async fn a_guest_merged_with_a_stub_becomes_that_stub_and_is_found_by_its_names() {
+    let app = TestApp::spawn().await;
+    let (_, manager) = app.tenant_with("shop", Role::Manager).await;
+    let guest = app
+        .post("/api/v1/customers", &manager, json!({"type": "guest"}))
+        .await
+        .body;
+    let stub = app
+        .post(
+            "/api/v1/customers",
+            &manager,
+            json!({"type": "stub", "firstName": "Maryam", "lastName": "Al-Hinai", "phone": "93334444"}),
+        )
+        .await
+        .body;
+    let (g, s) = (guest["id"].as_str().unwrap(), stub["id"].as_str().unwrap());
+    let merged = app
+        .post(
+            "/api/v1/customers/merge",
+            &manager,
+            json!({"sourceId": s, "targetId": g}),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
+    let target = &merged.body["target"];
+    assert_eq!(
+        target["type"], "stub",
+        "a guest with a name and a phone is a stub"
+    );
+    assert_eq!(target["firstName"], "Maryam");
+    assert_eq!(target["phone"], "+96893334444");
+    let found = app
+        .get("/api/v1/customers?search=hinai", &manager)
+        .await
+        .body;
+    let ids: Vec<&str> = found["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![g],
+        "the search text follows the names the merge filled"
+    );
 }
 
 #[tokio::test]
