@@ -42,6 +42,7 @@ const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ B
 /// An ISO 3166-1 alpha-2 country code, upper case. Defaults to Oman.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "OM"))]
 #[serde(try_from = "String", into = "String")]
 pub struct CountryCode([u8; 2]);
 
@@ -92,8 +93,11 @@ impl From<CountryCode> for String {
 /// A WGS 84 point with latitude in [-90, 90] and longitude in [-180, 180].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoPoint {
+    #[cfg_attr(feature = "openapi", schema(minimum = -90, maximum = 90))]
     latitude: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -180, maximum = 180))]
     longitude: f64,
 }
 
@@ -218,6 +222,7 @@ pub struct AddressInput {
 /// A validated address (without its ids: the store owns those).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     pub address_type: AddressType,

@@ -56,6 +56,7 @@ impl FromStr for CustomerKind {
 /// The per-tenant sequential number the server assigns: `CUST-00001`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, example = "CUST-00012"))]
 #[serde(try_from = "String", into = "String")]
 pub struct CustomerNumber(u32);
 
@@ -138,6 +139,7 @@ pub const FRAGRANCE_MAX_CHARS: usize = 50;
 /// A customer's service preferences (PRD: folding, fragrance, eco-friendly, channels).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Preferences {
     pub folding: Option<Folding>,

@@ -21,41 +21,46 @@ pub const PROTOCOL_VERSION: u32 = 2;
 pub const OLDEST_PROTOCOL_VERSION: u32 = 1;
 
 /// What an operation does. The tag is stored in the outbox's `kind` column.
+/// (Each struct variant names its fields in camelCase: the OpenAPI derive does not read
+/// serde's `rename_all_fields`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    content = "payload",
-    rename_all = "snake_case",
-    rename_all_fields = "camelCase"
-)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
 pub enum Op {
     CustomerCreated(CustomerCreated),
     CustomerUpdated(CustomerUpdated),
+    #[serde(rename_all = "camelCase")]
     CustomerDeactivated {
         customer_id: CustomerId,
     },
     /// A manager brought a deactivated customer back.
+    #[serde(rename_all = "camelCase")]
     CustomerReactivated {
         customer_id: CustomerId,
     },
+    #[serde(rename_all = "camelCase")]
     AddressAdded {
         customer_id: CustomerId,
         address_id: AddressId,
         address: Address,
     },
+    #[serde(rename_all = "camelCase")]
     AddressUpdated {
         customer_id: CustomerId,
         address_id: AddressId,
         address: Address,
     },
+    #[serde(rename_all = "camelCase")]
     AddressDeleted {
         customer_id: CustomerId,
         address_id: AddressId,
     },
+    #[serde(rename_all = "camelCase")]
     DefaultAddressSet {
         customer_id: CustomerId,
         address_id: AddressId,
     },
+    #[serde(rename_all = "camelCase")]
     UpgradeRequested {
         customer_id: CustomerId,
         email: String,
@@ -100,6 +105,7 @@ impl Op {
 
 /// A customer created (guest or stub), on a till or over REST.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerCreated {
     pub id: CustomerId,
@@ -117,6 +123,7 @@ pub struct CustomerCreated {
 
 /// The fields an edit changed. `None` = untouched; `Some(None)` = cleared.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerUpdated {
     pub id: CustomerId,

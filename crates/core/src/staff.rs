@@ -49,6 +49,7 @@ pub fn normalize_pin(pin: &str) -> String {
 /// server stores (salted, slow on purpose): a device verifies PINs offline against it and never
 /// sees a PIN in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RosterMember {
     pub id: Uuid,
@@ -60,6 +61,7 @@ pub struct RosterMember {
 /// `GET /api/v1/sync/staff`: the tenant's active staff (answered with an `ETag`; a device that
 /// sends it back as `If-None-Match` gets `304 Not Modified` while nothing changed).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Roster {
     pub staff: Vec<RosterMember>,

@@ -29,27 +29,41 @@ pub const MAX_PULL_WAIT_SECS: u64 = 25;
 
 /// One outbox op as pushed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PushOp {
     pub op_id: OpId,
+    /// This till's number for the op: 1, 2, 3, ... with no gap, at most 2^50.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, maximum = 1_125_899_906_842_624_i64)
+    )]
     pub device_seq: i64,
     #[serde(flatten)]
     pub op: Op,
+    /// The staff member signed in when the op was made (UUID), or none.
     pub staff_id: Option<String>,
     /// When the op happened on the device (RFC 3339).
+    #[cfg_attr(feature = "openapi", schema(max_length = 40))]
     pub at: String,
 }
 
 /// A batch of ops in device order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PushRequest {
+    /// The protocol the till speaks: 1 or 2.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2))]
     pub protocol: u32,
+    /// At most 200 ops, in device order.
+    #[cfg_attr(feature = "openapi", schema(max_items = 200))]
     pub ops: Vec<PushOp>,
 }
 
 /// What the server did with one op.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "result", rename_all = "camelCase")]
 pub enum OpOutcome {
     /// Applied now.
@@ -74,6 +88,7 @@ pub enum OpOutcome {
 
 /// The answer to one pushed op.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OpResult {
     pub op_id: OpId,
@@ -83,6 +98,7 @@ pub struct OpResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PushResponse {
     pub results: Vec<OpResult>,
@@ -90,6 +106,7 @@ pub struct PushResponse {
 
 /// An address as the server holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AddressSnapshot {
     pub id: crate::ids::AddressId,
@@ -99,6 +116,7 @@ pub struct AddressSnapshot {
 
 /// A customer as the server holds it after a change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerSnapshot {
     pub id: CustomerId,
@@ -135,6 +153,7 @@ pub struct CustomerSnapshot {
 
 /// One entry of the tenant's change feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     /// Position in the tenant's feed; strictly increasing, assigned under the tenant row lock.
@@ -144,6 +163,7 @@ pub struct Change {
 
 /// A page of changes after `since`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PullResponse {
     pub changes: Vec<Change>,
@@ -243,6 +263,7 @@ mod tests {
 /// Where an upgrade stub → full stands: `queued` (waiting for the server, or for the phone's
 /// cooldown) → `sent` (a code is on its way) → `verified` | `failed` | `expired`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum UpgradeState {
@@ -278,6 +299,7 @@ impl UpgradeState {
 
 /// `POST /api/v1/sync/upgrades/{customerId}/verify`: the code the customer read out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyUpgrade {
     pub code: String,
@@ -286,6 +308,7 @@ pub struct VerifyUpgrade {
 /// The server's answer to a device's resend or verify: where the upgrade stands now. A wrong
 /// code is an answer too (`errorCode` `otp.invalid`, `attemptsLeft`), not an HTTP error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeStatus {
     pub customer_id: CustomerId,

@@ -118,6 +118,7 @@ impl fmt::Display for PersonName {
 /// Optional free text of an address or a preference (label, street, delivery notes, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct FreeText(String);
 

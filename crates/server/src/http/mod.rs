@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use deadpool_postgres::Pool;
 use dukkan_core::i18n::Locale;
-use openapi::Additions;
+use openapi::BearerScheme;
 use rest::*;
 use std::sync::Arc;
 use std::time::Duration;
@@ -204,9 +204,11 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Er
         merge_customers, export_customers, send_otp, verify_otp, upgrade_customer,
         list_addresses, add_address, patch_address, delete_address, default_address,
         healthz, readyz, crate::metrics::scrape, openapi_json,
+        sync::push_handler, sync::pull_handler, sync::customer_handler, sync::staff_handler,
+        sync::verify_handler, sync::resend_handler,
     ),
     components(schemas(ErrorBody)),
-    modifiers(&Additions),
+    modifiers(&BearerScheme),
     tags(
         (name = "auth", description = "Staff sign-in"),
         (name = "devices", description = "Device enrollment and management"),

@@ -6,10 +6,11 @@
 use super::{ApiJson, ApiPath, ApiQuery, AppState, RequestLocale};
 use crate::db;
 use crate::devices::DeviceActor;
-use crate::error::Error;
+use crate::error::{Error, ErrorBody};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use dukkan_core::staff::Roster;
 use dukkan_core::sync::{
     CustomerSnapshot, PullResponse, PushRequest, PushResponse, UpgradeStatus, VerifyUpgrade,
     MAX_PULL_PAGE, MAX_PULL_WAIT_SECS,
@@ -21,17 +22,34 @@ use uuid::Uuid;
 /// Largest push body: a full batch of ops with addresses and notes.
 pub const PUSH_BODY_LIMIT_BYTES: usize = 2 * 1024 * 1024;
 
-/// `GET /api/v1/sync/pull` query.
-#[derive(Debug, serde::Deserialize)]
+/// `GET /api/v1/sync/pull` query. The bounds are checked by the handler (and kept equal to
+/// the documented ones by a test).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PullQuery {
+    /// Cursor of the last change applied (0 at first).
+    #[param(minimum = 0)]
     pub since: i64,
+    /// Changes per page, 1 to 1000 (1000 when absent).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
-    /// Seconds to wait for a change when there is none (long-poll), at most 25.
+    /// Seconds to wait for a change when there is none (long-poll), 0 to 25.
+    #[param(minimum = 0, maximum = 25)]
     pub wait: Option<u64>,
 }
 
-async fn push_handler(
+/// Push a batch of ops in device order (device token only).
+///
+/// Each op is applied exactly once, checked and authorised as the same change over REST would
+/// be (a pushed op acts for the staff member it names). Answer: one result per op —
+/// `applied`, `duplicate`, `redirected` (merged into `to`), `rejected` (with `code`, parked by
+/// the till for a person), `outOfOrder` (resend from `expected`) or `sequenceConflict`
+/// (renumber after `lastApplied`).
+#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync", security(("bearer" = [])),
+    request_body = PushRequest,
+    responses((status = 200, description = "One result per op", body = PushResponse), (status = 400, description = "Not JSON", body = ErrorBody), (status = 401, description = "Not a live device token", body = ErrorBody), (status = 413, description = "Body too large (2 MiB)", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid batch (shape, protocol, size or sequence numbers)", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(crate) async fn push_handler(
     State(s): State<AppState>,
     device: DeviceActor,
     ApiJson(body): ApiJson<PushRequest>,
@@ -47,7 +65,12 @@ async fn push_handler(
     Ok(axum::Json(answer))
 }
 
-async fn pull_handler(
+/// Pull the tenant's changes after a cursor (device token only); with `wait`, long-poll until
+/// one arrives. Every change carries the whole customer as the server holds it now.
+#[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync", security(("bearer" = [])),
+    params(PullQuery),
+    responses((status = 200, description = "A page of changes", body = PullResponse), (status = 400, description = "Invalid query", body = ErrorBody), (status = 401, description = "Not a live device token", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(crate) async fn pull_handler(
     State(s): State<AppState>,
     device: DeviceActor,
     ApiQuery(q): ApiQuery<PullQuery>,
@@ -112,7 +135,12 @@ pub fn routes() -> axum::Router<crate::AppState> {
         .route("/customers/{id}", axum::routing::get(customer_handler))
 }
 
-async fn customer_handler(
+/// One customer as the server holds it now (device token only): what a pull would carry.
+/// Tills read a customer again after a person discarded a change the server refused.
+#[utoipa::path(get, path = "/api/v1/sync/customers/{id}", tag = "sync", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The customer")),
+    responses((status = 200, description = "The customer", body = CustomerSnapshot), (status = 401, description = "Not a live device token", body = ErrorBody), (status = 404, description = "No such customer in this tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(crate) async fn customer_handler(
     State(s): State<AppState>,
     device: DeviceActor,
     axum::extract::Path(id): axum::extract::Path<String>,
@@ -145,7 +173,12 @@ fn matches(headers: &HeaderMap, tag: &str) -> bool {
         .any(|t| t == tag || t == "*")
 }
 
-async fn staff_handler(
+/// The tenant's active staff, for sign-in at the till (device token only): each with the
+/// argon2id hash of their PIN (never the PIN), with a strong `ETag`; send it back as
+/// `If-None-Match` to get 304 while nothing changed.
+#[utoipa::path(get, path = "/api/v1/sync/staff", tag = "sync", security(("bearer" = [])),
+    responses((status = 200, description = "The roster", body = Roster), (status = 304, description = "Unchanged since the ETag sent"), (status = 401, description = "Not a live device token", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(crate) async fn staff_handler(
     State(s): State<AppState>,
     device: DeviceActor,
     headers: HeaderMap,
@@ -177,7 +210,15 @@ async fn staff_handler(
         .into_response())
 }
 
-async fn verify_handler(
+/// Submit the code the customer read out (device token only). A right code makes the stub
+/// full with a verified phone (`state` verified, `customer` the new snapshot); a wrong one is
+/// `errorCode` otp.invalid with `attemptsLeft`; the third wrong one `failed` (otp.locked); a
+/// late one `expired`.
+#[utoipa::path(post, path = "/api/v1/sync/upgrades/{customer}/verify", tag = "sync", security(("bearer" = [])),
+    params(("customer" = Uuid, Path, description = "The customer whose upgrade was requested")),
+    request_body = VerifyUpgrade,
+    responses((status = 200, description = "Where the upgrade stands", body = UpgradeStatus), (status = 400, description = "Malformed body or customer id", body = ErrorBody), (status = 401, description = "Not a live device token", body = ErrorBody), (status = 404, description = "No upgrade requested for this customer", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Body of the wrong shape", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(crate) async fn verify_handler(
     State(s): State<AppState>,
     device: DeviceActor,
     ApiPath(customer): ApiPath<Uuid>,
@@ -188,7 +229,12 @@ async fn verify_handler(
     ))
 }
 
-async fn resend_handler(
+/// Send a new code for a queued upgrade (device token only; cooldown and caps apply: then
+/// `errorCode` otp.cooldown / otp.rate-limited with `resendAfter`).
+#[utoipa::path(post, path = "/api/v1/sync/upgrades/{customer}/resend", tag = "sync", security(("bearer" = [])),
+    params(("customer" = Uuid, Path, description = "The customer whose upgrade was requested")),
+    responses((status = 200, description = "Where the upgrade stands", body = UpgradeStatus), (status = 400, description = "The customer is not a UUID", body = ErrorBody), (status = 401, description = "Not a live device token", body = ErrorBody), (status = 404, description = "No upgrade requested for this customer", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(crate) async fn resend_handler(
     State(s): State<AppState>,
     device: DeviceActor,
     RequestLocale(locale): RequestLocale,
