@@ -330,7 +330,7 @@ async fn a_device_token_never_reaches_another_tenant() {
     assert_eq!(
         answer.results[0].outcome,
         OpOutcome::Rejected {
-            code: "not-found".into()
+            code: "record.not-found".into()
         }
     );
     assert_eq!(
@@ -462,7 +462,7 @@ async fn a_re_enrolled_device_keeps_its_pending_ops_and_the_server_applies_them_
     stub(&d.device, "B", "92123451");
     assert_eq!(
         d.device.reset_enrollment(false).unwrap_err().code(),
-        "unsynced-ops"
+        "sync.unsynced-ops"
     );
     // A new code (e.g. the device was moved to a new till slot) without losing B.
     let code = dukkan_server::devices::create_code(&app.owner, "muscat", None)
@@ -478,7 +478,7 @@ async fn a_re_enrolled_device_keeps_its_pending_ops_and_the_server_applies_them_
     let err = engine::enroll(&d.device, &app.base, "muscat", &code.code, None)
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "enrollment-refused");
+    assert_eq!(err.code(), "device.enrollment-refused");
     d.device.reset_enrollment(false).unwrap();
     assert!(d.device.enrollment().unwrap().is_none());
 }
@@ -669,7 +669,7 @@ async fn the_engine_brings_the_shops_staff_so_a_pin_signs_in_offline_and_deactiv
     assert!(d.device.staff_session().sign_in_required);
     assert_eq!(
         d.device.create_guest().unwrap_err().code(),
-        "sign-in-required"
+        "auth.sign-in-required"
     );
     let me = d.device.sign_in(&aisha.id.to_string(), "2468").unwrap();
     assert_eq!(me.role, Role::Cashier);

@@ -142,7 +142,7 @@ async fn an_upgrade_requested_offline_is_sent_on_reconnect_and_verified_online()
     let early = engine::verify_upgrade_code(&a.device, c.id, "123456").await;
     assert_eq!(
         early.unwrap_err().code(),
-        "upgrade-waiting-for-sync",
+        "upgrade.waiting-for-sync",
         "no code exists before the request reaches the server"
     );
     assert!(texts(&received).is_empty());
@@ -397,7 +397,7 @@ async fn upgrade_endpoints_refuse_hostile_input_and_other_tenants_without_writin
         let e = engine::verify_upgrade_code(&a.device, c.id, code)
             .await
             .unwrap_err();
-        assert_eq!(e.code(), "otp-malformed");
+        assert_eq!(e.code(), "otp.malformed");
     }
     let client = app.owner.get().await.unwrap();
     let attempts: i32 = client

@@ -34,7 +34,7 @@ pub struct CommandError {
 
 impl From<DeviceError> for CommandError {
     fn from(e: DeviceError) -> Self {
-        if e.code() == "storage" {
+        if e.code() == "storage.failed" {
             tracing::error!(error = %e, "device store error");
         }
         CommandError {

@@ -568,7 +568,7 @@ impl Phones {
 fn tolerated(e: &dukkan_device::DeviceError) -> bool {
     matches!(
         e.code(),
-        "customer.inactive" | "customer.merged" | "not-found"
+        "customer.inactive" | "customer.merged" | "customer.not-found" | "address.not-found"
     )
 }
 

@@ -430,7 +430,7 @@ pub async fn enroll(
         let body: serde_json::Value = resp.json().await.unwrap_or_default();
         let code = body["code"]
             .as_str()
-            .unwrap_or("enrollment-refused")
+            .unwrap_or("device.enrollment-refused")
             .to_owned();
         return Err(DeviceError::EnrollmentRefused(code));
     }

@@ -51,44 +51,88 @@ pub enum DeviceError {
 }
 
 impl DeviceError {
-    /// Stable machine code (the UI decides on it; nobody matches on text).
+    /// Stable machine code (the UI decides on it; nobody matches on text), in the one
+    /// vocabulary of the till, the server and the API: `area.problem`.
     pub fn code(&self) -> &'static str {
         match self {
             DeviceError::Validation(v) => v.code(),
             DeviceError::Refused(r) => r.code(),
-            DeviceError::NotFound(_) => "not-found",
-            DeviceError::DatabaseTooNew { .. } => "database-too-new",
+            DeviceError::NotFound(Entity::Customer) => "customer.not-found",
+            DeviceError::NotFound(Entity::Address) => "address.not-found",
+            DeviceError::DatabaseTooNew { .. } => "storage.too-new",
             DeviceError::Migration(_) | DeviceError::Storage(_) | DeviceError::Export(_) => {
-                "storage"
+                "storage.failed"
             }
-            DeviceError::UnsyncedOps { .. } => "unsynced-ops",
-            DeviceError::EnrollmentRefused(_) => "enrollment-refused",
-            DeviceError::ServerUnreachable => "server-unreachable",
-            DeviceError::NotEnrolled => "not-enrolled",
-            DeviceError::UpgradeWaitingForSync => "upgrade-waiting-for-sync",
-            DeviceError::NoUpgradeRequest => "no-upgrade-request",
-            DeviceError::OtpMalformed => "otp-malformed",
-            DeviceError::SignInRequired => "sign-in-required",
-            DeviceError::PinWrong => "pin-wrong",
-            DeviceError::SignInLocked { .. } => "sign-in-locked",
+            DeviceError::UnsyncedOps { .. } => "sync.unsynced-ops",
+            DeviceError::EnrollmentRefused(_) => "device.enrollment-refused",
+            DeviceError::ServerUnreachable => "sync.server-unreachable",
+            DeviceError::NotEnrolled => "device.not-enrolled",
+            DeviceError::UpgradeWaitingForSync => "upgrade.waiting-for-sync",
+            DeviceError::NoUpgradeRequest => "upgrade.not-requested",
+            DeviceError::OtpMalformed => "otp.malformed",
+            DeviceError::SignInRequired => "auth.sign-in-required",
+            DeviceError::PinWrong => "auth.pin-wrong",
+            DeviceError::SignInLocked { .. } => "auth.sign-in-locked",
         }
     }
 
-    /// The message to show, as a Fluent id with arguments.
+    /// The message to show, as a Fluent id with arguments (in `i18n/*/errors.ftl`).
     pub fn message(&self) -> LocalizedMessage {
-        match self {
-            DeviceError::Validation(v) => v.message(),
-            DeviceError::Refused(r) => r.message(),
+        let id = match self {
+            DeviceError::Validation(v) => return v.message(),
+            DeviceError::Refused(r) => return r.message(),
             DeviceError::DatabaseTooNew { found, .. } => {
-                LocalizedMessage::new("error-database-too-new")
+                return LocalizedMessage::new("error-database-too-new")
                     .with("found", MessageArg::Number(*found as f64))
             }
-            DeviceError::UnsyncedOps { pending } => LocalizedMessage::new("error-unsynced-ops")
-                .with("pending", MessageArg::Number(*pending as f64)),
-            DeviceError::SignInLocked { seconds } => LocalizedMessage::new("error-sign-in-locked")
-                .with("seconds", MessageArg::Number(*seconds as f64)),
-            other => LocalizedMessage::new(format!("error-{}", other.code())),
-        }
+            DeviceError::UnsyncedOps { pending } => {
+                return LocalizedMessage::new("error-unsynced-ops")
+                    .with("pending", MessageArg::Number(*pending as f64))
+            }
+            DeviceError::SignInLocked { seconds } => {
+                return LocalizedMessage::new("error-sign-in-locked")
+                    .with("seconds", MessageArg::Number(*seconds as f64))
+            }
+            DeviceError::NotFound(_) => "error-not-found",
+            DeviceError::Migration(_) | DeviceError::Storage(_) | DeviceError::Export(_) => {
+                "error-storage"
+            }
+            DeviceError::EnrollmentRefused(_) => "error-enrollment-refused",
+            DeviceError::ServerUnreachable => "error-server-unreachable",
+            DeviceError::NotEnrolled => "error-not-enrolled",
+            DeviceError::UpgradeWaitingForSync => "error-upgrade-waiting-for-sync",
+            DeviceError::NoUpgradeRequest => "error-no-upgrade-request",
+            DeviceError::OtpMalformed => "error-otp-malformed",
+            DeviceError::SignInRequired => "error-sign-in-required",
+            DeviceError::PinWrong => "error-pin-wrong",
+        };
+        LocalizedMessage::new(id)
+    }
+
+    /// One of each kind of error (for the vocabulary test).
+    #[cfg(test)]
+    fn catalogue() -> Vec<DeviceError> {
+        vec![
+            DeviceError::NotFound(Entity::Customer),
+            DeviceError::NotFound(Entity::Address),
+            DeviceError::DatabaseTooNew {
+                found: 9,
+                supported: 5,
+            },
+            DeviceError::Migration("x".into()),
+            DeviceError::Storage(rusqlite::Error::InvalidQuery),
+            DeviceError::Export("x".into()),
+            DeviceError::UnsyncedOps { pending: 2 },
+            DeviceError::EnrollmentRefused("x".into()),
+            DeviceError::ServerUnreachable,
+            DeviceError::NotEnrolled,
+            DeviceError::UpgradeWaitingForSync,
+            DeviceError::NoUpgradeRequest,
+            DeviceError::OtpMalformed,
+            DeviceError::SignInRequired,
+            DeviceError::PinWrong,
+            DeviceError::SignInLocked { seconds: 30 },
+        ]
     }
 }
 
@@ -103,3 +147,24 @@ impl From<Refusal> for DeviceError {
 }
 
 pub type Result<T, E = DeviceError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dukkan_core::i18n::{Locale, Localizer};
+
+    #[test]
+    fn every_till_error_has_a_code_in_the_one_vocabulary_and_text_in_both_languages() {
+        let l = Localizer::load().unwrap();
+        for e in DeviceError::catalogue() {
+            let code = e.code();
+            let (area, problem) = code.split_once('.').unwrap_or_default();
+            let word = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+            assert!(word(area) && word(problem), "{code} is not area.problem");
+            for locale in Locale::ALL {
+                let id = e.message().id;
+                assert!(l.has(locale, &id), "{id} ({code}) missing in {}", locale.tag());
+            }
+        }
+    }
+}

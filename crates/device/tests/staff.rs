@@ -90,7 +90,7 @@ fn once_a_roster_arrives_every_use_case_waits_for_a_sign_in_and_writes_nothing()
         d.deactivate_customer(before.id).map(|_| ()).unwrap_err(),
     ];
     for e in &refusals {
-        assert_eq!(e.code(), "sign-in-required", "{e:?}");
+        assert_eq!(e.code(), "auth.sign-in-required", "{e:?}");
         assert_localised(e);
     }
     assert_eq!(rows(&d, "SELECT count(*) FROM customers"), 1);
@@ -133,7 +133,7 @@ fn the_right_pin_signs_in_and_what_they_do_is_recorded_under_their_id() {
     assert_eq!(d.staff_session().staff, None);
     assert_eq!(
         d.create_guest().unwrap_err().code(),
-        "sign-in-required",
+        "auth.sign-in-required",
         "signing out closes the till again"
     );
 }
@@ -166,15 +166,15 @@ fn wrong_pins_and_unknown_or_hostile_ids_are_refused_alike_and_five_lock_sign_in
     ];
     for (who, pin) in attempts {
         let e = d.sign_in(who, pin).unwrap_err();
-        assert_eq!(e.code(), "pin-wrong", "{who} / {} chars", pin.len());
+        assert_eq!(e.code(), "auth.pin-wrong", "{who} / {} chars", pin.len());
         assert_localised(&e);
     }
     let locked = d.sign_in(&id, "2\u{202E}468").unwrap_err();
-    assert_eq!(locked.code(), "sign-in-locked", "the fifth wrong PIN locks");
+    assert_eq!(locked.code(), "auth.sign-in-locked", "the fifth wrong PIN locks");
     assert_localised(&locked);
     assert!(matches!(locked, DeviceError::SignInLocked { seconds } if seconds == 60));
     let still = d.sign_in(&id, "2468").unwrap_err();
-    assert_eq!(still.code(), "sign-in-locked", "even the right PIN waits");
+    assert_eq!(still.code(), "auth.sign-in-locked", "even the right PIN waits");
     assert_eq!(d.staff_session().staff, None);
 }
 
@@ -203,15 +203,15 @@ fn pins_tried_at_once_get_no_more_tries_than_pins_tried_one_by_one() {
             .collect();
         tries.into_iter().map(|t| t.join().unwrap()).collect()
     });
-    let wrong = codes.iter().filter(|c| *c == "pin-wrong").count();
-    let locked = codes.iter().filter(|c| *c == "sign-in-locked").count();
+    let wrong = codes.iter().filter(|c| *c == "auth.pin-wrong").count();
+    let locked = codes.iter().filter(|c| *c == "auth.sign-in-locked").count();
     assert_eq!(wrong + locked, 20, "{codes:?}");
     assert!(
         wrong <= 4,
         "at most 5 PINs checked, the fifth failure locking: {codes:?}"
     );
     let right = d.sign_in(&id, "2468").unwrap_err();
-    assert_eq!(right.code(), "sign-in-locked");
+    assert_eq!(right.code(), "auth.sign-in-locked");
     assert_eq!(d.staff_session().staff, None);
 }
 
@@ -338,7 +338,7 @@ fn a_new_roster_signs_out_who_left_updates_a_changed_role_and_skips_unusable_ent
     assert_eq!(names, ["Salim"]);
     assert_eq!(
         d.sign_in(&aisha.id.to_string(), "2468").unwrap_err().code(),
-        "pin-wrong"
+        "auth.pin-wrong"
     );
 }
 

@@ -233,7 +233,7 @@ fn the_row_and_its_outbox_op_commit_together_or_not_at_all() {
     conn.execute_batch("CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'injected'); END;")
         .unwrap();
     let err = device.create_stub(&stub("Ahmed", "92123456")).unwrap_err();
-    assert_eq!(err.code(), "storage");
+    assert_eq!(err.code(), "storage.failed");
     assert!(device.create_guest().is_err());
     assert_eq!(
         count(&device, "customers"),
@@ -313,7 +313,7 @@ fn updates_refuse_a_phone_another_active_customer_has_and_unknown_or_inactive_id
     let unknown = dukkan_core::CustomerId::new();
     assert_eq!(
         device.update_customer(unknown, &steal).unwrap_err().code(),
-        "not-found"
+        "customer.not-found"
     );
     device.deactivate_customer(a.id).unwrap();
     let rename = CustomerChanges {
@@ -478,14 +478,14 @@ fn hostile_addresses_are_refused_and_nothing_is_written() {
             .add_address(dukkan_core::CustomerId::new(), &area("A"))
             .unwrap_err()
             .code(),
-        "not-found"
+        "customer.not-found"
     );
     assert_eq!(
         device
             .set_default_address(dukkan_core::AddressId::new())
             .unwrap_err()
             .code(),
-        "not-found"
+        "address.not-found"
     );
     assert_eq!(count(&device, "addresses"), 0);
     assert_eq!(count(&device, "outbox"), before);
@@ -589,7 +589,7 @@ fn upgrades_are_refused_for_guests_bad_emails_and_unknown_customers() {
             )
             .unwrap_err()
             .code(),
-        "not-found"
+        "customer.not-found"
     );
     assert_eq!(count(&device, "upgrade_requests"), 0);
 }

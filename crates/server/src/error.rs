@@ -154,8 +154,8 @@ impl Error {
         use StatusCode as S;
         match self {
             Error::Validation(v) => (S::UNPROCESSABLE_ENTITY, v.code(), v.message()),
-            Error::NotFound => (S::NOT_FOUND, "not-found", server("not-found")),
-            Error::RouteNotFound => (S::NOT_FOUND, "route-not-found", server("route-not-found")),
+            Error::NotFound => (S::NOT_FOUND, "record.not-found", server("not-found")),
+            Error::RouteNotFound => (S::NOT_FOUND, "route.not-found", server("route-not-found")),
             Error::Unauthenticated => (
                 S::UNAUTHORIZED,
                 "auth.unauthenticated",

@@ -209,7 +209,7 @@ describe("the settings screen", () => {
     const shell = fakeShell({
       handlers: {
         enroll_device: () => {
-          throw refused("enrollment-refused", "error-enrollment-refused");
+          throw refused("device.enrollment-refused", "error-enrollment-refused");
         },
       },
     });
@@ -257,7 +257,7 @@ describe("the settings screen", () => {
       handlers: {
         reset_enrollment: (args) => {
           resets.push(args.force as boolean);
-          if (!args.force) throw refused("unsynced-ops", "error-unsynced-ops", [["pending", { type: "number", value: 2 }]]);
+          if (!args.force) throw refused("sync.unsynced-ops", "error-unsynced-ops", [["pending", { type: "number", value: 2 }]]);
           shell.state.enrolled = null;
           return null;
         },

@@ -32,7 +32,7 @@ function staffedShell(roster: StaffMember[] = [aisha, salim]) {
           // The shell reads Arabic-Indic digits as ASCII ones.
           const pin = String(args.pin).replace(/[\u0660-\u0669]/g, (c) => String(c.charCodeAt(0) - 0x0660));
           if (!member || PINS[member.id] !== pin) {
-            throw { code: "pin-wrong", message: { id: "error-pin-wrong", args: [] } };
+            throw { code: "auth.pin-wrong", message: { id: "error-pin-wrong", args: [] } };
           }
           session.staff = member;
           return member;

@@ -374,7 +374,7 @@ async fn another_tenants_customer_is_not_found_on_every_customer_endpoint_and_no
     ] {
         let r = app.call(method.clone(), &p, Some(&a), body).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {p}: {r:?}");
-        assert_eq!(r.code(), "not-found");
+        assert_eq!(r.code(), "record.not-found");
     }
     let list = app
         .get("/api/v1/customers?status=all&search=badr", &a)

@@ -170,7 +170,7 @@ async fn another_shops_devices_are_invisible_and_cannot_be_revoked() {
         .delete(&format!("/api/v1/devices/{b_device}"), &manager_a)
         .await;
     assert_eq!(a_revoke.status, StatusCode::NOT_FOUND);
-    assert_eq!(a_revoke.code(), "not-found");
+    assert_eq!(a_revoke.code(), "record.not-found");
     let still = app.get("/api/v1/sync/pull?since=0", &token_b).await;
     assert_eq!(still.status, StatusCode::OK);
     // A code made by shop A's manager never enrolls into shop B.

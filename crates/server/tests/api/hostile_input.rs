@@ -258,7 +258,7 @@ async fn bad_paths_unknown_routes_and_wrong_methods_answer_in_json() {
     let a = app.get("/api/v1/nothing-here", &token).await;
     assert_eq!(
         (a.status, a.code()),
-        (StatusCode::NOT_FOUND, "route-not-found")
+        (StatusCode::NOT_FOUND, "route.not-found")
     );
     let a = app
         .call(Method::PUT, "/api/v1/customers", Some(&token), None)
@@ -273,7 +273,7 @@ async fn bad_paths_unknown_routes_and_wrong_methods_answer_in_json() {
             &token,
         )
         .await;
-    assert_eq!((a.status, a.code()), (StatusCode::NOT_FOUND, "not-found"));
+    assert_eq!((a.status, a.code()), (StatusCode::NOT_FOUND, "record.not-found"));
 }
 
 #[tokio::test]
