@@ -64,6 +64,9 @@ impl Phone {
                 '0'..='9' => cleaned.push(c),
                 '+' if cleaned.is_empty() => cleaned.push(c),
                 ' ' | '-' | '(' | ')' | '.' | '\u{00A0}' => {}
+                // Direction marks and isolates come with numbers copied in an Arabic interface;
+                // only digits are kept, so dropping them cannot change what is stored.
+                c if crate::text::is_invisible_mark(c) || crate::text::is_bidi_control(c) => {}
                 _ => return Err(ValidationError::InvalidPhone),
             }
         }
@@ -180,6 +183,13 @@ mod tests {
             "+٩٦٨ ٩٢١٢ ٣٤٥٦",
             "۹۲۱۲۳۴۵۶",
             " 92123456 ",
+            // Copied from an Arabic phone or chat app: direction marks and isolates around or
+            // inside the digits.
+            "\u{200F}92123456",
+            "92123456\u{200E}",
+            "\u{2066}+968 9212 3456\u{2069}",
+            "+968\u{200E} 9212\u{061C}3456",
+            "\u{FEFF}٩٢١٢٣٤٥٦\u{200F}",
         ] {
             assert_eq!(e164(input).as_deref(), Ok("+96892123456"), "{input:?}");
         }
@@ -214,7 +224,9 @@ mod tests {
             e164(&"9".repeat(10_000)),
             Err(ValidationError::InvalidPhone)
         );
-        assert_eq!(e164("9212\u{202E}3456"), Err(ValidationError::InvalidPhone));
+        // Only digits are kept: an override inside a pasted number is dropped, not stored
+        // (see the notations test); a control character is refused.
+        assert_eq!(e164("9212\u{202E}3456").as_deref(), Ok("+96892123456"));
         assert_eq!(e164("9212\u{0000}3456"), Err(ValidationError::InvalidPhone));
     }
 

@@ -3,7 +3,11 @@
 //! Input is trimmed, inner runs of whitespace collapse to one space, and the result is put in
 //! Unicode NFC so that the same name typed on two keyboards compares equal. Control characters and
 //! the bidirectional embedding/override/isolate characters (U+202A–U+202E, U+2066–U+2069) are
-//! refused: they can make a name display as something other than what is stored.
+//! refused: they can make a name display as something other than what is stored. Invisible
+//! marks ([`is_invisible_mark`]: direction marks, zero-width spaces, the byte-order mark, soft
+//! hyphens) are dropped: text pasted from an Arabic phone or chat app carries them, and kept
+//! they would let two customers look identical on screen while differing in the store. The
+//! same functions run on the till and the server, so both doors clean text the same way.
 
 use crate::error::{Field, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -18,6 +22,19 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// True for the invisible marks that are dropped from typed or pasted text: the direction marks
+/// (U+200E LRM, U+200F RLM, U+061C ALM), zero-width space and word joiner (U+200B, U+2060),
+/// the invisible operators (U+2061–U+2064), the byte-order mark (U+FEFF), the Mongolian vowel
+/// separator (U+180E) and the soft hyphen (U+00AD). The zero-width joiner and non-joiner
+/// (U+200D, U+200C) are kept: they change how Arabic and Persian letters join, visibly.
+pub fn is_invisible_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2060}'
+            ..='\u{2064}' | '\u{FEFF}' | '\u{180E}' | '\u{00AD}'
+    )
+}
+
 /// Cleans one line or block of text; `None` when it is empty after trimming.
 fn clean(
     field: Field,
@@ -29,7 +46,8 @@ fn clean(
     let mut chars = 0usize;
     let mut pending_space = false;
     let mut pending_newline = false;
-    for c in input.trim().nfc() {
+    let visible = input.chars().filter(|c| !is_invisible_mark(*c));
+    for c in visible.collect::<String>().trim().nfc() {
         if is_bidi_control(c) {
             return Err(ValidationError::BidiControl(field));
         }
@@ -235,6 +253,39 @@ mod tests {
                 "{c:?}"
             );
         }
+    }
+
+    #[test]
+    fn invisible_marks_are_dropped_so_two_names_cannot_look_alike_and_differ() {
+        for mark in [
+            '\u{200B}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{2060}', '\u{2063}', '\u{FEFF}',
+            '\u{180E}', '\u{00AD}',
+        ] {
+            for input in [
+                format!("{mark}Salim"),
+                format!("Sal{mark}im"),
+                format!("Salim{mark}"),
+                format!("Salim {mark} "),
+            ] {
+                assert_eq!(name(&input).unwrap().as_str(), "Salim", "{input:?}");
+            }
+            assert_eq!(
+                name(&format!("سالم{mark}")).unwrap().as_str(),
+                "سالم",
+                "{mark:?}"
+            );
+            // A name of marks only is no name.
+            assert_eq!(
+                name(&format!("{mark}{mark}")),
+                Err(ValidationError::Required(Field::FirstName))
+            );
+        }
+        // The joiners change how letters join: kept.
+        assert_eq!(name("می\u{200C}خواهم").unwrap().as_str(), "می\u{200C}خواهم");
+        let notes = FreeText::parse_block(Field::DeliveryNotes, Some("Gate\u{200F} 2"), 500)
+            .unwrap()
+            .unwrap();
+        assert_eq!(notes.as_str(), "Gate 2");
     }
 
     #[test]

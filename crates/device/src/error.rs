@@ -159,11 +159,16 @@ mod tests {
         for e in DeviceError::catalogue() {
             let code = e.code();
             let (area, problem) = code.split_once('.').unwrap_or_default();
-            let word = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+            let word =
+                |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-');
             assert!(word(area) && word(problem), "{code} is not area.problem");
             for locale in Locale::ALL {
                 let id = e.message().id;
-                assert!(l.has(locale, &id), "{id} ({code}) missing in {}", locale.tag());
+                assert!(
+                    l.has(locale, &id),
+                    "{id} ({code}) missing in {}",
+                    locale.tag()
+                );
             }
         }
     }

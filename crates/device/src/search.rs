@@ -8,6 +8,7 @@
 use crate::customers::{customer_from_row, Customer, SyncState, CUSTOMER_COLUMNS};
 use crate::error::Result;
 use crate::Device;
+use dukkan_core::rules::{self, Action};
 use dukkan_core::search::{digits_only, looks_like_phone_digits, search_tokens};
 use dukkan_core::{CustomerKind, CustomerNumber, Phone};
 use rusqlite::{params_from_iter, types::Value, Connection};
@@ -85,7 +86,8 @@ fn query_customers(conn: &Connection, sql_tail: &str, params: Vec<Value>) -> Res
 impl Device {
     /// One page of the local list, newest first, filtered.
     pub fn list_customers(&self, q: &ListQuery) -> Result<Page> {
-        self.authorize(dukkan_core::staff::Role::Manager)?;
+        // Browsing, whatever the filter (the rule the server applies to its list).
+        self.authorize(Action::BrowseCustomers.role())?;
         let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
         let mut clauses = Vec::new();
         let mut params: Vec<Value> = Vec::new();
@@ -125,10 +127,12 @@ impl Device {
 
     /// Searches active customers by phone digits (whole, national, prefix or last 4), customer
     /// number, email prefix, or name prefix in Latin or Arabic script. Best matches first.
+    /// A cashier gets at most `rules::SEARCH_MATCHES_MAX` matches; more is browsing (a
+    /// manager's list screen asks for up to 100).
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
-        self.authorize(dukkan_core::staff::Role::Cashier)?;
-        let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
         let limit = limit.clamp(1, 100);
+        self.authorize(rules::list_action(true, true, limit, true).role())?;
+        let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
         let mut hits: Vec<SearchHit> = Vec::new();
         self.read(|conn| {
             let mut run = |kind: MatchKind, tail: &str, params: Vec<Value>| -> Result<()> {

@@ -170,11 +170,19 @@ fn wrong_pins_and_unknown_or_hostile_ids_are_refused_alike_and_five_lock_sign_in
         assert_localised(&e);
     }
     let locked = d.sign_in(&id, "2\u{202E}468").unwrap_err();
-    assert_eq!(locked.code(), "auth.sign-in-locked", "the fifth wrong PIN locks");
+    assert_eq!(
+        locked.code(),
+        "auth.sign-in-locked",
+        "the fifth wrong PIN locks"
+    );
     assert_localised(&locked);
     assert!(matches!(locked, DeviceError::SignInLocked { seconds } if seconds == 60));
     let still = d.sign_in(&id, "2468").unwrap_err();
-    assert_eq!(still.code(), "auth.sign-in-locked", "even the right PIN waits");
+    assert_eq!(
+        still.code(),
+        "auth.sign-in-locked",
+        "even the right PIN waits"
+    );
     assert_eq!(d.staff_session().staff, None);
 }
 
@@ -376,4 +384,28 @@ fn resetting_the_enrollment_forgets_the_roster_and_opens_the_till() {
     assert!(d.staff_roster().unwrap().is_empty());
     assert_eq!(d.roster_etag().unwrap(), None);
     stub(&d, "Ahmed", "92123456");
+}
+
+#[test]
+fn a_cashier_finds_customers_by_search_but_cannot_browse_the_list() {
+    let (_dir, d) = device();
+    stub(&d, "Salim", "92123456");
+    signed_in(&d, Role::Cashier);
+    let max = dukkan_core::rules::SEARCH_MATCHES_MAX;
+    assert_eq!(d.search("sal", max).unwrap().len(), 1);
+    for refused in [
+        d.search("sal", max + 1).map(drop).unwrap_err(),
+        d.list_customers(&ListQuery::default())
+            .map(drop)
+            .unwrap_err(),
+    ] {
+        assert_eq!(refused.code(), "auth.forbidden", "{refused:?}");
+        assert_localised(&refused);
+    }
+    signed_in(&d, Role::Manager);
+    assert_eq!(d.search("sal", 100).unwrap().len(), 1);
+    assert_eq!(
+        d.list_customers(&ListQuery::default()).unwrap().items.len(),
+        1
+    );
 }

@@ -167,6 +167,10 @@ pub enum Action {
     Merge,
     /// Making a stub full once its phone is verified (the server's, answering a code).
     CompleteUpgrade,
+    /// Finding a customer: a search term, the first [`SEARCH_MATCHES_MAX`] active matches.
+    SearchCustomers,
+    /// Browsing the customer list: without a term, page after page, inactive customers.
+    BrowseCustomers,
 }
 
 impl Action {
@@ -178,8 +182,11 @@ impl Action {
             | Action::EditCustomer
             | Action::EditAddresses
             | Action::RequestUpgrade
-            | Action::CompleteUpgrade => Role::Cashier,
-            Action::Deactivate | Action::Reactivate | Action::Merge => Role::Manager,
+            | Action::CompleteUpgrade
+            | Action::SearchCustomers => Role::Cashier,
+            Action::Deactivate | Action::Reactivate | Action::Merge | Action::BrowseCustomers => {
+                Role::Manager
+            }
         }
     }
 
@@ -196,6 +203,21 @@ impl Action {
             | Op::DefaultAddressSet { .. } => Action::EditAddresses,
             Op::UpgradeRequested { .. } => Action::RequestUpgrade,
         }
+    }
+}
+
+/// Most matches a search shows a cashier at once. A cashier finds the customer at the counter;
+/// reading the list page by page (what a stolen session or a curious cashier would do) is
+/// browsing, a manager's.
+pub const SEARCH_MATCHES_MAX: usize = 20;
+
+/// What a look at the customer list is: a search a cashier may make (a `term`, the first page,
+/// at most [`SEARCH_MATCHES_MAX`] matches, active customers only) or browsing.
+pub fn list_action(term: bool, first_page: bool, limit: usize, active_only: bool) -> Action {
+    if term && first_page && limit <= SEARCH_MATCHES_MAX && active_only {
+        Action::SearchCustomers
+    } else {
+        Action::BrowseCustomers
     }
 }
 

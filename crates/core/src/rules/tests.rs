@@ -321,3 +321,23 @@ fn only_a_stub_with_a_verified_phone_becomes_full() {
     );
     assert!(decide_full(&stub(), true, "not an email", &prefs).is_err());
 }
+
+#[test]
+fn a_cashier_searches_and_a_manager_browses() {
+    let search = list_action(true, true, SEARCH_MATCHES_MAX, true);
+    assert_eq!(search, Action::SearchCustomers);
+    assert_eq!(authorize(Some(Role::Cashier), search), Ok(()));
+    for browse in [
+        list_action(false, true, 20, true),
+        list_action(true, false, 20, true),
+        list_action(true, true, SEARCH_MATCHES_MAX + 1, true),
+        list_action(true, true, 20, false),
+    ] {
+        assert_eq!(browse, Action::BrowseCustomers);
+        assert_eq!(
+            authorize(Some(Role::Cashier), browse),
+            Err(Refusal::RoleRequired(Role::Manager))
+        );
+        assert_eq!(authorize(Some(Role::Manager), browse), Ok(()));
+    }
+}

@@ -30,6 +30,17 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
         }
         .into());
     }
+    // A cashier searches (the first page of active matches); browsing is a manager's.
+    let status = query.status.unwrap_or_default();
+    dukkan_core::rules::authorize(
+        Some(actor.role),
+        dukkan_core::rules::list_action(
+            search.is_some(),
+            page == 1,
+            usize::try_from(limit).unwrap_or(usize::MAX),
+            status == Status::Active,
+        ),
+    )?;
     let words = search
         .filter(|s| CustomerNumber::parse(s).is_err() && !looks_like_phone_digits(s))
         .map(search_tokens);
@@ -37,7 +48,7 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
     // everything else from `customers c`.
     let on = if words.is_some() { "t" } else { "c" };
     sql.conditions.push(format!("{on}.tenant_id = {tenant}"));
-    match query.status.unwrap_or_default() {
+    match status {
         Status::Active => sql.conditions.push(format!("{on}.active")),
         Status::Inactive => sql.conditions.push(format!("NOT {on}.active")),
         Status::All => {}

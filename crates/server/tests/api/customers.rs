@@ -470,3 +470,37 @@ async fn search_follows_patched_names_and_phones_and_never_shows_another_tenants
         [id]
     );
 }
+
+#[tokio::test]
+async fn a_cashier_finds_customers_by_search_but_cannot_page_through_the_list() {
+    let app = TestApp::spawn().await;
+    let (_, cashier) = app.tenant_with("shop", Role::Cashier).await;
+    let manager = app.sign_in("shop", Role::Manager).await;
+    for (i, name) in ["Salim", "Salma", "Said"].iter().enumerate() {
+        app.stub(&cashier, name, &format!("9212345{i}")).await;
+    }
+    let found = app.get("/api/v1/customers?search=sal", &cashier).await;
+    assert_eq!(found.status, StatusCode::OK, "{found:?}");
+    assert_eq!(found.body["customers"].as_array().unwrap().len(), 2);
+    for browse in [
+        "",
+        "?limit=100&status=all",
+        "?search=sal&page=2",
+        "?search=sal&limit=21",
+        "?search=sal&status=inactive",
+        "?search=%20%20",
+    ] {
+        let a = app
+            .get(&format!("/api/v1/customers{browse}"), &cashier)
+            .await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::FORBIDDEN, "auth.forbidden"),
+            "{browse}"
+        );
+        let m = app
+            .get(&format!("/api/v1/customers{browse}"), &manager)
+            .await;
+        assert_eq!(m.status, StatusCode::OK, "manager {browse}: {m:?}");
+    }
+}

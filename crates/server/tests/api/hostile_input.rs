@@ -273,7 +273,10 @@ async fn bad_paths_unknown_routes_and_wrong_methods_answer_in_json() {
             &token,
         )
         .await;
-    assert_eq!((a.status, a.code()), (StatusCode::NOT_FOUND, "record.not-found"));
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::NOT_FOUND, "record.not-found")
+    );
 }
 
 #[tokio::test]
@@ -319,4 +322,47 @@ async fn unauthenticated_requests_are_refused_before_the_body_is_read() {
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{method} {path}");
         assert_eq!(a.code(), "auth.unauthenticated");
     }
+}
+
+#[tokio::test]
+async fn invisible_marks_are_dropped_alike_over_rest_and_sync_so_names_cannot_look_alike() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.tenant_with("shop", Role::Manager).await;
+    let rest = app
+        .post(
+            "/api/v1/customers",
+            &token,
+            json!({"type": "stub", "firstName": "\u{200F}Sa\u{200B}lim\u{FEFF}",
+                   "name2": "سالم\u{061C}", "phone": "\u{2066}9212\u{200E}3456\u{2069}"}),
+        )
+        .await;
+    assert_eq!(rest.status, StatusCode::CREATED, "{rest:?}");
+    assert_eq!(rest.body["firstName"], "Salim");
+    assert_eq!(rest.body["name2"], "سالم");
+    assert_eq!(rest.body["phone"], "+96892123456");
+
+    let device = app.device_token("shop").await;
+    let id = uuid::Uuid::now_v7();
+    let pushed = app
+        .post(
+            "/api/v1/sync/push",
+            &device,
+            json!({"protocol": 2, "ops": [{"opId": uuid::Uuid::now_v7(), "deviceSeq": 1,
+                "kind": "customer_created", "staffId": null, "at": "2026-12-05T08:00:00Z",
+                "payload": {"id": id, "kind": "stub", "firstName": "Sa\u{200E}lma\u{200F}",
+                            "lastName": null, "name2": null, "phone": "93334444"}}]}),
+        )
+        .await;
+    assert_eq!(pushed.body["results"][0]["result"], "applied", "{pushed:?}");
+    let synced = app.get(&format!("/api/v1/customers/{id}"), &token).await;
+    assert_eq!(synced.body["firstName"], "Salma");
+    // A name of marks only is no name, through either door.
+    let blank = app
+        .post(
+            "/api/v1/customers",
+            &token,
+            json!({"type": "stub", "firstName": "\u{200F}\u{200B}", "phone": "92000000"}),
+        )
+        .await;
+    assert_eq!(blank.code(), "validation.required", "{blank:?}");
 }
