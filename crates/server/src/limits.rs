@@ -41,6 +41,9 @@ pub struct LimitConfig {
     pub sign_in_ip_failures: u32,
     /// The window in which wrong sign-ins are counted, and how long a lockout lasts.
     pub sign_in_window: Duration,
+    /// Proxies (load balancers) whose `X-Forwarded-For` names the client. Empty: the TCP
+    /// peer is the client, and the header is ignored (anyone can write it).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for LimitConfig {
@@ -55,6 +58,7 @@ impl Default for LimitConfig {
             sign_in_staff_failures: 5,
             sign_in_ip_failures: 20,
             sign_in_window: Duration::from_secs(15 * 60),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -70,6 +74,7 @@ impl LimitConfig {
             sign_in_staff_failures: 0,
             sign_in_ip_failures: 0,
             sign_in_window: Duration::ZERO,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -174,11 +179,21 @@ impl Limits {
         Ok(())
     }
 
+    /// One key per staff member however their id is written: a UUID in any spelling the
+    /// sign-in accepts (hyphenated, braced, 32 hex digits, `urn:uuid:`, any case) counts as
+    /// the same member, so another spelling buys no more guesses and cannot sign in during a
+    /// lockout. Staff ids are unique across tenants; a text that is no UUID (it cannot sign in)
+    /// is keyed with its tenant as written.
     fn staff_key(tenant_slug: &str, staff_id: &str) -> Strike {
         let mut h = Sha256::new();
-        h.update(tenant_slug.trim().to_lowercase().as_bytes());
-        h.update([0]);
-        h.update(staff_id.trim().to_lowercase().as_bytes());
+        match uuid::Uuid::try_parse(staff_id.trim()) {
+            Ok(id) => h.update(id.as_bytes()),
+            Err(_) => {
+                h.update(tenant_slug.trim().to_lowercase().as_bytes());
+                h.update([0]);
+                h.update(staff_id.trim().to_lowercase().as_bytes());
+            }
+        }
         Strike::Staff(h.finalize().into())
     }
 
@@ -278,6 +293,81 @@ impl Limits {
     }
 }
 
+/// A trusted proxy: an address or a network (`10.0.0.0/8`, `192.0.2.7`, `2001:db8::/32`).
+pub fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("not an IP address or network: {s:?}"))
+}
+
+/// The client's address, as the limits key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl Limits {
+    fn trusted(&self, ip: IpAddr) -> bool {
+        self.config
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(&ip))
+    }
+
+    /// Who is asking: the TCP peer, unless the peer is a trusted proxy; then the right-most
+    /// address of `X-Forwarded-For` that is not a trusted proxy (the left part of the header is
+    /// whatever the client wrote, so it is never believed). An entry that is not an address
+    /// stops the walk at the last proxy seen.
+    pub fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        if !self.trusted(peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            let hop = hop.trim();
+            let Some(ip) = hop
+                .parse::<IpAddr>()
+                .ok()
+                .or_else(|| hop.parse::<SocketAddr>().ok().map(|a| a.ip()))
+            else {
+                break;
+            };
+            client = ip;
+            if !self.trusted(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = Error;
+
+    /// Set by [`rate_limit`] for every request; the TCP peer where that layer is absent.
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Error> {
+        parts
+            .extensions
+            .get::<ClientIp>()
+            .copied()
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| ClientIp(c.0.ip()))
+            })
+            .ok_or_else(|| Error::Internal("no client address".into()))
+    }
+}
+
 /// The bearer token of a request, if it sends one.
 pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers
@@ -296,14 +386,17 @@ fn exempt(path: &str) -> bool {
 /// Middleware: refuses a request over its IP's or token's rate with 429 and `Retry-After`.
 pub async fn rate_limit(
     State(limits): State<std::sync::Arc<Limits>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| limits.client_ip(c.0.ip(), request.headers()));
+    if let Some(ip) = ip {
+        request.extensions_mut().insert(ClientIp(ip));
+    }
     if !exempt(request.uri().path()) {
-        let ip = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
         if let Some(ip) = ip {
             if let Err(e) = limits.check_request(ip, bearer(request.headers())) {
                 tracing::info!(path = %request.uri().path(), "rate limit reached");
@@ -312,4 +405,70 @@ pub async fn rate_limit(
         }
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn behind(proxies: &[&str]) -> Limits {
+        Limits::new(LimitConfig {
+            trusted_proxies: proxies.iter().map(|p| parse_proxy(p).unwrap()).collect(),
+            ..LimitConfig::unlimited()
+        })
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn forwarded(values: &[&str]) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_address_a_trusted_proxy_did_not_add() {
+        let l = behind(&["10.0.0.0/8", "192.0.2.7"]);
+        let lb = ip("10.0.0.5");
+        // One proxy.
+        assert_eq!(
+            l.client_ip(lb, &forwarded(&["203.0.113.7"])),
+            ip("203.0.113.7")
+        );
+        // A forged left part is never believed.
+        assert_eq!(
+            l.client_ip(lb, &forwarded(&["1.1.1.1, 203.0.113.7"])),
+            ip("203.0.113.7")
+        );
+        // Two proxies in a chain, over two header lines.
+        assert_eq!(
+            l.client_ip(lb, &forwarded(&["203.0.113.7", "192.0.2.7"])),
+            ip("203.0.113.7")
+        );
+        // With a port; IPv6.
+        assert_eq!(
+            l.client_ip(lb, &forwarded(&["203.0.113.7:5555"])),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            l.client_ip(lb, &forwarded(&["2001:db8::1"])),
+            ip("2001:db8::1")
+        );
+        // Garbage stops at the last proxy: it cannot choose its own key.
+        assert_eq!(l.client_ip(lb, &forwarded(&["203.0.113.7, not-an-ip"])), lb);
+        // No header: the proxy itself.
+        assert_eq!(l.client_ip(lb, &forwarded(&[])), lb);
+        // A peer that is no trusted proxy is the client, whatever it writes.
+        let stranger = ip("198.51.100.1");
+        assert_eq!(
+            l.client_ip(stranger, &forwarded(&["203.0.113.7"])),
+            stranger
+        );
+        assert!(parse_proxy("10.0.0.0/33").is_err());
+        assert!(parse_proxy("example.com").is_err());
+    }
 }

@@ -26,6 +26,8 @@ use std::net::SocketAddr;
         requests per client IP and per bearer token; 0 turns a limit off (429 + Retry-After)\n  \
         SIGN_IN_MAX_FAILURES, SIGN_IN_MAX_FAILURES_PER_IP, SIGN_IN_LOCKOUT_SECS\n                    \
         wrong PINs per staff member (5) / per IP (20) within the window (900 s) lock sign-in\n  \
+        TRUSTED_PROXIES   load balancers (addresses or networks, comma-separated) whose\n                    \
+        X-Forwarded-For names the client; unset: the TCP peer is the client\n  \
         RUST_LOG          log filter (default info); LOG_FORMAT=json for JSON logs"
 )]
 struct Cli {
@@ -161,6 +163,10 @@ struct LimitArgs {
     /// Seconds in which wrong PINs are counted; also how long a lockout lasts.
     #[arg(long, env = "SIGN_IN_LOCKOUT_SECS", default_value_t = LimitConfig::default().sign_in_window.as_secs())]
     sign_in_lockout_secs: u64,
+    /// Load balancers whose X-Forwarded-For names the client (comma-separated addresses or
+    /// networks, e.g. `10.0.0.0/8`). Unset: the TCP peer is the client and the header is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = dukkan_server::limits::parse_proxy)]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl LimitArgs {
@@ -173,6 +179,7 @@ impl LimitArgs {
             sign_in_staff_failures: self.sign_in_max_failures,
             sign_in_ip_failures: self.sign_in_max_failures_per_ip,
             sign_in_window: std::time::Duration::from_secs(self.sign_in_lockout_secs),
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }

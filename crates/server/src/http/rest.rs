@@ -6,13 +6,13 @@ use crate::addresses::{self, AddressPatch, AddressView, NewAddress};
 use crate::customers::{self, Customer, CustomerPage, CustomerPatch, ListQuery, NewCustomer};
 use crate::devices::{self, EnrollRequest, Enrollment};
 use crate::error::{Error, ErrorBody};
+use crate::limits::ClientIp;
 use crate::otp::{self, OtpSent, SendOtp, Upgrade, VerifyOtp};
 use crate::staff::{self, Actor, Session};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::Json;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use uuid::Uuid;
 
 /// `POST /api/v1/auth/sign-in`.
@@ -31,10 +31,9 @@ pub struct SignIn {
     responses((status = 200, description = "Signed in", body = Session), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 pub(super) async fn sign_in(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     ApiJson(b): ApiJson<SignIn>,
 ) -> Result<Json<Session>, Error> {
-    let ip = peer.ip();
     // Counted as wrong until the PIN proves otherwise (see `Limits::begin_sign_in`).
     s.limits.begin_sign_in(ip, &b.tenant, &b.staff_id)?;
     match staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.pin).await {
@@ -225,12 +224,12 @@ pub(super) async fn default_address(
 pub(super) async fn send_otp(
     State(s): State<AppState>,
     actor: Actor,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     RequestLocale(locale): RequestLocale,
     ApiJson(b): ApiJson<SendOtp>,
 ) -> Result<Json<OtpSent>, Error> {
     Ok(Json(
-        otp::send(&s.pool, &s.otp, &actor, b, peer.ip(), locale).await?,
+        otp::send(&s.pool, &s.otp, &actor, b, ip, locale).await?,
     ))
 }
 

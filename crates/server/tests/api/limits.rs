@@ -202,6 +202,41 @@ async fn wrong_pins_lock_the_staff_member_out_even_with_the_right_pin_until_the_
 }
 
 #[tokio::test]
+async fn another_spelling_of_the_staff_id_gets_no_more_guesses_and_cannot_sign_in_while_locked() {
+    let app = TestApp::spawn_with_limits(LimitConfig {
+        sign_in_staff_failures: 5,
+        sign_in_ip_failures: 100,
+        ..limits()
+    })
+    .await;
+    app.tenant("shop").await;
+    let id = shop_staff(&app, "Salim", Role::Manager).await;
+    let uuid = uuid::Uuid::parse_str(&id).unwrap();
+    let spellings = [
+        id.clone(),
+        id.to_uppercase(),
+        format!("{{{id}}}"),
+        uuid.simple().to_string(),
+        format!("urn:uuid:{id}"),
+    ];
+    let client = app.client.clone();
+    // One wrong PIN in each of five spellings: five strikes against one member.
+    for spelling in &spellings {
+        let a = sign_in_from(&app, &client, spelling, "0000").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{spelling}: {a:?}");
+    }
+    for spelling in &spellings {
+        let a = sign_in_from(&app, &client, spelling, PIN).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "auth.sign-in-locked"),
+            "the right PIN in the spelling {spelling} during the lockout: {a:?}"
+        );
+    }
+    assert_eq!(app.count("SELECT count(*) FROM staff_sessions").await, 0);
+}
+
+#[tokio::test]
 async fn wrong_pins_for_many_staff_lock_out_the_client_ip_but_not_other_ips() {
     let app = TestApp::spawn_with_limits(LimitConfig {
         sign_in_staff_failures: 100,
@@ -376,4 +411,50 @@ async fn hostile_bearer_tokens_and_sign_in_bodies_are_refused_cleanly_under_the_
         )
         .await;
     assert_eq!(shape.status, StatusCode::UNPROCESSABLE_ENTITY, "{shape:?}");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_limited_on_its_own_and_a_forged_header_is_ignored() {
+    // The test client connects from 127.0.0.1, standing in for the load balancer.
+    let proxied = |proxies: Vec<ipnet::IpNet>| LimitConfig {
+        sign_in_staff_failures: 100,
+        sign_in_ip_failures: 3,
+        trusted_proxies: proxies,
+        ..limits()
+    };
+    let sign_in_via = |app: &TestApp, forwarded: &'static str, staff: String| {
+        let req = app
+            .client
+            .post(format!("{}/api/v1/auth/sign-in", app.base))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"tenant": "shop", "staffId": staff, "pin": "0000"}));
+        async move { TestApp::answer(req.send().await.expect("test setup")).await }
+    };
+
+    let app = TestApp::spawn_with_limits(proxied(vec!["127.0.0.1/32".parse().unwrap()])).await;
+    app.tenant("shop").await;
+    let staff = shop_staff(&app, "Salim", Role::Manager).await;
+    // Shop A's client guesses until its address is locked ...
+    for _ in 0..3 {
+        let a = sign_in_via(&app, "203.0.113.7", staff.clone()).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
+    }
+    let locked = sign_in_via(&app, "203.0.113.7", staff.clone()).await;
+    assert_eq!(locked.code(), "auth.sign-in-locked");
+    // ... a client that writes a fake address on the left is still itself (right-most wins) ...
+    let forged = sign_in_via(&app, "198.51.100.1, 203.0.113.7", staff.clone()).await;
+    assert_eq!(forged.code(), "auth.sign-in-locked", "{forged:?}");
+    // ... and shop B, behind the same load balancer, is not locked out.
+    let other = sign_in_via(&app, "198.51.100.9", staff.clone()).await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED, "{other:?}");
+
+    // Without the proxy trusted, the header is ignored: everyone is the peer.
+    let app = TestApp::spawn_with_limits(proxied(vec![])).await;
+    app.tenant("shop").await;
+    let staff = shop_staff(&app, "Salim", Role::Manager).await;
+    for forwarded in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        sign_in_via(&app, forwarded, staff.clone()).await;
+    }
+    let locked = sign_in_via(&app, "203.0.113.4", staff.clone()).await;
+    assert_eq!(locked.code(), "auth.sign-in-locked", "{locked:?}");
 }
