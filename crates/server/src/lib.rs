@@ -17,6 +17,7 @@ pub mod export;
 pub mod http;
 pub mod ids;
 pub mod limits;
+pub mod lockout;
 pub mod merge;
 pub mod messages;
 pub mod metrics;

@@ -1,13 +1,14 @@
 //! Rate limits: requests per client IP and per bearer token (GCRA from the `governor` crate),
-//! and the sign-in lockout after repeated wrong PINs.
+//! the client's address (through trusted proxies), and the limits' settings. The sign-in
+//! lockout after repeated wrong PINs is kept in Postgres ([`crate::lockout`]).
 //!
 //! `governor` is used directly rather than through `tower_governor`: we limit by two keys with
 //! different quotas in one middleware, and a refusal must be our localised `{code, message}`
 //! error with `Retry-After`, which the error type already knows how to write.
 //!
-//! State lives in memory, per server instance: behind a load balancer with N instances a client
-//! gets up to N times the quota. That bounds abuse cheaply; a shared store is the next step when
-//! instances multiply.
+//! Request rates live in memory, per server instance: behind a load balancer with N instances
+//! a client gets up to N times the request rate. That bounds floods cheaply; what must hold
+//! across instances (sign-in lockouts, OTP caps) is counted in Postgres.
 
 use crate::error::Error;
 use axum::extract::{ConnectInfo, Request, State};
@@ -17,12 +18,10 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The limits a server enforces. `0` for a rate or a count turns that limit off.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +90,6 @@ pub struct Limits {
     per_token: Option<DefaultKeyedRateLimiter<[u8; 32]>>,
     clock: DefaultClock,
     checks: AtomicU64,
-    sign_in: Mutex<HashMap<Strike, Strikes>>,
 }
 
 impl Default for Limits {
@@ -108,22 +106,6 @@ impl std::fmt::Debug for Limits {
     }
 }
 
-/// Whose wrong sign-ins are counted. Staff keys are hashed: the map never holds what was typed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Strike {
-    Staff([u8; 32]),
-    Ip(IpAddr),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Strikes {
-    count: u32,
-    since: Instant,
-    locked_until: Option<Instant>,
-}
-
-/// Entries kept before expired ones are swept from the sign-in map.
-const SIGN_IN_SWEEP_AT: usize = 10_000;
 /// Keyed limiters forget idle keys every this many checks.
 const RETAIN_EVERY: u64 = 4096;
 
@@ -142,7 +124,6 @@ impl Limits {
             config,
             clock: DefaultClock::default(),
             checks: AtomicU64::new(0),
-            sign_in: Mutex::new(HashMap::new()),
         }
     }
 
@@ -177,119 +158,6 @@ impl Limits {
             }
         }
         Ok(())
-    }
-
-    /// One key per staff member however their id is written: a UUID in any spelling the
-    /// sign-in accepts (hyphenated, braced, 32 hex digits, `urn:uuid:`, any case) counts as
-    /// the same member, so another spelling buys no more guesses and cannot sign in during a
-    /// lockout. Staff ids are unique across tenants; a text that is no UUID (it cannot sign in)
-    /// is keyed with its tenant as written.
-    fn staff_key(tenant_slug: &str, staff_id: &str) -> Strike {
-        let mut h = Sha256::new();
-        match uuid::Uuid::try_parse(staff_id.trim()) {
-            Ok(id) => h.update(id.as_bytes()),
-            Err(_) => {
-                h.update(tenant_slug.trim().to_lowercase().as_bytes());
-                h.update([0]);
-                h.update(staff_id.trim().to_lowercase().as_bytes());
-            }
-        }
-        Strike::Staff(h.finalize().into())
-    }
-
-    fn strike_keys(&self, ip: IpAddr, tenant_slug: &str, staff_id: &str) -> [(Strike, u32); 2] {
-        [
-            (
-                Self::staff_key(tenant_slug, staff_id),
-                self.config.sign_in_staff_failures,
-            ),
-            (Strike::Ip(ip), self.config.sign_in_ip_failures),
-        ]
-    }
-
-    /// Starts a sign-in: refused while the staff member or the client IP is locked out, else
-    /// counted as a wrong sign-in at once, in the same step as the check. The PIN is checked
-    /// after this (argon2, tens of milliseconds), so concurrent guesses would otherwise all
-    /// pass the check before any of them was counted. A right PIN takes the count back
-    /// ([`Limits::sign_in_succeeded`]), and so does an attempt the server could not judge
-    /// ([`Limits::sign_in_not_judged`]).
-    pub fn begin_sign_in(
-        &self,
-        ip: IpAddr,
-        tenant_slug: &str,
-        staff_id: &str,
-    ) -> Result<(), Error> {
-        let window = self.config.sign_in_window;
-        let now = Instant::now();
-        let mut map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
-        let keys = self.strike_keys(ip, tenant_slug, staff_id);
-        let wait = keys
-            .iter()
-            .filter_map(|(key, _)| map.get(key)?.locked_until)
-            .filter(|until| *until > now)
-            .map(|until| until - now)
-            .max();
-        if let Some(wait) = wait {
-            return Err(Error::SignInLocked {
-                seconds: seconds(wait),
-            });
-        }
-        if map.len() >= SIGN_IN_SWEEP_AT {
-            map.retain(|_, s| {
-                s.locked_until.is_some_and(|u| u > now) || now.duration_since(s.since) < window
-            });
-        }
-        for (key, max) in keys {
-            if max == 0 {
-                continue;
-            }
-            let entry = map.entry(key).or_insert(Strikes {
-                count: 0,
-                since: now,
-                locked_until: None,
-            });
-            let expired = now.duration_since(entry.since) >= window
-                && entry.locked_until.is_none_or(|u| u <= now);
-            if expired {
-                *entry = Strikes {
-                    count: 0,
-                    since: now,
-                    locked_until: None,
-                };
-            }
-            entry.count += 1;
-            if entry.count >= max {
-                entry.locked_until = Some(now + window);
-            }
-        }
-        Ok(())
-    }
-
-    /// A right PIN clears the staff member's count and takes back the attempt's strike on the
-    /// client IP (the IP's earlier wrong ones stay: one good PIN must not buy an attacker more
-    /// guesses at other staff).
-    pub fn sign_in_succeeded(&self, ip: IpAddr, tenant_slug: &str, staff_id: &str) {
-        let mut map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&Self::staff_key(tenant_slug, staff_id));
-        Self::take_back(&mut map, Strike::Ip(ip), self.config.sign_in_ip_failures);
-    }
-
-    /// Takes back both strikes of an attempt that failed for another reason than the PIN (the
-    /// database was down): staff are not locked out by the server's own trouble.
-    pub fn sign_in_not_judged(&self, ip: IpAddr, tenant_slug: &str, staff_id: &str) {
-        let mut map = self.sign_in.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, max) in self.strike_keys(ip, tenant_slug, staff_id) {
-            Self::take_back(&mut map, key, max);
-        }
-    }
-
-    fn take_back(map: &mut HashMap<Strike, Strikes>, key: Strike, max: u32) {
-        if let Some(entry) = map.get_mut(&key) {
-            entry.count = entry.count.saturating_sub(1);
-            if entry.count < max {
-                entry.locked_until = None;
-            }
-        }
     }
 }
 

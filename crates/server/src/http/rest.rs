@@ -7,6 +7,7 @@ use crate::customers::{self, Customer, CustomerPage, CustomerPatch, ListQuery, N
 use crate::devices::{self, EnrollRequest, Enrollment};
 use crate::error::{Error, ErrorBody};
 use crate::limits::ClientIp;
+use crate::lockout;
 use crate::otp::{self, OtpSent, SendOtp, Upgrade, VerifyOtp};
 use crate::staff::{self, Actor, Session};
 use axum::extract::State;
@@ -34,16 +35,22 @@ pub(super) async fn sign_in(
     ClientIp(ip): ClientIp,
     ApiJson(b): ApiJson<SignIn>,
 ) -> Result<Json<Session>, Error> {
-    // Counted as wrong until the PIN proves otherwise (see `Limits::begin_sign_in`).
-    s.limits.begin_sign_in(ip, &b.tenant, &b.staff_id)?;
+    // Counted as wrong until the PIN proves otherwise (see `lockout::begin`), on every
+    // instance alike.
+    let limits = s.limits.config();
+    lockout::begin(&s.pool, limits, ip, &b.tenant, &b.staff_id).await?;
     match staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.pin).await {
         Ok(session) => {
-            s.limits.sign_in_succeeded(ip, &b.tenant, &b.staff_id);
+            lockout::succeeded(&s.pool, limits, ip, &b.tenant, &b.staff_id).await?;
             Ok(Json(session))
         }
         Err(Error::InvalidCredentials) => Err(Error::InvalidCredentials),
         Err(e) => {
-            s.limits.sign_in_not_judged(ip, &b.tenant, &b.staff_id);
+            if let Err(undo) =
+                lockout::not_judged(&s.pool, limits, ip, &b.tenant, &b.staff_id).await
+            {
+                tracing::warn!(error = %undo, "taking back a sign-in strike failed");
+            }
             Err(e)
         }
     }

@@ -458,3 +458,38 @@ async fn behind_a_trusted_proxy_each_client_is_limited_on_its_own_and_a_forged_h
     let locked = sign_in_via(&app, "203.0.113.4", staff.clone()).await;
     assert_eq!(locked.code(), "auth.sign-in-locked", "{locked:?}");
 }
+
+#[tokio::test]
+async fn a_lockout_holds_on_every_instance_so_spreading_guesses_buys_no_more_tries() {
+    let config = LimitConfig {
+        sign_in_staff_failures: 4,
+        sign_in_ip_failures: 100,
+        ..limits()
+    };
+    let app = TestApp::spawn_with_limits(config.clone()).await;
+    let second = app.second_instance(config).await;
+    app.tenant("shop").await;
+    let staff = shop_staff(&app, "Salim", Role::Manager).await;
+    let guess = |base: String, pin: &'static str| {
+        let req = app
+            .client
+            .post(format!("{base}/api/v1/auth/sign-in"))
+            .json(&json!({"tenant": "shop", "staffId": staff, "pin": pin}));
+        async move { TestApp::answer(req.send().await.expect("test setup")).await }
+    };
+    // Four guesses, alternating between the two instances: the fourth locks the member.
+    for (i, pin) in ["0000", "1111", "2222", "3333"].into_iter().enumerate() {
+        let base = if i % 2 == 0 { app.base.clone() } else { second.clone() };
+        let a = guess(base, pin).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "guess {i}: {a:?}");
+    }
+    for base in [app.base.clone(), second.clone()] {
+        let a = guess(base.clone(), PIN).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "auth.sign-in-locked"),
+            "the right PIN through {base}: {a:?}"
+        );
+    }
+    assert_eq!(app.count("SELECT count(*) FROM staff_sessions").await, 0);
+}

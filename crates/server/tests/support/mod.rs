@@ -389,6 +389,30 @@ impl TestApp {
         }
     }
 
+    /// Another server instance on this test's database (as behind a load balancer), with its
+    /// own in-memory state and `limits`; its base URL. Stops with the test's runtime.
+    pub async fn second_instance(&self, limits: LimitConfig) -> String {
+        let otp = Otp::new(
+            b"test secret of at least 32 bytes!",
+            Arc::new(DevSink::default()),
+            Arc::new(self.clock.clone()),
+        )
+        .expect("otp");
+        let pool = db::pool(&self.app_url, 8).expect("app pool");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let state = AppState::new(pool, Arc::new(otp))
+            .with_limits(limits)
+            .with_change_listener(&self.app_url)
+            .expect("change listener");
+        tokio::spawn(async move {
+            let _ = dukkan_server::serve(listener, state, std::future::pending()).await;
+        });
+        format!("http://{addr}")
+    }
+
     pub async fn tenant(&self, slug: &str) -> TenantId {
         tenants::create(&self.owner, slug, &format!("Shop {slug}"))
             .await
