@@ -20,6 +20,53 @@ pub enum SetupError {
     Pool(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] refinery::Error),
+    #[error("could not take the migration lock: {0}")]
+    Lock(tokio_postgres::Error),
+    #[error(
+        "the server's database role {role} {why}: row-level security would not hold. \
+         Connect as the application role (dukkan_app), which owns nothing"
+    )]
+    UnsafeRole { role: String, why: &'static str },
+    #[error("could not check the server's database role: {0}")]
+    RoleCheck(String),
+}
+
+/// The advisory lock that serialises migrations of one database (any number of instances may
+/// run `serve --migrate` at once; one migrates, the others wait and find nothing to do).
+const MIGRATION_LOCK: i64 = 0x6475_6b6b_616e_0001;
+
+/// Refuses a role that could read past row-level security: a superuser, a role with
+/// BYPASSRLS, or the owner of a table (owners bypass policies unless forced, and may turn
+/// them off). `serve` checks its role with this before it listens.
+pub async fn check_app_role(pool: &Pool) -> Result<(), SetupError> {
+    let client = pool
+        .get()
+        .await
+        .map_err(|e| SetupError::RoleCheck(e.to_string()))?;
+    let row = client
+        .query_one(
+            "SELECT current_user::text, r.rolsuper, r.rolbypassrls,
+                    EXISTS (SELECT 1 FROM pg_class c
+                            WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm'))
+             FROM pg_roles r WHERE r.rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(|e| SetupError::RoleCheck(e.to_string()))?;
+    let role: String = row.get(0);
+    let why = if row.get(1) {
+        Some("is a superuser")
+    } else if row.get(2) {
+        Some("has BYPASSRLS")
+    } else if row.get(3) {
+        Some("owns tables")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(SetupError::UnsafeRole { role, why }),
+        None => Ok(()),
+    }
 }
 
 /// A pool of connections to `url` (a `postgres://` URL or a libpq key=value string).
@@ -58,6 +105,12 @@ pub async fn migrate_to(url: &str, target: Option<i32>) -> Result<Vec<i32>, Setu
             tracing::warn!(error = %e, "migration connection closed with an error");
         }
     });
+    // Held for this session until it ends: a second instance migrating at the same time waits
+    // here, then finds every migration applied.
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(SetupError::Lock)?;
     let mut runner = embedded::migrations::runner();
     if let Some(version) = target {
         runner = runner.set_target(refinery::Target::Version(version));
@@ -66,6 +119,10 @@ pub async fn migrate_to(url: &str, target: Option<i32>) -> Result<Vec<i32>, Setu
         .set_abort_divergent(true)
         .run_async(&mut client)
         .await?;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(SetupError::Lock)?;
     drop(client);
     let _ = task.await;
     Ok(report

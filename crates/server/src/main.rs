@@ -28,6 +28,7 @@ use std::net::SocketAddr;
         wrong PINs per staff member (5) / per IP (20) within the window (900 s) lock sign-in\n  \
         TRUSTED_PROXIES   load balancers (addresses or networks, comma-separated) whose\n                    \
         X-Forwarded-For names the client; unset: the TCP peer is the client\n  \
+        SHUTDOWN_GRACE_SECS  seconds open requests get to finish after SIGTERM (10)\n  \
         RUST_LOG          log filter (default info); LOG_FORMAT=json for JSON logs"
 )]
 struct Cli {
@@ -66,6 +67,10 @@ enum Command {
         /// keep it on the monitoring network).
         #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// Seconds open requests (long-poll pulls, exports) may take to finish after SIGTERM
+        /// or Ctrl-C before the server stops anyway.
+        #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+        shutdown_grace_secs: u64,
         #[command(flatten)]
         twilio: TwilioArgs,
         #[command(flatten)]
@@ -301,6 +306,7 @@ async fn main() -> anyhow::Result<()> {
             migrate,
             otp_secret,
             metrics_token,
+            shutdown_grace_secs,
             twilio,
             limits,
         } => {
@@ -314,6 +320,7 @@ async fn main() -> anyhow::Result<()> {
                 tracing::info!(?applied, "migrations applied");
             }
             let pool = db::pool(app_database_url, *pool_size)?;
+            db::check_app_role(&pool).await?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
@@ -326,7 +333,25 @@ async fn main() -> anyhow::Result<()> {
             if let Some(token) = metrics_token.as_deref().filter(|t| !t.trim().is_empty()) {
                 state = state.with_metrics_token(token.trim());
             }
-            dukkan_server::serve(listener, state, shutdown_signal()).await?;
+            // Drain open requests after the signal, for a bounded time.
+            let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+            let server = dukkan_server::serve(listener, state, async move {
+                shutdown_signal().await;
+                let _ = stop.send(());
+            });
+            let grace = std::time::Duration::from_secs(*shutdown_grace_secs);
+            tokio::select! {
+                served = server => served?,
+                () = async move {
+                    if stopping.await.is_ok() {
+                        tokio::time::sleep(grace).await;
+                    } else {
+                        std::future::pending::<()>().await;
+                    }
+                } => {
+                    tracing::warn!(seconds = grace.as_secs(), "requests still open after the drain deadline; stopping");
+                }
+            }
         }
         Command::Tenant {
             command: TenantCommand::Create { slug, name },

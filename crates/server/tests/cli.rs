@@ -217,3 +217,86 @@ fn help_documents_every_environment_variable() {
         );
     }
 }
+
+#[tokio::test]
+async fn serve_refuses_a_database_role_that_could_read_past_row_level_security() {
+    let db = TestDb::create().await;
+    run(&db, &["migrate"], &[]);
+    // The owner (here the superuser) in place of the application role.
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env("APP_DATABASE_URL", &db.owner_url)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("OTP_SECRET", "an operator secret of 32+ bytes....")
+        .env_remove("TWILIO_ACCOUNT_SID")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "it never listened");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("row-level security would not hold"), "{said}");
+}
+
+#[tokio::test]
+async fn serve_stops_within_its_grace_time_even_while_a_long_poll_waits() {
+    let db = TestDb::create().await;
+    run(&db, &["migrate"], &[]);
+    run(
+        &db,
+        &["tenant", "create", "--slug", "shop", "--name", "Shop"],
+        &[],
+    );
+    let code = run(&db, &["device", "enroll-code", "--tenant", "shop"], &[]);
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("APP_DATABASE_URL", &db.app_url)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("OTP_SECRET", "an operator secret of 32+ bytes....")
+        .env("SHUTDOWN_GRACE_SECS", "1")
+        .env_remove("TWILIO_ACCOUNT_SID")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let listening: Value = serde_json::from_str(&line).unwrap();
+    let base = format!("http://{}", listening["listening"].as_str().unwrap());
+    let client = reqwest::Client::new();
+    let enrolled: Value = client
+        .post(format!("{base}/api/v1/devices/enroll"))
+        .json(&serde_json::json!({"tenant": "shop", "code": code["code"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = enrolled["deviceToken"].as_str().unwrap().to_owned();
+    // A till waiting for changes for up to 25 s.
+    let waiting = tokio::spawn(
+        client
+            .get(format!("{base}/api/v1/sync/pull?since=0&wait=25"))
+            .bearer_auth(token)
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let asked = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let took = asked.elapsed();
+    assert!(exited.success(), "{exited:?}");
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "stopped {took:?} after SIGTERM with a 25 s long-poll open (grace 1 s)"
+    );
+    waiting.abort();
+}

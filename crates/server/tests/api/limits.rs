@@ -479,7 +479,11 @@ async fn a_lockout_holds_on_every_instance_so_spreading_guesses_buys_no_more_tri
     };
     // Four guesses, alternating between the two instances: the fourth locks the member.
     for (i, pin) in ["0000", "1111", "2222", "3333"].into_iter().enumerate() {
-        let base = if i % 2 == 0 { app.base.clone() } else { second.clone() };
+        let base = if i % 2 == 0 {
+            app.base.clone()
+        } else {
+            second.clone()
+        };
         let a = guess(base, pin).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "guess {i}: {a:?}");
     }

@@ -200,3 +200,31 @@ async fn migrations_are_idempotent_when_run_twice() {
     let applied = db::migrate(&app.owner_url).await.unwrap();
     assert!(applied.is_empty(), "{applied:?}");
 }
+
+#[tokio::test]
+async fn two_instances_migrating_one_database_at_once_apply_each_migration_once() {
+    let fresh = crate::support::TestDb::create().await;
+    let (a, b) = tokio::join!(db::migrate(&fresh.owner_url), db::migrate(&fresh.owner_url));
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    let mut all: Vec<i32> = a.iter().chain(&b).copied().collect();
+    all.sort_unstable();
+    let expected: Vec<i32> = (1..=all.len() as i32).collect();
+    assert_eq!(
+        all, expected,
+        "one instance applies, the other waits: {a:?} {b:?}"
+    );
+    assert!(a.is_empty() || b.is_empty(), "{a:?} {b:?}");
+}
+
+#[tokio::test]
+async fn the_server_checks_that_its_role_cannot_read_past_row_level_security() {
+    let app = TestApp::spawn().await;
+    db::check_app_role(&app.app_pool)
+        .await
+        .expect("dukkan_app is safe");
+    let refused = db::check_app_role(&app.owner).await.unwrap_err();
+    assert!(
+        matches!(refused, db::SetupError::UnsafeRole { .. }),
+        "{refused:?}"
+    );
+}
