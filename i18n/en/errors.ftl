@@ -34,6 +34,7 @@ error-storage = The local database could not complete the action. Nothing was sa
 error-unsynced-ops = { $pending } changes have not reached the server yet. Sync first, or force the reset to lose them.
 error-enrollment-refused = The server refused this enrollment code. Check the shop name and the code, or ask for a new code.
 error-server-unreachable = The server could not be reached. Check the address and the network.
+error-insecure-server = The server address must start with https:// (plain http:// is allowed only for a server on this computer).
 
 field-first-name = First name
 field-last-name = Last name

@@ -297,8 +297,39 @@ fn http_client() -> Result<reqwest::Client> {
         .map_err(|e| DeviceError::Export(e.to_string()))
 }
 
-/// Starts the engine for `device` on the current tokio runtime.
+/// Set to `1` to let a till talk plain `http://` to another computer (development only).
+pub const ALLOW_INSECURE_HTTP_ENV: &str = "DUKKAN_ALLOW_INSECURE_HTTP";
+
+/// The server's base URL as a till may use it: `https://` (the certificate is verified against
+/// the system's roots), or `http://` to this computer only. Over plain http on the shop's
+/// network the device token and every customer would travel in clear, and anyone on that
+/// network could answer in the server's place (an empty roster, forged customers).
+pub fn checked_server_url(url: &str) -> Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    if trimmed.len() > 2048 {
+        return Err(DeviceError::ServerUnreachable);
+    }
+    let parsed = reqwest::Url::parse(trimmed).map_err(|_| DeviceError::ServerUnreachable)?;
+    let loopback = parsed.host_str().is_some_and(|h| {
+        h.eq_ignore_ascii_case("localhost")
+            || h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    let insecure_allowed = std::env::var(ALLOW_INSECURE_HTTP_ENV).is_ok_and(|v| v == "1");
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(trimmed.to_owned()),
+        "http" if loopback || insecure_allowed => Ok(trimmed.to_owned()),
+        "http" => Err(DeviceError::InsecureServer),
+        _ => Err(DeviceError::ServerUnreachable),
+    }
+}
+
+/// Starts the engine for `device` on the current tokio runtime. A stored server address that
+/// is not [`checked_server_url`] (enrolled by an older version over plain http) is refused.
 pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
+    checked_server_url(&config.base_url)?;
     let http = http_client()?;
     let client = Client { http, config };
     let initial = EngineStatus {
@@ -409,10 +440,7 @@ pub async fn enroll(
     device_name: Option<&str>,
 ) -> Result<()> {
     device.authorize(dukkan_core::staff::Role::Manager)?;
-    let base = server_url.trim().trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() > 2048 {
-        return Err(DeviceError::ServerUnreachable);
-    }
+    let base = &checked_server_url(server_url)?;
     let request = dukkan_core::sync::EnrollRequest {
         tenant: tenant.trim().to_owned(),
         code: code.trim().to_owned(),
@@ -513,4 +541,53 @@ async fn upgrade_call(
     device
         .upgrade_request(customer)?
         .ok_or(DeviceError::NoUpgradeRequest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_till_talks_https_or_plain_http_to_this_computer_only() {
+        for ok in [
+            "https://shop.example.om",
+            " https://shop.example.om/ ",
+            "https://10.0.0.5:8443",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(checked_server_url(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            checked_server_url("https://shop.example.om/").unwrap(),
+            "https://shop.example.om"
+        );
+        for insecure in [
+            "http://192.168.1.10:8080",
+            "http://shop.example.om",
+            "HTTP://shop.example.om",
+            "http://127.0.0.1.evil.example",
+        ] {
+            assert_eq!(
+                checked_server_url(insecure).map_err(|e| e.code()),
+                Err("device.insecure-server"),
+                "{insecure}"
+            );
+        }
+        for malformed in [
+            "ftp://shop",
+            "shop.example.om",
+            "https://",
+            "",
+            "javascript:x",
+        ] {
+            assert_eq!(
+                checked_server_url(malformed).map_err(|e| e.code()),
+                Err("sync.server-unreachable"),
+                "{malformed}"
+            );
+        }
+        assert!(checked_server_url(&format!("https://{}", "a".repeat(3000))).is_err());
+    }
 }

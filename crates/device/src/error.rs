@@ -34,6 +34,9 @@ pub enum DeviceError {
     EnrollmentRefused(String),
     #[error("the server could not be reached")]
     ServerUnreachable,
+    /// A plain `http://` server address for another computer.
+    #[error("the server address must use https")]
+    InsecureServer,
     #[error("this device is not enrolled with a server")]
     NotEnrolled,
     #[error("the upgrade request has not reached the server yet")]
@@ -66,6 +69,7 @@ impl DeviceError {
             DeviceError::UnsyncedOps { .. } => "sync.unsynced-ops",
             DeviceError::EnrollmentRefused(_) => "device.enrollment-refused",
             DeviceError::ServerUnreachable => "sync.server-unreachable",
+            DeviceError::InsecureServer => "device.insecure-server",
             DeviceError::NotEnrolled => "device.not-enrolled",
             DeviceError::UpgradeWaitingForSync => "upgrade.waiting-for-sync",
             DeviceError::NoUpgradeRequest => "upgrade.not-requested",
@@ -99,6 +103,7 @@ impl DeviceError {
             }
             DeviceError::EnrollmentRefused(_) => "error-enrollment-refused",
             DeviceError::ServerUnreachable => "error-server-unreachable",
+            DeviceError::InsecureServer => "error-insecure-server",
             DeviceError::NotEnrolled => "error-not-enrolled",
             DeviceError::UpgradeWaitingForSync => "error-upgrade-waiting-for-sync",
             DeviceError::NoUpgradeRequest => "error-no-upgrade-request",
@@ -125,6 +130,7 @@ impl DeviceError {
             DeviceError::UnsyncedOps { pending: 2 },
             DeviceError::EnrollmentRefused("x".into()),
             DeviceError::ServerUnreachable,
+            DeviceError::InsecureServer,
             DeviceError::NotEnrolled,
             DeviceError::UpgradeWaitingForSync,
             DeviceError::NoUpgradeRequest,

@@ -41,7 +41,7 @@ pub use customers::{
 pub use error::{DeviceError, Entity, Result};
 pub use search::{ListQuery, MatchKind, Page, SearchHit};
 pub use settings::AddressDistance;
-pub use staff::{StaffMember, StaffSession};
+pub use staff::{StaffMember, StaffSession, MAX_PIN_FAILURES, PIN_LOCKOUT};
 pub use sync::{ParkedOp, SyncStatus};
 
 use dukkan_core::DeviceId;
@@ -96,13 +96,13 @@ impl Device {
                 id
             }
         };
-        let staffed = staff::load_staffed(&conn)?;
+        let sign_in = staff::SignIn::load(&conn)?;
         tracing::info!(%device_id, "device store opened");
         Ok(Self {
             conn: Mutex::new(conn),
             path,
             device_id,
-            sign_in: Mutex::new(staff::SignIn::new(staffed)),
+            sign_in: Mutex::new(sign_in),
             writes: Arc::new(tokio::sync::Notify::new()),
         })
     }

@@ -1,9 +1,11 @@
 //! Staff sign-in at the till, offline: the roster comes from the tenant server (with argon2id
 //! PIN hashes), PINs are checked here, and each use case demands a role.
 //!
-//! A device whose roster is empty (not enrolled yet, or a shop without staff) is open: every
-//! use case works without signing in, as the app worked before enrollment. Once the roster has
-//! anyone in it, nothing but reading the sync status works until someone signs in, and the
+//! A device whose roster has never had anyone in it (not enrolled yet, or a shop without staff)
+//! is open: every use case works without signing in, as the app worked before enrollment. Once
+//! the roster has anyone in it, it fails closed: a later roster with nobody usable in it is not
+//! believed (the last good one stays), wrong PINs and a lockout survive a restart, and nothing
+//! but reading the sync status works until someone signs in, and the
 //! manager's use cases (the customer list, export, deactivation, discarding parked changes,
 //! enrollment and store settings) refuse a cashier.
 
@@ -44,7 +46,8 @@ pub struct StaffSession {
     pub staff: Option<StaffMember>,
 }
 
-/// In-memory sign-in state: a restart signs everybody out.
+/// Sign-in state: a restart signs everybody out, but the count of wrong PINs and a lockout are
+/// kept in the store (a restart must not buy a guesser more tries).
 #[derive(Debug, Default)]
 pub(crate) struct SignIn {
     pub staffed: bool,
@@ -56,12 +59,43 @@ pub(crate) struct SignIn {
     locked_until: Option<Instant>,
 }
 
+const PIN_FAILURES: &str = "sign_in_failures";
+const PIN_LOCKED_UNTIL: &str = "sign_in_locked_until_ms";
+
+fn unix_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 impl SignIn {
-    pub(crate) fn new(staffed: bool) -> Self {
-        SignIn {
-            staffed,
+    /// The state at start: nobody signed in; the wrong PINs counted before the restart, and
+    /// what is left of a lockout (at most [`PIN_LOCKOUT`], should the clock have been set back).
+    pub(crate) fn load(conn: &rusqlite::Connection) -> Result<Self> {
+        let setting = |key: &str| -> Result<Option<i64>> {
+            Ok(conn
+                .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .and_then(|v| v.parse().ok()))
+        };
+        let failures = setting(PIN_FAILURES)?
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+            .min(MAX_PIN_FAILURES);
+        let now_ms = unix_ms(std::time::SystemTime::now());
+        let locked_until = setting(PIN_LOCKED_UNTIL)?
+            .filter(|until| *until > now_ms)
+            .map(|until| {
+                let left = Duration::from_millis(u64::try_from(until - now_ms).unwrap_or(0));
+                Instant::now() + left.min(PIN_LOCKOUT)
+            });
+        Ok(SignIn {
+            staffed: load_staffed(conn)?,
+            failures,
+            locked_until,
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -161,29 +195,52 @@ impl Device {
             s.checking += 1;
         }
         let outcome = self.check_pin(staff_id, pin);
-        let mut s = self.sign_in_state();
-        s.checking -= 1;
-        match outcome? {
-            Some(member) => {
-                s.failures = 0;
-                s.locked_until = None;
-                s.staff = Some(member.clone());
-                tracing::info!(staff = %member.id, role = member.role.as_str(), "staff signed in");
-                Ok(member)
-            }
-            None => {
-                s.failures += 1;
-                tracing::info!(failures = s.failures, "sign-in refused");
-                if s.failures >= MAX_PIN_FAILURES {
+        let (answer, failures, locked_until) = {
+            let mut s = self.sign_in_state();
+            s.checking -= 1;
+            let answer = match outcome? {
+                Some(member) => {
                     s.failures = 0;
-                    s.locked_until = Some(Instant::now() + PIN_LOCKOUT);
-                    return Err(DeviceError::SignInLocked {
-                        seconds: PIN_LOCKOUT.as_secs(),
-                    });
+                    s.locked_until = None;
+                    s.staff = Some(member.clone());
+                    tracing::info!(staff = %member.id, role = member.role.as_str(), "staff signed in");
+                    Ok(member)
                 }
-                Err(DeviceError::PinWrong)
-            }
-        }
+                None => {
+                    s.failures += 1;
+                    tracing::info!(failures = s.failures, "sign-in refused");
+                    if s.failures >= MAX_PIN_FAILURES {
+                        s.failures = 0;
+                        s.locked_until = Some(Instant::now() + PIN_LOCKOUT);
+                        Err(DeviceError::SignInLocked {
+                            seconds: PIN_LOCKOUT.as_secs(),
+                        })
+                    } else {
+                        Err(DeviceError::PinWrong)
+                    }
+                }
+            };
+            (answer, s.failures, s.locked_until)
+        };
+        self.save_pin_failures(failures, locked_until)?;
+        answer
+    }
+
+    /// Keeps the count of wrong PINs and the lockout in the store.
+    fn save_pin_failures(&self, failures: u32, locked_until: Option<Instant>) -> Result<()> {
+        let until_ms = locked_until.map(|until| {
+            let left = until.saturating_duration_since(Instant::now());
+            unix_ms(std::time::SystemTime::now() + left)
+        });
+        self.write_quietly(|tx, _| {
+            let mut put = tx.prepare_cached(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            put.execute(params![PIN_FAILURES, failures.to_string()])?;
+            put.execute(params![PIN_LOCKED_UNTIL, until_ms.unwrap_or(0).to_string()])?;
+            Ok(())
+        })
     }
 
     /// The roster member `staff_id` when `pin` is theirs (argon2: slow).
@@ -249,6 +306,17 @@ impl Device {
                     usable
                 })
                 .collect();
+            // Fail closed: once a till has staff it never opens without a sign-in. A roster
+            // with nobody usable in it (an empty answer, a server that lost its staff, anyone on
+            // the network answering in its place) is not believed: the last good one stays,
+            // and its tag is not kept, so the next sync asks again.
+            if members.is_empty() && self.sign_in_state().staffed {
+                tracing::warn!(
+                    received = roster.staff.len(),
+                    "roster without a usable member refused; keeping the last good one"
+                );
+                return Ok(());
+            }
             // Quietly: a roster is not a change to push, so it must not wake the sync engine.
             self.write_quietly(|tx, _| {
                 tx.execute("DELETE FROM staff", [])?;

@@ -409,3 +409,73 @@ fn a_cashier_finds_customers_by_search_but_cannot_browse_the_list() {
         1
     );
 }
+
+#[test]
+fn a_restart_keeps_the_count_of_wrong_pins_and_the_lockout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.sqlite3");
+    let aisha = member("Aisha", Role::Manager, "2468");
+    let id = aisha.id.to_string();
+    {
+        let d = Device::open(&path).unwrap();
+        d.replace_roster(&roster(&[aisha]), None).unwrap();
+        for _ in 0..3 {
+            assert_eq!(d.sign_in(&id, "0000").unwrap_err().code(), "auth.pin-wrong");
+        }
+    }
+    // Restarted: two wrong PINs left, not five.
+    {
+        let d = Device::open(&path).unwrap();
+        assert_eq!(d.sign_in(&id, "0000").unwrap_err().code(), "auth.pin-wrong");
+        assert_eq!(
+            d.sign_in(&id, "0000").unwrap_err().code(),
+            "auth.sign-in-locked"
+        );
+    }
+    // Restarted during the lockout: even the right PIN waits.
+    let d = Device::open(&path).unwrap();
+    let locked = d.sign_in(&id, "2468").unwrap_err();
+    assert_eq!(locked.code(), "auth.sign-in-locked");
+    match locked {
+        DeviceError::SignInLocked { seconds } => assert!(
+            (1..=dukkan_device::PIN_LOCKOUT.as_secs()).contains(&seconds),
+            "{seconds}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(d.staff_session().staff, None);
+}
+
+#[test]
+fn a_staffed_till_keeps_its_last_good_roster_when_an_empty_or_unusable_one_arrives() {
+    let (_dir, d) = device();
+    let aisha = member("Aisha", Role::Manager, "2468");
+    d.replace_roster(&roster(&[aisha.clone()]), Some("\"good\""))
+        .unwrap();
+    let mut broken = member("Nobody", Role::Admin, "1111");
+    broken.pin_hash = "not a hash".into();
+    for answer in [roster(&[]), roster(&[broken])] {
+        d.replace_roster(&answer, Some("\"bad\"")).unwrap();
+        assert!(
+            d.staff_session().sign_in_required,
+            "the till stays closed after {answer:?}"
+        );
+        assert_eq!(
+            d.create_guest().map(drop).unwrap_err().code(),
+            "auth.sign-in-required"
+        );
+    }
+    assert_eq!(rows(&d, "SELECT count(*) FROM staff"), 1);
+    assert_eq!(
+        rows(
+            &d,
+            "SELECT count(*) FROM settings WHERE key = 'staff_roster_etag' AND value = '\"bad\"'"
+        ),
+        0,
+        "the refused roster's tag is not kept, so the next sync asks again"
+    );
+    assert_eq!(
+        d.sign_in(&aisha.id.to_string(), "2468").unwrap().name,
+        "Aisha"
+    );
+}
