@@ -450,7 +450,7 @@ fn a_restart_keeps_the_count_of_wrong_pins_and_the_lockout() {
 fn a_staffed_till_keeps_its_last_good_roster_when_an_empty_or_unusable_one_arrives() {
     let (_dir, d) = device();
     let aisha = member("Aisha", Role::Manager, "2468");
-    d.replace_roster(&roster(&[aisha.clone()]), Some("\"good\""))
+    d.replace_roster(&roster(std::slice::from_ref(&aisha)), Some("\"good\""))
         .unwrap();
     let mut broken = member("Nobody", Role::Admin, "1111");
     broken.pin_hash = "not a hash".into();
