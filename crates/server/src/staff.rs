@@ -188,6 +188,12 @@ pub async fn sign_in(
     let token = tokens::new_bearer(TOKEN_KIND, tenant);
     let expires_at = Utc::now() + Duration::hours(SESSION_HOURS);
     let tx = db::tenant_tx(&mut client, tenant).await?;
+    // The shop's expired sessions go as new ones come: the table holds live ones only.
+    tx.execute(
+        "DELETE FROM staff_sessions WHERE tenant_id = $1 AND expires_at <= now()",
+        &[&tenant.0],
+    )
+    .await?;
     tx.execute(
         "INSERT INTO staff_sessions (tenant_id, token_hash, staff_id, expires_at)
          VALUES ($1, $2, $3, $4)",
@@ -228,6 +234,22 @@ pub async fn authenticate(pool: &Pool, token: &str) -> Result<Actor, Error> {
         staff: StaffId(row.get(0)),
         role: Role::parse(row.get(1)).ok_or(Error::Unauthenticated)?,
     })
+}
+
+/// Ends the session of `token` on the server: the token stops working at once, on every
+/// instance. Unknown or ended tokens are refused as unauthenticated (by the caller's
+/// authentication, which runs first).
+pub async fn sign_out(pool: &Pool, actor: &Actor, token: &str) -> Result<(), Error> {
+    let mut client = pool.get().await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    tx.execute(
+        "DELETE FROM staff_sessions WHERE tenant_id = $1 AND token_hash = $2",
+        &[&actor.tenant.0, &tokens::hash(token)],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %actor.tenant, staff = %actor.staff, "staff signed out");
+    Ok(())
 }
 
 /// Deactivates a staff member of the tenant with slug `tenant_slug`: their sessions stop

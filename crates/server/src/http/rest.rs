@@ -56,6 +56,19 @@ pub(super) async fn sign_in(
     }
 }
 
+/// Ends this session on the server: the token stops working at once.
+#[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Signed out"), (status = 401, description = "Not signed in", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(super) async fn sign_out(
+    State(s): State<AppState>,
+    actor: Actor,
+    headers: axum::http::HeaderMap,
+) -> Result<StatusCode, Error> {
+    let token = crate::limits::bearer(&headers).ok_or(Error::Unauthenticated)?;
+    staff::sign_out(&s.pool, &actor, token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(post, path = "/api/v1/devices/enroll", tag = "devices",
     request_body = EnrollRequest,
     responses((status = 201, description = "The device's token, shown once", body = Enrollment), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]

@@ -189,3 +189,47 @@ async fn an_enrollment_code_works_once_for_its_own_tenant_only() {
     assert_eq!(app.count("SELECT count(*) FROM device_tokens").await, 1);
     assert_eq!(app.count("SELECT count(*) FROM device_sync_state").await, 1);
 }
+
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_server_and_expired_sessions_are_removed() {
+    let app = TestApp::spawn().await;
+    let (tenant, token) = app.tenant_with("shop", Role::Manager).await;
+    assert_eq!(
+        app.get("/api/v1/customers?search=a", &token).await.status,
+        StatusCode::OK
+    );
+    let out = app.post("/api/v1/auth/sign-out", &token, json!({})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{out:?}");
+    let after = app.get("/api/v1/customers?search=a", &token).await;
+    assert_eq!(
+        (after.status, after.code()),
+        (StatusCode::UNAUTHORIZED, "auth.unauthenticated")
+    );
+    let again = app.post("/api/v1/auth/sign-out", &token, json!({})).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+
+    // A session that expired is gone once anyone of the shop signs in again.
+    let client = app.owner.get().await.unwrap();
+    let staff: uuid::Uuid = client
+        .query_one(
+            "SELECT id FROM staff WHERE tenant_id = $1 LIMIT 1",
+            &[&tenant.0],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .execute(
+            "INSERT INTO staff_sessions (tenant_id, token_hash, staff_id, expires_at)
+             VALUES ($1, $2, $3, now() - interval '1 hour')",
+            &[&tenant.0, &vec![7u8; 32], &staff],
+        )
+        .await
+        .unwrap();
+    app.sign_in("shop", Role::Cashier).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM staff_sessions WHERE expires_at <= now()")
+            .await,
+        0
+    );
+}
