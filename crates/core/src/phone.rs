@@ -124,6 +124,13 @@ impl Phone {
     }
 }
 
+/// The country (ISO 3166-1 alpha-2, e.g. `OM`) an E.164 number belongs to, when the numbering
+/// plan says (shared codes such as +1 are told apart by their area codes).
+pub fn region_of(e164: &str) -> Option<String> {
+    let parsed = phonenumber::parse(None, e164).ok()?;
+    parsed.country().id().map(|id| id.as_ref().to_owned())
+}
+
 /// Masks an E.164 string: keeps the country code and the last 4 digits.
 pub fn mask_e164(e164: &str) -> String {
     let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();

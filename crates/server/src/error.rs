@@ -89,6 +89,12 @@ pub enum OtpRefusal {
     PhoneNotVerified,
     /// The SMS provider did not take the message (502).
     SmsFailed,
+    /// The phone is in a country the shop does not text (422).
+    CountryNotAllowed,
+    /// The shop sent its most codes in 24 hours (429 with Retry-After).
+    ShopDailyCap {
+        seconds: i64,
+    },
 }
 
 /// The input is well-formed but breaks a business rule (HTTP 422).
@@ -290,6 +296,16 @@ impl Error {
                     server("phone-not-verified"),
                 ),
                 OtpRefusal::SmsFailed => (S::BAD_GATEWAY, "sms.failed", server("sms-failed")),
+                OtpRefusal::CountryNotAllowed => (
+                    S::UNPROCESSABLE_ENTITY,
+                    "otp.country-not-allowed",
+                    server("country-not-allowed"),
+                ),
+                OtpRefusal::ShopDailyCap { .. } => (
+                    S::TOO_MANY_REQUESTS,
+                    "otp.shop-daily-cap",
+                    server("shop-daily-cap"),
+                ),
             },
             Error::Unavailable(_) => (
                 S::SERVICE_UNAVAILABLE,
@@ -325,9 +341,11 @@ impl IntoResponse for Error {
         }
         let mut response = status.into_response();
         let retry_after = match &self {
-            Error::Otp(OtpRefusal::Cooldown { seconds } | OtpRefusal::RateLimited { seconds }) => {
-                Some(seconds.to_string())
-            }
+            Error::Otp(
+                OtpRefusal::Cooldown { seconds }
+                | OtpRefusal::RateLimited { seconds }
+                | OtpRefusal::ShopDailyCap { seconds },
+            ) => Some(seconds.to_string()),
             Error::RateLimited { seconds } | Error::SignInLocked { seconds } => {
                 Some(seconds.to_string())
             }

@@ -203,6 +203,18 @@ enum TenantCommand {
         #[arg(long)]
         name: String,
     },
+    /// Set the countries a shop texts codes to and its daily cap of codes (default: Oman and
+    /// the GCC, 200 a day).
+    SmsPolicy {
+        #[arg(long)]
+        slug: String,
+        /// ISO 3166-1 alpha-2 codes, comma-separated (e.g. OM,AE).
+        #[arg(long, value_delimiter = ',')]
+        countries: Option<Vec<String>>,
+        /// Most codes in 24 hours (0 stops codes).
+        #[arg(long)]
+        daily_cap: Option<i32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -360,6 +372,20 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(cli_error)?;
             print(&tenant)?;
+        }
+        Command::Tenant {
+            command:
+                TenantCommand::SmsPolicy {
+                    slug,
+                    countries,
+                    daily_cap,
+                },
+        } => {
+            let policy =
+                tenants::set_sms_policy(&owner_pool()?, slug, countries.as_deref(), *daily_cap)
+                    .await
+                    .map_err(cli_error)?;
+            print(&policy)?;
         }
         Command::Staff {
             command: StaffCommand::Add { tenant, name, role },

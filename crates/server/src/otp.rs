@@ -242,6 +242,31 @@ pub(crate) async fn issue_code(
     )
     .await?;
     let now = otp.clock.now();
+    // The shop's policy: the countries it texts, and its codes in 24 hours.
+    let policy = tx
+        .query_one(
+            "SELECT t.sms_countries, t.sms_daily_cap,
+                    (SELECT count(*) FROM otp_codes c
+                     WHERE c.tenant_id = t.id AND c.created_at > $2),
+                    (SELECT min(c.created_at) FROM otp_codes c
+                     WHERE c.tenant_id = t.id AND c.created_at > $2)
+             FROM tenants t WHERE t.id = $1",
+            &[&tenant.0, &(now - Duration::days(1))],
+        )
+        .await?;
+    let countries: Vec<String> = policy.get(0);
+    let region = dukkan_core::phone::region_of(phone);
+    if !region.is_some_and(|r| countries.contains(&r)) {
+        tracing::info!(%tenant, phone = %mask_e164(phone), "OTP refused: country not served");
+        return Err(Error::Otp(OtpRefusal::CountryNotAllowed));
+    }
+    let (cap, today): (i32, i64) = (policy.get(1), policy.get(2));
+    if today >= i64::from(cap) {
+        let oldest: Option<DateTime<Utc>> = policy.get(3);
+        let retry = oldest.map_or(86_400, |o| seconds_until(o + Duration::days(1), now));
+        tracing::warn!(%tenant, cap, "OTP refused: the shop's daily cap is reached");
+        return Err(Error::Otp(OtpRefusal::ShopDailyCap { seconds: retry }));
+    }
     let hour_ago = now - Duration::hours(1);
     let row = tx
         .query_one(

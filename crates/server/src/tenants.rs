@@ -61,6 +61,59 @@ pub async fn create(pool: &Pool, slug: &str, name: &str) -> Result<Tenant, Error
     })
 }
 
+/// Where and how much a shop may text verification codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsPolicy {
+    pub slug: String,
+    /// ISO 3166-1 alpha-2 codes of the countries whose numbers get codes.
+    pub sms_countries: Vec<String>,
+    /// Most codes in 24 hours.
+    pub sms_daily_cap: i32,
+}
+
+/// Sets the countries a shop texts and its daily cap (the ones given; the other keeps its
+/// value). Run with the owner's pool.
+pub async fn set_sms_policy(
+    pool: &Pool,
+    slug: &str,
+    countries: Option<&[String]>,
+    daily_cap: Option<i32>,
+) -> Result<SmsPolicy, Error> {
+    let countries: Option<Vec<String>> = countries
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let c = c.trim().to_ascii_uppercase();
+                    (c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+                        .then_some(c)
+                        .ok_or(Error::InvalidBody)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    if daily_cap.is_some_and(|c| !(0..=1_000_000).contains(&c)) {
+        return Err(Error::InvalidBody);
+    }
+    let mut client = pool.get().await?;
+    let tenant = find_by_slug(&client, slug).await?.ok_or(Error::NotFound)?;
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_one(
+            "UPDATE tenants SET sms_countries = coalesce($2, sms_countries),
+                    sms_daily_cap = coalesce($3, sms_daily_cap)
+             WHERE id = $1 RETURNING sms_countries, sms_daily_cap",
+            &[&tenant.0, &countries, &daily_cap],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(SmsPolicy {
+        slug: slug.to_owned(),
+        sms_countries: row.get(0),
+        sms_daily_cap: row.get(1),
+    })
+}
+
 /// The tenant with this slug.
 pub async fn find_by_slug(
     client: &deadpool_postgres::Object,

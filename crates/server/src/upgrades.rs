@@ -210,13 +210,15 @@ pub(crate) async fn send_code(
             set_state(&tx, author, customer, UpgradeState::Sent, None).await?;
         }
         Err(Error::Otp(
-            refusal @ (OtpRefusal::Cooldown { seconds } | OtpRefusal::RateLimited { seconds }),
+            refusal @ (OtpRefusal::Cooldown { seconds }
+            | OtpRefusal::RateLimited { seconds }
+            | OtpRefusal::ShopDailyCap { seconds }),
         )) => {
             sp.rollback().await?;
-            let code = if matches!(refusal, OtpRefusal::Cooldown { .. }) {
-                "otp.cooldown"
-            } else {
-                "otp.rate-limited"
+            let code = match refusal {
+                OtpRefusal::Cooldown { .. } => "otp.cooldown",
+                OtpRefusal::ShopDailyCap { .. } => "otp.shop-daily-cap",
+                _ => "otp.rate-limited",
             };
             let retry_at = otp.now() + chrono::Duration::seconds(seconds);
             tx.execute(
@@ -227,16 +229,13 @@ pub(crate) async fn send_code(
             // The state stays (queued, or sent with the earlier code still valid).
             set_state(&tx, author, customer, request.state, Some(code)).await?;
         }
-        Err(Error::Otp(OtpRefusal::SmsFailed)) => {
+        Err(Error::Otp(refusal @ (OtpRefusal::SmsFailed | OtpRefusal::CountryNotAllowed))) => {
             sp.rollback().await?;
-            set_state(
-                &tx,
-                author,
-                customer,
-                UpgradeState::Failed,
-                Some("sms.failed"),
-            )
-            .await?;
+            let code = match refusal {
+                OtpRefusal::CountryNotAllowed => "otp.country-not-allowed",
+                _ => "sms.failed",
+            };
+            set_state(&tx, author, customer, UpgradeState::Failed, Some(code)).await?;
         }
         Err(other) => return Err(other),
     }

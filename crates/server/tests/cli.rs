@@ -300,3 +300,56 @@ async fn serve_stops_within_its_grace_time_even_while_a_long_poll_waits() {
     );
     waiting.abort();
 }
+
+#[tokio::test]
+async fn an_operator_sets_the_countries_a_shop_texts_and_its_daily_cap() {
+    let db = TestDb::create().await;
+    run(&db, &["migrate"], &[]);
+    run(
+        &db,
+        &["tenant", "create", "--slug", "shop", "--name", "Shop"],
+        &[],
+    );
+    let policy = run(
+        &db,
+        &[
+            "tenant",
+            "sms-policy",
+            "--slug",
+            "shop",
+            "--countries",
+            "om,AE",
+            "--daily-cap",
+            "50",
+        ],
+        &[],
+    );
+    assert_eq!(policy["smsCountries"], serde_json::json!(["OM", "AE"]));
+    assert_eq!(policy["smsDailyCap"], 50);
+    let kept = run(
+        &db,
+        &[
+            "tenant",
+            "sms-policy",
+            "--slug",
+            "shop",
+            "--daily-cap",
+            "10",
+        ],
+        &[],
+    );
+    assert_eq!(kept["smsCountries"], serde_json::json!(["OM", "AE"]));
+    let bad = Command::new(BIN)
+        .args([
+            "tenant",
+            "sms-policy",
+            "--slug",
+            "shop",
+            "--countries",
+            "OMN",
+        ])
+        .env("DATABASE_URL", &db.owner_url)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

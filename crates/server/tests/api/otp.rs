@@ -452,3 +452,86 @@ async fn twilio_errors_become_a_502_and_start_no_cooldown() {
         "sms.failed"
     );
 }
+
+async fn send_to(app: &TestApp, token: &str, phone: &str) -> crate::support::Answer {
+    let c = app.stub(token, "Ahmed", phone).await;
+    app.post(
+        "/api/v1/customers/send-otp",
+        token,
+        json!({"customerId": c["id"]}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn codes_go_only_to_the_countries_the_shop_serves() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.tenant_with("shop", Role::Cashier).await;
+    // The default: Oman and the GCC.
+    for gulf in ["+971501234567", "+966501234567"] {
+        let a = send_to(&app, &token, gulf).await;
+        assert_eq!(a.status, StatusCode::OK, "{gulf}: {a:?}");
+    }
+    let before = app.sms.last();
+    // A US number, a UK one and a satellite (premium-rate) one are never texted.
+    for far in ["+12025550123", "+447400123456", "+881612345678"] {
+        let a = send_to(&app, &token, far).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "otp.country-not-allowed"),
+            "{far}: {a:?}"
+        );
+    }
+    assert_eq!(app.sms.last(), before, "nothing was sent");
+    assert_eq!(
+        app.count("SELECT count(*) FROM otp_codes").await,
+        2,
+        "nothing was recorded"
+    );
+    // A shop that serves the UK says so.
+    dukkan_server::tenants::set_sms_policy(
+        &app.owner,
+        "shop",
+        Some(&["om".to_owned(), "GB".to_owned()]),
+        None,
+    )
+    .await
+    .unwrap();
+    let uk = send_to(&app, &token, "+447400123457").await;
+    assert_eq!(uk.status, StatusCode::OK, "{uk:?}");
+    let gulf = send_to(&app, &token, "+971501234568").await;
+    assert_eq!(gulf.code(), "otp.country-not-allowed");
+}
+
+#[tokio::test]
+async fn a_shop_sends_at_most_its_daily_cap_of_codes() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.tenant_with("shop", Role::Cashier).await;
+    let (_, other) = app.tenant_with("other", Role::Cashier).await;
+    dukkan_server::tenants::set_sms_policy(&app.owner, "shop", None, Some(2))
+        .await
+        .unwrap();
+    for phone in ["92000001", "92000002"] {
+        assert_eq!(send_to(&app, &token, phone).await.status, StatusCode::OK);
+    }
+    let capped = send_to(&app, &token, "92000003").await;
+    assert_eq!(
+        (capped.status, capped.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "otp.shop-daily-cap"),
+        "{capped:?}"
+    );
+    let retry: u64 = capped.header("retry-after").parse().unwrap();
+    assert!((86_000..=86_400).contains(&retry), "{retry}");
+    // Another shop has its own cap.
+    assert_eq!(
+        send_to(&app, &other, "92000003").await.status,
+        StatusCode::OK
+    );
+    // A day later the shop may send again.
+    app.clock
+        .advance(Duration::hours(24) + Duration::seconds(1));
+    assert_eq!(
+        send_to(&app, &token, "92000004").await.status,
+        StatusCode::OK
+    );
+}
