@@ -32,6 +32,7 @@ server-error-otp-invalid = هذا الرمز غير صحيح.
 server-error-otp-expired = انتهت صلاحية هذا الرمز. اطلب رمزاً جديداً.
 server-error-otp-locked = أُدخلت رموز خاطئة كثيرة. اطلب رمزاً جديداً.
 server-error-sms-failed = تعذر إرسال الرسالة النصية. حاول مرة أخرى.
+server-error-unconfirmed = ربما لم تصل الرسالة النصية. إن وصل رمز إلى العميل فأدخله، وإلا فاطلب رمزاً جديداً بعد دقيقة.
 server-error-country-not-allowed = لا يرسل هذا المتجر رموزاً إلى أرقام هذا البلد.
 server-error-shop-daily-cap = أرسل هذا المتجر أكبر عدد مسموح به من الرموز اليوم. حاول لاحقاً.
 server-error-phone-not-verified = أكّد رقم الهاتف برمز أولاً.

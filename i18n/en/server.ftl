@@ -32,6 +32,7 @@ server-error-otp-invalid = This code is not correct.
 server-error-otp-expired = This code has expired. Ask for a new one.
 server-error-otp-locked = Too many wrong codes. Ask for a new one.
 server-error-sms-failed = The text message could not be sent. Try again.
+server-error-unconfirmed = The text may not have arrived. If the customer got a code, enter it; otherwise ask for a new one in a minute.
 server-error-country-not-allowed = This shop does not send codes to numbers of that country.
 server-error-shop-daily-cap = This shop has sent the most codes allowed for today. Try again later.
 server-error-phone-not-verified = Verify the phone with a code first.

@@ -89,6 +89,9 @@ pub enum OtpRefusal {
     PhoneNotVerified,
     /// The SMS provider did not take the message (502).
     SmsFailed,
+    /// The provider could not be reached or did not answer: the text may have arrived (the
+    /// code stays valid; 502).
+    SmsUnconfirmed,
     /// The phone is in a country the shop does not text (422).
     CountryNotAllowed,
     /// The shop sent its most codes in 24 hours (429 with Retry-After).
@@ -296,6 +299,9 @@ impl Error {
                     server("phone-not-verified"),
                 ),
                 OtpRefusal::SmsFailed => (S::BAD_GATEWAY, "sms.failed", server("sms-failed")),
+                OtpRefusal::SmsUnconfirmed => {
+                    (S::BAD_GATEWAY, "sms.unconfirmed", server("unconfirmed"))
+                }
                 OtpRefusal::CountryNotAllowed => (
                     S::UNPROCESSABLE_ENTITY,
                     "otp.country-not-allowed",

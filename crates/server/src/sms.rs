@@ -14,7 +14,12 @@ use std::time::Duration;
 pub enum SmsError {
     #[error("SMS provider refused the message: HTTP {status}, code {code:?}")]
     Refused { status: u16, code: Option<i64> },
+    /// No connection to the provider: nothing was sent.
     #[error("SMS provider unreachable: {0}")]
+    Unreachable(String),
+    /// The request went out but no answer came (timeout, connection lost): the text may have
+    /// been sent.
+    #[error("SMS provider did not answer: {0}")]
     Transport(String),
 }
 
@@ -61,7 +66,7 @@ impl Twilio {
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
             .build()
-            .map_err(|e| SmsError::Transport(e.to_string()))?;
+            .map_err(|e| SmsError::Unreachable(e.to_string()))?;
         Ok(Self { config, client })
     }
 }
@@ -96,7 +101,14 @@ impl SmsSender for Twilio {
                 .form(&form)
                 .send()
                 .await
-                .map_err(|e| SmsError::Transport(e.without_url().to_string()))?;
+                .map_err(|e| {
+                    let e = e.without_url();
+                    if e.is_connect() {
+                        SmsError::Unreachable(e.to_string())
+                    } else {
+                        SmsError::Transport(e.to_string())
+                    }
+                })?;
             let status = response.status();
             if status == reqwest::StatusCode::CREATED {
                 tracing::info!(to = %mask_e164(to_e164), "SMS accepted by Twilio");

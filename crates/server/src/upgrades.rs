@@ -198,16 +198,51 @@ pub(crate) async fn send_code(
     )
     .await;
     match sent {
-        Ok(sent) => {
+        Ok(issued) => {
             sp.commit().await?;
             let resend_after = otp.now() + otp.settings.cooldown;
             tx.execute(
                 "UPDATE upgrade_requests SET code_expires_at = $3, resend_after = $4
                  WHERE tenant_id = $1 AND customer_id = $2",
-                &[&device.tenant.0, &customer, &sent.expires_at, &resend_after],
+                &[
+                    &device.tenant.0,
+                    &customer,
+                    &issued.sent.expires_at,
+                    &resend_after,
+                ],
             )
             .await?;
             set_state(&tx, author, customer, UpgradeState::Sent, None).await?;
+            tx.commit().await?;
+            drop(conn);
+            // The text goes out with no transaction open and no connection held.
+            let outcome = otp::deliver(pool, otp, &issued).await?;
+            let mut conn = pool.get().await?;
+            let tx = db::tenant_tx(&mut conn, device.tenant).await?;
+            match outcome {
+                otp::Delivery::Sent => {}
+                otp::Delivery::Refused => {
+                    set_state(
+                        &tx,
+                        author,
+                        customer,
+                        UpgradeState::Failed,
+                        Some("sms.failed"),
+                    )
+                    .await?;
+                }
+                otp::Delivery::Unconfirmed => {
+                    set_state(
+                        &tx,
+                        author,
+                        customer,
+                        UpgradeState::Sent,
+                        Some("sms.unconfirmed"),
+                    )
+                    .await?;
+                }
+            }
+            return finish(tx, device.tenant, customer, None, None).await;
         }
         Err(Error::Otp(
             refusal @ (OtpRefusal::Cooldown { seconds }
@@ -229,13 +264,16 @@ pub(crate) async fn send_code(
             // The state stays (queued, or sent with the earlier code still valid).
             set_state(&tx, author, customer, request.state, Some(code)).await?;
         }
-        Err(Error::Otp(refusal @ (OtpRefusal::SmsFailed | OtpRefusal::CountryNotAllowed))) => {
+        Err(Error::Otp(OtpRefusal::CountryNotAllowed)) => {
             sp.rollback().await?;
-            let code = match refusal {
-                OtpRefusal::CountryNotAllowed => "otp.country-not-allowed",
-                _ => "sms.failed",
-            };
-            set_state(&tx, author, customer, UpgradeState::Failed, Some(code)).await?;
+            set_state(
+                &tx,
+                author,
+                customer,
+                UpgradeState::Failed,
+                Some("otp.country-not-allowed"),
+            )
+            .await?;
         }
         Err(other) => return Err(other),
     }

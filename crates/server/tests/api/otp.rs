@@ -535,3 +535,116 @@ async fn a_shop_sends_at_most_its_daily_cap_of_codes() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_slow_sms_provider_holds_no_database_connection_and_other_requests_still_answer() {
+    let (base, _) = twilio::start().await;
+    let app = TestApp::spawn_with_sms(Some(twilio_sender(
+        &base,
+        twilio::AUTH_TOKEN,
+        "+15005550006",
+    )))
+    .await;
+    let (_, token) = app.tenant_with("shop", Role::Cashier).await;
+    let mut customers = Vec::new();
+    for i in 0..16 {
+        let phone = format!("{}{i:02}", twilio::SLOW_PREFIX);
+        customers.push(app.stub(&token, "Ahmed", &phone).await["id"].clone());
+    }
+    // Sixteen codes on their way through a provider that takes 9 s each.
+    let sends: Vec<_> = customers
+        .into_iter()
+        .map(|id| {
+            let req = app
+                .client
+                .post(format!("{}/api/v1/customers/send-otp", app.base))
+                .bearer_auth(&token)
+                .json(&json!({"customerId": id}));
+            tokio::spawn(async move { TestApp::answer(req.send().await.unwrap()).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let pool = app.app_pool.status();
+    assert!(
+        pool.size - pool.available <= 1,
+        "connections held while texts are on their way: {pool:?}"
+    );
+    // Sixteen other requests answer at once.
+    let started = std::time::Instant::now();
+    let others: Vec<_> = (0..16)
+        .map(|_| {
+            let req = app
+                .client
+                .get(format!("{}/api/v1/customers?search=ahmed", app.base))
+                .bearer_auth(&token);
+            tokio::spawn(async move { req.send().await.unwrap().status() })
+        })
+        .collect();
+    for other in others {
+        assert_eq!(other.await.unwrap(), StatusCode::OK);
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    for send in sends {
+        let a = send.await.unwrap();
+        assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_text_whose_answer_never_came_keeps_its_code_and_a_refused_one_is_withdrawn() {
+    let (base, received) = twilio::start().await;
+    let app = TestApp::spawn_with_sms(Some(twilio_sender(
+        &base,
+        twilio::AUTH_TOKEN,
+        "+15005550006",
+    )))
+    .await;
+    let (_, token) = app.tenant_with("shop", Role::Cashier).await;
+    let dropped = send_to(&app, &token, twilio::DROPPED_TO).await;
+    assert_eq!(
+        (dropped.status, dropped.code()),
+        (StatusCode::BAD_GATEWAY, "sms.unconfirmed"),
+        "{dropped:?}"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM otp_codes WHERE consumed_at IS NULL")
+            .await,
+        1,
+        "the text may have arrived: its code stays valid"
+    );
+    // The customer did get it: the code works.
+    let body = received.0.lock().unwrap()[0]
+        .iter()
+        .find(|(k, _)| k == "Body")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let customer: uuid::Uuid = app
+        .owner
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT customer_id FROM otp_codes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let verified = app
+        .post(
+            "/api/v1/customers/verify-otp",
+            &token,
+            json!({"customerId": customer, "code": code_in(&body)}),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{verified:?}");
+
+    let refused = send_to(&app, &token, twilio::REFUSED_TO).await;
+    assert_eq!(refused.code(), "sms.failed");
+    assert_eq!(
+        app.count("SELECT count(*) FROM otp_codes").await,
+        1,
+        "the refused text's code was withdrawn"
+    );
+}

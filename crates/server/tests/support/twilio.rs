@@ -18,6 +18,12 @@ pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const AUTH_TOKEN: &str = "test-auth-token";
 /// A number the double refuses with Twilio's error 21211 ("invalid To").
 pub const REFUSED_TO: &str = "+96899999999";
+/// Numbers starting so (`+96899999800` to `+96899999899`) take the double 9 seconds to accept
+/// (a slow provider).
+pub const SLOW_PREFIX: &str = "+968999998";
+/// A number whose message the double takes, then drops the connection without answering (the
+/// text went out; the answer never came).
+pub const DROPPED_TO: &str = "+96899999997";
 
 /// One form as received: (name, value) pairs in order.
 pub type Form = Vec<(String, String)>;
@@ -139,6 +145,17 @@ async fn create_message(
             21211,
             &format!("Invalid 'To' Phone Number: {to}"),
         );
+    }
+    if to.starts_with(SLOW_PREFIX) {
+        tokio::time::sleep(std::time::Duration::from_secs(9)).await;
+    }
+    if to == DROPPED_TO {
+        spec.received
+            .0
+            .lock()
+            .expect("received lock")
+            .push(form.clone());
+        panic!("the Twilio double drops this connection on purpose");
     }
     spec.received
         .0

@@ -1,0 +1,261 @@
+//! Sending a code: the shop's policy and the caps are checked and the code recorded in the
+//! caller's transaction ([`issue_code`]); the text goes out after it commits ([`deliver`]),
+//! with no transaction open and no connection held.
+
+use super::{lock_target, new_code, seconds_until, Otp, OtpSent, SendOtp};
+use crate::db;
+use crate::error::{Error, OtpRefusal};
+use crate::ids::TenantId;
+use crate::staff::Actor;
+use chrono::{DateTime, Duration, Utc};
+use deadpool_postgres::{Pool, Transaction};
+use dukkan_core::i18n::Locale;
+use dukkan_core::phone::mask_e164;
+use dukkan_core::rules::Refusal;
+use dukkan_core::{CustomerKind, LocalizedMessage, MessageArg};
+use std::net::IpAddr;
+use uuid::Uuid;
+
+/// Where a request for a code comes from, for the hourly cap per client.
+#[derive(Debug, Clone, Copy)]
+pub enum Requester {
+    /// A REST call from this address.
+    Ip(IpAddr),
+    /// An enrolled device, on whose behalf the server sends a queued upgrade's code.
+    Device(Uuid),
+}
+
+/// Sends a code to the customer's phone.
+pub async fn send(
+    pool: &Pool,
+    otp: &Otp,
+    actor: &Actor,
+    request: SendOtp,
+    client: IpAddr,
+    locale: Locale,
+) -> Result<OtpSent, Error> {
+    let mut conn = pool.get().await?;
+    let tx = db::tenant_tx(&mut conn, actor.tenant).await?;
+    let target = lock_target(&tx, actor.tenant, request.customer_id).await?;
+    let phone = match (&target.kind, &target.phone) {
+        (CustomerKind::Guest, _) | (_, None) => {
+            return Err(Error::Refused(Refusal::GuestCannotUpgrade))
+        }
+        (CustomerKind::Full, _) => return Err(Error::Refused(Refusal::AlreadyFull)),
+        (_, Some(p)) => p.clone(),
+    };
+    let issued = issue_code(
+        &tx,
+        otp,
+        actor.tenant,
+        request.customer_id,
+        &phone,
+        Requester::Ip(client),
+        request.language.unwrap_or(locale),
+    )
+    .await?;
+    tx.commit().await?;
+    drop(conn);
+    match deliver(pool, otp, &issued).await? {
+        Delivery::Sent => Ok(issued.sent),
+        Delivery::Refused => Err(Error::Otp(OtpRefusal::SmsFailed)),
+        Delivery::Unconfirmed => Err(Error::Otp(OtpRefusal::SmsUnconfirmed)),
+    }
+}
+
+/// A code recorded in the caller's transaction, to be sent once that commits.
+pub(crate) struct Issued {
+    id: Uuid,
+    tenant: TenantId,
+    phone: String,
+    body: String,
+    /// Codes this one replaced (given back if the provider refuses the text).
+    replaced: Vec<Uuid>,
+    pub sent: OtpSent,
+}
+
+/// What became of a code's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    Sent,
+    /// The provider said no: the code is deleted (it never went out; no cooldown starts) and
+    /// the codes it replaced are valid again.
+    Refused,
+    /// The request failed in transit (timeout, connection lost): the text may have arrived, so
+    /// the code stays valid and the cooldown applies.
+    Unconfirmed,
+}
+
+/// Sends a recorded code — after the caller committed, outside any transaction and holding no
+/// pooled connection while the provider answers (a slow provider cannot exhaust the pool).
+pub(crate) async fn deliver(pool: &Pool, otp: &Otp, issued: &Issued) -> Result<Delivery, Error> {
+    let phone = mask_e164(&issued.phone);
+    match otp.sms.send(&issued.phone, &issued.body).await {
+        Ok(()) => {
+            tracing::info!(tenant = %issued.tenant, %phone, "OTP sent");
+            Ok(Delivery::Sent)
+        }
+        Err(crate::sms::SmsError::Refused { .. } | crate::sms::SmsError::Unreachable(_)) => {
+            tracing::warn!(tenant = %issued.tenant, %phone, "OTP SMS refused; code withdrawn");
+            let mut conn = pool.get().await?;
+            let tx = db::tenant_tx(&mut conn, issued.tenant).await?;
+            tx.execute(
+                "DELETE FROM otp_codes WHERE tenant_id = $1 AND id = $2",
+                &[&issued.tenant.0, &issued.id],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE otp_codes SET consumed_at = NULL WHERE tenant_id = $1 AND id = ANY($2)",
+                &[&issued.tenant.0, &issued.replaced],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Delivery::Refused)
+        }
+        Err(e) => {
+            tracing::warn!(tenant = %issued.tenant, %phone, error = %e, "OTP SMS unconfirmed; code kept");
+            Ok(Delivery::Unconfirmed)
+        }
+    }
+}
+
+/// Records a new code for `phone` in `tx`, after the shop's policy (countries, daily cap), the
+/// cooldown and the hourly caps (per phone, and per client address or device) allow it. The
+/// caller commits, then sends it with [`deliver`]. Sends for one phone are serialised by an
+/// advisory lock.
+pub(crate) async fn issue_code(
+    tx: &Transaction<'_>,
+    otp: &Otp,
+    tenant: TenantId,
+    customer: Uuid,
+    phone: &str,
+    requester: Requester,
+    language: Locale,
+) -> Result<Issued, Error> {
+    let s = &otp.settings;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&format!("otp:{tenant}:{phone}")],
+    )
+    .await?;
+    let now = otp.clock.now();
+    // The shop's policy: the countries it texts, and its codes in 24 hours.
+    let policy = tx
+        .query_one(
+            "SELECT t.sms_countries, t.sms_daily_cap,
+                    (SELECT count(*) FROM otp_codes c
+                     WHERE c.tenant_id = t.id AND c.created_at > $2),
+                    (SELECT min(c.created_at) FROM otp_codes c
+                     WHERE c.tenant_id = t.id AND c.created_at > $2)
+             FROM tenants t WHERE t.id = $1",
+            &[&tenant.0, &(now - Duration::days(1))],
+        )
+        .await?;
+    let countries: Vec<String> = policy.get(0);
+    let region = dukkan_core::phone::region_of(phone);
+    if !region.is_some_and(|r| countries.contains(&r)) {
+        tracing::info!(%tenant, phone = %mask_e164(phone), "OTP refused: country not served");
+        return Err(Error::Otp(OtpRefusal::CountryNotAllowed));
+    }
+    let (cap, today): (i32, i64) = (policy.get(1), policy.get(2));
+    if today >= i64::from(cap) {
+        let oldest: Option<DateTime<Utc>> = policy.get(3);
+        let retry = oldest.map_or(86_400, |o| seconds_until(o + Duration::days(1), now));
+        tracing::warn!(%tenant, cap, "OTP refused: the shop's daily cap is reached");
+        return Err(Error::Otp(OtpRefusal::ShopDailyCap { seconds: retry }));
+    }
+    let hour_ago = now - Duration::hours(1);
+    let row = tx
+        .query_one(
+            "SELECT max(created_at), count(*) FILTER (WHERE created_at > $3),
+                    min(created_at) FILTER (WHERE created_at > $3)
+             FROM otp_codes WHERE tenant_id = $1 AND phone = $2",
+            &[&tenant.0, &phone, &hour_ago],
+        )
+        .await?;
+    let last: Option<DateTime<Utc>> = row.get(0);
+    if let Some(last) = last.filter(|l| now < *l + s.cooldown) {
+        return Err(Error::Otp(OtpRefusal::Cooldown {
+            seconds: seconds_until(last + s.cooldown, now),
+        }));
+    }
+    let (in_hour, oldest): (i64, Option<DateTime<Utc>>) = (row.get(1), row.get(2));
+    if in_hour >= s.per_phone_per_hour {
+        let retry = oldest.map_or(3600, |o| seconds_until(o + Duration::hours(1), now));
+        return Err(Error::Otp(OtpRefusal::RateLimited { seconds: retry }));
+    }
+    let (client_ip, device) = match requester {
+        Requester::Ip(ip) => (Some(ip), None),
+        Requester::Device(d) => (None, Some(d)),
+    };
+    let by_client = match requester {
+        Requester::Ip(ip) => {
+            tx.query_one(
+                "SELECT count(*), min(created_at) FROM otp_codes
+                 WHERE tenant_id = $1 AND client_ip = $2 AND created_at > $3",
+                &[&tenant.0, &ip, &hour_ago],
+            )
+            .await?
+        }
+        Requester::Device(d) => {
+            tx.query_one(
+                "SELECT count(*), min(created_at) FROM otp_codes
+                 WHERE tenant_id = $1 AND device_id = $2 AND created_at > $3",
+                &[&tenant.0, &d, &hour_ago],
+            )
+            .await?
+        }
+    };
+    if by_client.get::<_, i64>(0) >= s.per_client_per_hour {
+        let oldest: Option<DateTime<Utc>> = by_client.get(1);
+        let retry = oldest.map_or(3600, |o| seconds_until(o + Duration::hours(1), now));
+        return Err(Error::Otp(OtpRefusal::RateLimited { seconds: retry }));
+    }
+    // A new code replaces any earlier one.
+    let replaced: Vec<Uuid> = tx
+        .query(
+            "UPDATE otp_codes SET consumed_at = $3
+             WHERE tenant_id = $1 AND phone = $2 AND consumed_at IS NULL RETURNING id",
+            &[&tenant.0, &phone, &now],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let code = new_code();
+    let expires_at = now + s.ttl;
+    let id = Uuid::now_v7();
+    tx.execute(
+        "INSERT INTO otp_codes (tenant_id, id, phone, customer_id, code_hash, created_at,
+                                expires_at, client_ip, device_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &tenant.0,
+            &id,
+            &phone,
+            &customer,
+            &otp.digest(tenant.0, phone, &code),
+            &now,
+            &expires_at,
+            &client_ip,
+            &device,
+        ],
+    )
+    .await?;
+    let body = crate::messages::format(
+        language,
+        &LocalizedMessage::new("server-otp-sms").with("code", MessageArg::Text(code)),
+    );
+    Ok(Issued {
+        id,
+        tenant,
+        phone: phone.to_owned(),
+        body,
+        replaced,
+        sent: OtpSent {
+            phone_masked: mask_e164(phone),
+            expires_at,
+            resend_after_seconds: s.cooldown.num_seconds(),
+        },
+    })
+}
