@@ -142,3 +142,59 @@ async fn a_large_export_streams_every_row_once() {
     assert_eq!(rows.len(), 1234);
     assert_eq!(rows[1233][0], "CUST-01234");
 }
+
+#[tokio::test]
+async fn sixteen_stalled_export_readers_hold_no_connection_and_every_row_comes_once() {
+    let app = TestApp::spawn().await;
+    let (tenant, admin) = app.tenant_with("shop", Role::Admin).await;
+    // 5,000 walk-ins: ten chunks, more than an export's buffer of four.
+    app.owner
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "INSERT INTO customers (tenant_id, id, customer_number, kind)
+             SELECT $1, gen_random_uuid(), n, 'guest' FROM generate_series(1, 5000) n",
+            &[&tenant.0],
+        )
+        .await
+        .unwrap();
+    let actor = dukkan_server::staff::authenticate(&app.app_pool, &admin)
+        .await
+        .unwrap();
+    let mut stalled = Vec::new();
+    for _ in 0..16 {
+        let mut chunks = dukkan_server::export::start(
+            &app.app_pool,
+            &actor,
+            Default::default(),
+            dukkan_core::i18n::Locale::En,
+        )
+        .await
+        .unwrap();
+        // The reader takes the header, then stops reading.
+        assert!(chunks.recv().await.unwrap().is_ok());
+        stalled.push(chunks);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let pool = app.app_pool.status();
+    assert!(
+        pool.size - pool.available <= 1,
+        "connections held for readers that do not read: {pool:?}"
+    );
+    // Other requests answer meanwhile.
+    let listed = app
+        .get("/api/v1/customers?limit=100&status=all", &admin)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK);
+    // And a reader that goes on gets every customer exactly once, in order.
+    let mut reader = stalled.pop().unwrap();
+    let mut body = vec![0xEF, 0xBB, 0xBF];
+    body.extend(b"1,2,3,4,5,6,7,8\n");
+    while let Some(chunk) = reader.recv().await {
+        body.extend_from_slice(&chunk.unwrap());
+    }
+    let numbers: Vec<String> = records(&body).into_iter().map(|r| r[0].clone()).collect();
+    let expected: Vec<String> = (1..=5000).map(|n| format!("CUST-{n:05}")).collect();
+    assert_eq!(numbers, expected);
+}
