@@ -176,7 +176,7 @@ async fn the_shops_staff_sign_in_with_their_pin_and_only_a_manager_gets_the_cust
     dukkan_server::staff::add(&server.owner, "muscat", "Aisha", Role::Cashier, "2468")
         .await
         .unwrap();
-    dukkan_server::staff::add(&server.owner, "muscat", "Salim", Role::Manager, "1357")
+    dukkan_server::staff::add(&server.owner, "muscat", "Salim", Role::Manager, "135790")
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -257,7 +257,7 @@ async fn the_shops_staff_sign_in_with_their_pin_and_only_a_manager_gets_the_cust
     people[1].click().await.unwrap();
     app.find("signin-pin")
         .await
-        .send_keys("1357")
+        .send_keys("135790")
         .await
         .unwrap();
     app.press(Key::Enter).await;

@@ -23,6 +23,7 @@ server-error-kind-change = لا يمكن تغيير نوع العميل بهذه
 server-error-address-limit = لدى هذا العميل العدد الأقصى من العناوين.
 server-error-enrollment-code-invalid = رمز التسجيل هذا غير صالح أو منتهي الصلاحية أو مستخدم من قبل.
 server-error-invalid-pin = يجب أن يتكون الرقم السري من { $min } إلى { $max } حرفاً.
+server-error-invalid-password = يجب أن تتكون كلمة المرور من { $min } إلى { $max } حرفاً.
 server-error-invalid-slug = يجب أن يتكون رمز المتجر من 2 إلى 63 حرفاً لاتينياً صغيراً أو رقماً أو شرطة.
 server-error-tenant-exists = يوجد متجر بهذا الرمز بالفعل.
 server-error-default-required = للعميل الذي لديه عناوين عنوان افتراضي واحد دائماً. اختر عنواناً آخر ليكون الافتراضي بدلاً من ذلك.

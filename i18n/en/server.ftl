@@ -23,6 +23,7 @@ server-error-kind-change = The customer type cannot be changed this way.
 server-error-address-limit = This customer already has the maximum number of addresses.
 server-error-enrollment-code-invalid = This enrollment code is not valid, has expired or was already used.
 server-error-invalid-pin = The PIN must have between { $min } and { $max } characters.
+server-error-invalid-password = The password must have between { $min } and { $max } characters.
 server-error-invalid-slug = The shop code must be 2 to 63 lower-case letters, digits or dashes.
 server-error-tenant-exists = A shop with this code already exists.
 server-error-default-required = A customer with addresses always has one default address. Choose another address as the default instead.

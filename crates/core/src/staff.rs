@@ -45,6 +45,34 @@ pub fn normalize_pin(pin: &str) -> String {
     pin.chars().map(crate::phone::ascii_digit).collect()
 }
 
+/// The longest PIN considered.
+pub const PIN_MAX_CHARS: usize = 64;
+/// Shortest password for signing in to the server, and the longest considered.
+pub const PASSWORD_MIN_CHARS: usize = 10;
+pub const PASSWORD_MAX_CHARS: usize = 128;
+
+/// The shortest PIN for `role`: 4 for a cashier; 6 for managers and admins, whose PIN opens the
+/// manager's functions of every till of the shop (its hash is on each of them).
+pub fn pin_min_chars(role: Role) -> usize {
+    match role {
+        Role::Cashier => 4,
+        Role::Manager | Role::Admin => 6,
+    }
+}
+
+/// Whether `pin` (normalised) may be set for `role`: its length, and no control characters.
+pub fn pin_allowed(role: Role, pin: &str) -> bool {
+    let n = pin.chars().count();
+    (pin_min_chars(role)..=PIN_MAX_CHARS).contains(&n) && !pin.chars().any(char::is_control)
+}
+
+/// Whether `password` may be set: 10 to 128 characters, no control characters.
+pub fn password_allowed(password: &str) -> bool {
+    let n = password.chars().count();
+    (PASSWORD_MIN_CHARS..=PASSWORD_MAX_CHARS).contains(&n)
+        && !password.chars().any(char::is_control)
+}
+
 /// One active staff member as a device holds them. `pin_hash` is the argon2id PHC string the
 /// server stores (salted, slow on purpose): a device verifies PINs offline against it and never
 /// sees a PIN in clear.
@@ -76,6 +104,20 @@ mod tests {
         assert_eq!(normalize_pin("١٢٣٤"), "1234");
         assert_eq!(normalize_pin("۵۶۷۸"), "5678");
         assert_eq!(normalize_pin("12ab"), "12ab");
+    }
+
+    #[test]
+    fn managers_and_admins_need_six_digit_pins_and_passwords_ten_characters() {
+        assert!(pin_allowed(Role::Cashier, "1234"));
+        assert!(!pin_allowed(Role::Manager, "1234"));
+        assert!(!pin_allowed(Role::Admin, "12345"));
+        assert!(pin_allowed(Role::Admin, "123456"));
+        assert!(!pin_allowed(Role::Cashier, "12\u{0000}4"));
+        assert!(!pin_allowed(Role::Cashier, &"1".repeat(65)));
+        assert!(!password_allowed("short pass"[..9].trim()));
+        assert!(password_allowed("ten chars!"));
+        assert!(!password_allowed("ten\nchars!"));
+        assert!(!password_allowed(&"p".repeat(129)));
     }
 
     #[test]

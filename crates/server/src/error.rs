@@ -104,6 +104,7 @@ pub enum OtpRefusal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
     InvalidPin { min: usize, max: usize },
+    InvalidPassword { min: usize, max: usize },
     InvalidSlug,
     EnrollmentCodeInvalid,
     DefaultRequired,
@@ -257,6 +258,12 @@ impl Error {
                     Rule::InvalidPin { min, max } => (
                         "staff.invalid-pin",
                         server("invalid-pin")
+                            .with("min", MessageArg::Number(*min as f64))
+                            .with("max", MessageArg::Number(*max as f64)),
+                    ),
+                    Rule::InvalidPassword { min, max } => (
+                        "staff.invalid-password",
+                        server("invalid-password")
                             .with("min", MessageArg::Number(*min as f64))
                             .with("max", MessageArg::Number(*max as f64)),
                     ),

@@ -20,7 +20,8 @@ use std::net::SocketAddr;
         OTP_SECRET        key of the OTP hashes, >= 32 bytes, same on every instance\n  \
         TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_BASE_URL\n                    \
         SMS through Twilio; without them OTP texts go to a development sink\n  \
-        STAFF_PIN         PIN for `staff add` (a random 6-digit PIN is made when unset)\n  \
+        STAFF_PIN         till PIN for `staff add` (a random 6-digit PIN is made when unset)\n  \
+        STAFF_PASSWORD    server password for `staff add` / `staff set-password` (made when unset)\n  \
         RATE_LIMIT_IP_PER_SECOND, RATE_LIMIT_IP_BURST (default 100/s, burst 300)\n  \
         RATE_LIMIT_TOKEN_PER_SECOND, RATE_LIMIT_TOKEN_BURST (default 50/s, burst 200)\n                    \
         requests per client IP and per bearer token; 0 turns a limit off (429 + Retry-After)\n  \
@@ -219,7 +220,9 @@ enum TenantCommand {
 
 #[derive(Subcommand)]
 enum StaffCommand {
-    /// Add a staff member; the PIN comes from STAFF_PIN or is generated and printed once.
+    /// Add a staff member: a till PIN (STAFF_PIN, at least 4 digits for a cashier, 6 for a
+    /// manager or admin) and a server password (STAFF_PASSWORD, at least 10 characters); each
+    /// is generated and printed once when its variable is unset.
     Add {
         /// Tenant slug.
         #[arg(long)]
@@ -229,6 +232,16 @@ enum StaffCommand {
         /// cashier, manager or admin.
         #[arg(long, value_parser = parse_role)]
         role: Role,
+    },
+    /// Set a staff member's server password (STAFF_PASSWORD, or generated and printed once);
+    /// their server sessions end.
+    SetPassword {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: String,
+        /// The staff member's id (as printed by `staff add`).
+        #[arg(long)]
+        id: String,
     },
     /// Deactivate a staff member: their sign-ins end and devices drop them at the next sync.
     Deactivate {
@@ -249,6 +262,22 @@ enum DeviceCommand {
         #[arg(long)]
         tenant: String,
     },
+}
+
+/// STAFF_PASSWORD, or 16 random letters and digits (true: generated, to print once).
+fn password_from_env() -> (String, bool) {
+    match std::env::var("STAFF_PASSWORD") {
+        Ok(p) => (p, false),
+        Err(_) => {
+            use rand::Rng;
+            const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+            let mut rng = rand::rng();
+            let p = (0..16)
+                .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+                .collect();
+            (p, true)
+        }
+    }
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -400,13 +429,34 @@ async fn main() -> anyhow::Result<()> {
                     )
                 }
             };
-            let member = staff::add(&owner_pool()?, tenant, name, *role, &pin)
+            let (password, password_generated) = password_from_env();
+            let pool = owner_pool()?;
+            let member = staff::add(&pool, tenant, name, *role, &pin)
+                .await
+                .map_err(cli_error)?;
+            staff::set_password(&pool, tenant, &member.id.to_string(), &password)
+                .await
+                .map_err(cli_error)?;
+            let mut out = serde_json::to_value(&member)?;
+            // Shown once, for the operator to hand over; only their hashes are stored.
+            if generated {
+                out["pin"] = serde_json::Value::String(pin);
+            }
+            if password_generated {
+                out["password"] = serde_json::Value::String(password);
+            }
+            print(&out)?;
+        }
+        Command::Staff {
+            command: StaffCommand::SetPassword { tenant, id },
+        } => {
+            let (password, generated) = password_from_env();
+            let member = staff::set_password(&owner_pool()?, tenant, id, &password)
                 .await
                 .map_err(cli_error)?;
             let mut out = serde_json::to_value(&member)?;
             if generated {
-                // Shown once, for the operator to hand over; only its hash is stored.
-                out["pin"] = serde_json::Value::String(pin);
+                out["password"] = serde_json::Value::String(password);
             }
             print(&out)?;
         }

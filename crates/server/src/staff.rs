@@ -1,5 +1,6 @@
-//! Staff members, their PINs (argon2id) and sign-in sessions (random bearer tokens, stored
-//! hashed, 12 hours).
+//! Staff members, their secrets and sign-in sessions (random bearer tokens, stored hashed, 12
+//! hours). A PIN (argon2id, sent to the tills in the roster) unlocks a till; a password
+//! (argon2id, never leaves the server) signs in to the server.
 
 use crate::db;
 use crate::error::{Error, Rule};
@@ -15,8 +16,6 @@ use std::sync::OnceLock;
 
 /// How long a sign-in lasts: one long shift.
 pub const SESSION_HOURS: i64 = 12;
-pub const PIN_MIN_CHARS: usize = 4;
-pub const PIN_MAX_CHARS: usize = 64;
 const TOKEN_KIND: &str = "dks";
 
 pub use dukkan_core::staff::Role;
@@ -59,22 +58,44 @@ pub struct Session {
     pub staff: Staff,
 }
 
-fn check_pin(pin: &str) -> Result<(), Error> {
-    let n = pin.chars().count();
-    if !(PIN_MIN_CHARS..=PIN_MAX_CHARS).contains(&n) || pin.chars().any(char::is_control) {
+fn check_pin(role: Role, pin: &str) -> Result<(), Error> {
+    if !dukkan_core::staff::pin_allowed(role, pin) {
         return Err(Error::Rule(Rule::InvalidPin {
-            min: PIN_MIN_CHARS,
-            max: PIN_MAX_CHARS,
+            min: dukkan_core::staff::pin_min_chars(role),
+            max: dukkan_core::staff::PIN_MAX_CHARS,
         }));
     }
     Ok(())
 }
 
-async fn hash_pin(pin: String) -> Result<String, Error> {
+fn check_password(password: &str) -> Result<(), Error> {
+    if !dukkan_core::staff::password_allowed(password) {
+        return Err(Error::Rule(Rule::InvalidPassword {
+            min: dukkan_core::staff::PASSWORD_MIN_CHARS,
+            max: dukkan_core::staff::PASSWORD_MAX_CHARS,
+        }));
+    }
+    Ok(())
+}
+
+/// The argon2id settings of PIN verifiers, which travel to the tills in the roster: 64 MiB and
+/// two passes, about 90 ms on this project's 2-core machine (BENCHMARKS.md), so that whoever
+/// copies a till's file pays that much for every PIN guessed offline. A till verifies with the
+/// settings the hash names.
+fn pin_hasher() -> Argon2<'static> {
+    Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(64 * 1024, 2, 1, None).unwrap_or_default(),
+    )
+}
+
+/// Hashes a secret off the async threads (argon2 is slow on purpose).
+async fn hash_secret(secret: String, hasher: Argon2<'static>) -> Result<String, Error> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(pin.as_bytes(), &salt)
+        hasher
+            .hash_password(secret.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| Error::Internal(format!("argon2: {e}")))
     })
@@ -82,13 +103,14 @@ async fn hash_pin(pin: String) -> Result<String, Error> {
     .map_err(|e| Error::Internal(format!("hashing task: {e}")))?
 }
 
-/// Verifies `pin` against a stored PHC string, off the async threads (argon2 is slow on purpose).
-async fn verify_pin(pin: String, phc: String) -> bool {
+/// Verifies `secret` against a stored PHC string (with the settings it names), off the async
+/// threads.
+async fn verify_secret(secret: String, phc: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&phc)
             .map(|h| {
                 Argon2::default()
-                    .verify_password(pin.as_bytes(), &h)
+                    .verify_password(secret.as_bytes(), &h)
                     .is_ok()
             })
             .unwrap_or(false)
@@ -97,14 +119,14 @@ async fn verify_pin(pin: String, phc: String) -> bool {
     .unwrap_or(false)
 }
 
-/// A hash no PIN matches, verified when the staff member does not exist so that the answer
-/// takes as long as for a wrong PIN (no probing for valid staff ids by timing).
+/// A hash no password matches, verified when the staff member does not exist or has no
+/// password so that the answer takes as long as for a wrong one (no probing by timing).
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
-            .hash_password(b"decoy, never a pin", &salt)
+            .hash_password(b"decoy, never a password", &salt)
             .map(|h| h.to_string())
             .unwrap_or_default()
     })
@@ -119,9 +141,9 @@ pub async fn add(
     pin: &str,
 ) -> Result<Staff, Error> {
     let pin = &dukkan_core::staff::normalize_pin(pin);
-    check_pin(pin)?;
+    check_pin(role, pin)?;
     let name = dukkan_core::PersonName::parse(dukkan_core::Field::FirstName, name)?;
-    let secret_hash = hash_pin(pin.to_owned()).await?;
+    let secret_hash = hash_secret(pin.to_owned(), pin_hasher()).await?;
     let mut client = pool.get().await?;
     let tenant = tenants::find_by_slug(&client, tenant_slug)
         .await?
@@ -148,14 +170,14 @@ pub async fn add(
     })
 }
 
-/// Signs a staff member in with their PIN. Every failure looks the same to the caller.
+/// Signs a staff member in to the server with their password (never their PIN, whose hash is
+/// on every till). Every failure looks the same to the caller.
 pub async fn sign_in(
     pool: &Pool,
     tenant_slug: &str,
     staff_id: &str,
-    pin: &str,
+    password: &str,
 ) -> Result<Session, Error> {
-    let pin = &dukkan_core::staff::normalize_pin(pin);
     let mut client = pool.get().await?;
     let staff_id = uuid::Uuid::try_parse(staff_id).ok().map(StaffId);
     let tenant = tenants::find_by_slug(&client, tenant_slug).await?;
@@ -164,7 +186,7 @@ pub async fn sign_in(
             let tx = db::tenant_tx(&mut client, tenant).await?;
             let row = tx
                 .query_opt(
-                    "SELECT name, role, secret_hash FROM staff
+                    "SELECT name, role, password_hash FROM staff
                      WHERE tenant_id = $1 AND id = $2 AND active",
                     &[&tenant.0, &staff_id.0],
                 )
@@ -174,12 +196,15 @@ pub async fn sign_in(
         }
         _ => None,
     };
-    let pin_ok = check_pin(pin).is_ok();
-    let phc = found
+    // Checked in full only within bounds: a 10,000-character "password" is not hashed.
+    let shape_ok = check_password(password).is_ok();
+    let stored = found
         .as_ref()
-        .map(|(_, _, r)| r.get::<_, String>(2))
-        .unwrap_or_else(|| decoy_hash().to_owned());
-    let verified = verify_pin(pin.to_owned(), phc).await && pin_ok;
+        .and_then(|(_, _, r)| r.get::<_, Option<String>>(2));
+    let has_password = stored.is_some();
+    let phc = stored.unwrap_or_else(|| decoy_hash().to_owned());
+    let candidate = if shape_ok { password } else { "" };
+    let verified = verify_secret(candidate.to_owned(), phc).await && shape_ok && has_password;
     let Some((tenant, staff_id, row)) = found.filter(|_| verified) else {
         tracing::info!(tenant = tenant_slug, "sign-in refused");
         return Err(Error::InvalidCredentials);
@@ -234,6 +259,89 @@ pub async fn authenticate(pool: &Pool, token: &str) -> Result<Actor, Error> {
         staff: StaffId(row.get(0)),
         role: Role::parse(row.get(1)).ok_or(Error::Unauthenticated)?,
     })
+}
+
+/// Sets the server password of a staff member of `tenant_slug` (an operator's act), ending their
+/// sessions.
+pub async fn set_password(
+    pool: &Pool,
+    tenant_slug: &str,
+    staff_id: &str,
+    password: &str,
+) -> Result<Staff, Error> {
+    check_password(password)?;
+    let staff_id = uuid::Uuid::try_parse(staff_id).map_err(|_| Error::NotFound)?;
+    let hash = hash_secret(password.to_owned(), Argon2::default()).await?;
+    let mut client = pool.get().await?;
+    let tenant = tenants::find_by_slug(&client, tenant_slug)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_opt(
+            "UPDATE staff SET password_hash = $3 WHERE tenant_id = $1 AND id = $2
+             RETURNING name, role",
+            &[&tenant.0, &staff_id, &hash],
+        )
+        .await?
+        .ok_or(Error::NotFound)?;
+    tx.execute(
+        "DELETE FROM staff_sessions WHERE tenant_id = $1 AND staff_id = $2",
+        &[&tenant.0, &staff_id],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Staff {
+        id: StaffId(staff_id),
+        tenant_id: tenant,
+        name: row.get(0),
+        role: Role::parse(row.get(1)).ok_or_else(|| Error::Internal("unknown role".into()))?,
+    })
+}
+
+/// The signed-in staff member changes their own password (the current one first); their
+/// other sessions end, this one goes on.
+pub async fn change_password(
+    pool: &Pool,
+    actor: &Actor,
+    token: &str,
+    current: &str,
+    new: &str,
+) -> Result<(), Error> {
+    check_password(new)?;
+    let mut client = pool.get().await?;
+    let stored: Option<String> = {
+        let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+        let row = tx
+            .query_one(
+                "SELECT password_hash FROM staff WHERE tenant_id = $1 AND id = $2",
+                &[&actor.tenant.0, &actor.staff.0],
+            )
+            .await?;
+        tx.commit().await?;
+        row.get(0)
+    };
+    let shape_ok = check_password(current).is_ok();
+    let phc = stored.unwrap_or_else(|| decoy_hash().to_owned());
+    let candidate = if shape_ok { current } else { "" };
+    if !(verify_secret(candidate.to_owned(), phc).await && shape_ok) {
+        return Err(Error::InvalidCredentials);
+    }
+    let hash = hash_secret(new.to_owned(), Argon2::default()).await?;
+    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    tx.execute(
+        "UPDATE staff SET password_hash = $3 WHERE tenant_id = $1 AND id = $2",
+        &[&actor.tenant.0, &actor.staff.0, &hash],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM staff_sessions WHERE tenant_id = $1 AND staff_id = $2 AND token_hash <> $3",
+        &[&actor.tenant.0, &actor.staff.0, &tokens::hash(token)],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %actor.tenant, staff = %actor.staff, "password changed");
+    Ok(())
 }
 
 /// Ends the session of `token` on the server: the token stops working at once, on every

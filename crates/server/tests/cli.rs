@@ -15,6 +15,7 @@ fn run(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Value {
         .args(args)
         .env("DATABASE_URL", &db.owner_url)
         .env_remove("STAFF_PIN")
+        .env_remove("STAFF_PASSWORD")
         .envs(env.iter().copied())
         .output()
         .expect("run dukkan-server");
@@ -58,10 +59,27 @@ async fn migrate_then_tenant_staff_and_enrollment_code_print_json_that_chains() 
         &[
             "staff", "add", "--tenant", "muscat-1", "--name", "Salim", "--role", "manager",
         ],
-        &[("STAFF_PIN", "8642")],
+        &[
+            ("STAFF_PIN", "864213"),
+            ("STAFF_PASSWORD", "a long server password"),
+        ],
     );
     assert_eq!(staff["role"], "manager");
     assert!(staff.get("pin").is_none(), "a given PIN is never echoed");
+    assert!(
+        staff.get("password").is_none(),
+        "a given password is never echoed"
+    );
+    // A manager's PIN has six digits at least.
+    let short = Command::new(BIN)
+        .args([
+            "staff", "add", "--tenant", "muscat-1", "--name", "Omar", "--role", "manager",
+        ])
+        .env("DATABASE_URL", &db.owner_url)
+        .env("STAFF_PIN", "8642")
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
     let generated = run(
         &db,
         &[
@@ -71,7 +89,18 @@ async fn migrate_then_tenant_staff_and_enrollment_code_print_json_that_chains() 
     );
     let pin = generated["pin"].as_str().expect("generated PIN shown once");
     assert!(pin.len() == 6 && pin.bytes().all(|b| b.is_ascii_digit()));
+    let password = generated["password"]
+        .as_str()
+        .expect("generated password shown once");
+    assert_eq!(password.len(), 16);
     let id = generated["id"].as_str().unwrap();
+    let reset = run(
+        &db,
+        &["staff", "set-password", "--tenant", "muscat-1", "--id", id],
+        &[("STAFF_PASSWORD", "another long password")],
+    );
+    assert_eq!(reset["id"], id);
+    assert!(reset.get("password").is_none());
     let gone = run(
         &db,
         &["staff", "deactivate", "--tenant", "muscat-1", "--id", id],

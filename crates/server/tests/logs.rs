@@ -45,6 +45,7 @@ const PHONE: &str = "+96892123456";
 const PHONE_LOCAL: &str = "92123456";
 const EMAIL: &str = "aisha.private@example.om";
 const PIN: &str = "Pin-Secret-7731";
+const PASSWORD: &str = "Password-Secret-7731";
 
 #[tokio::test]
 async fn logs_hold_masked_phones_only_and_never_codes_tokens_pins_or_emails() {
@@ -74,20 +75,23 @@ async fn logs_hold_masked_phones_only_and_never_codes_tokens_pins_or_emails() {
     let member = staff::add(&app.owner, "shop", "Salim", Role::Manager, PIN)
         .await
         .unwrap();
-    let sign_in = |pin: &'static str| {
+    staff::set_password(&app.owner, "shop", &member.id.to_string(), PASSWORD)
+        .await
+        .unwrap();
+    let sign_in = |password: &'static str| {
         app.call(
             Method::POST,
             "/api/v1/auth/sign-in",
             None,
-            Some(json!({"tenant": "shop", "staffId": member.id.to_string(), "pin": pin})),
+            Some(json!({"tenant": "shop", "staffId": member.id.to_string(), "password": password})),
         )
     };
-    // A wrong PIN, then the right one.
+    // A wrong password, then the right one.
     assert_eq!(
-        sign_in("Wrong-Pin-5519").await.status,
+        sign_in("Wrong-Password-5519").await.status,
         StatusCode::UNAUTHORIZED
     );
-    let ok = sign_in(PIN).await;
+    let ok = sign_in(PASSWORD).await;
     assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
     let token = ok.body["token"].as_str().unwrap().to_owned();
 
@@ -203,7 +207,8 @@ async fn logs_hold_masked_phones_only_and_never_codes_tokens_pins_or_emails() {
         ("enrollment code", enroll_code.clone()),
         ("enrollment code (typed)", enroll_code.replace('-', "")),
         ("PIN", PIN.to_owned()),
-        ("wrong PIN", "Wrong-Pin-5519".to_owned()),
+        ("wrong password", "Wrong-Password-5519".to_owned()),
+        ("password", PASSWORD.to_owned()),
         ("email", EMAIL.to_owned()),
         ("Twilio auth token", twilio_secret.to_owned()),
     ] {

@@ -199,7 +199,7 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Er
         description = "Multi-tenant customer API of Dukkan. Reference with examples: docs/api.md."
     ),
     paths(
-        sign_in, sign_out, enroll, create_enroll_code, list_devices, revoke_device,
+        sign_in, sign_out, change_password, enroll, create_enroll_code, list_devices, revoke_device,
         create_customer, list_customers, get_customer, patch_customer, deactivate_customer, reactivate_customer,
         merge_customers, export_customers, send_otp, verify_otp, upgrade_customer,
         list_addresses, add_address, patch_address, delete_address, default_address,
@@ -232,6 +232,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/sign-in", post(sign_in))
         .route("/auth/sign-out", post(sign_out))
+        .route("/auth/password", post(change_password))
         .route("/devices/enroll", post(enroll))
         .route("/devices/enroll-codes", post(create_enroll_code))
         .route("/devices", get(list_devices))

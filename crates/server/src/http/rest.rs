@@ -23,11 +23,22 @@ pub struct SignIn {
     /// The tenant's slug.
     pub tenant: String,
     pub staff_id: String,
-    pub pin: String,
+    /// The staff member's server password (never their till PIN).
+    pub password: String,
 }
 
-/// Wrong PINs count against the staff member and the client IP; past the limit both are
-/// locked out for a while (429 with `Retry-After`), even with the right PIN.
+/// `POST /api/v1/auth/password`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// 10 to 128 characters.
+    pub new_password: String,
+}
+
+/// Signs in with the server password. Wrong passwords count against the staff member and the
+/// client IP; past the limit both are locked out for a while (429 with `Retry-After`), even
+/// with the right one.
 #[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "auth", request_body = SignIn,
     responses((status = 200, description = "Signed in", body = Session), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 pub(super) async fn sign_in(
@@ -39,7 +50,7 @@ pub(super) async fn sign_in(
     // instance alike.
     let limits = s.limits.config();
     lockout::begin(&s.pool, limits, ip, &b.tenant, &b.staff_id).await?;
-    match staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.pin).await {
+    match staff::sign_in(&s.pool, &b.tenant, &b.staff_id, &b.password).await {
         Ok(session) => {
             lockout::succeeded(&s.pool, limits, ip, &b.tenant, &b.staff_id).await?;
             Ok(Json(session))
@@ -54,6 +65,22 @@ pub(super) async fn sign_in(
             Err(e)
         }
     }
+}
+
+/// Changes the signed-in staff member's password (the current one first); their other
+/// sessions end.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePassword,
+    responses((status = 204, description = "Changed"), (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "The new password is too short or too long", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(super) async fn change_password(
+    State(s): State<AppState>,
+    actor: Actor,
+    headers: axum::http::HeaderMap,
+    ApiJson(b): ApiJson<ChangePassword>,
+) -> Result<StatusCode, Error> {
+    let token = crate::limits::bearer(&headers).ok_or(Error::Unauthenticated)?;
+    staff::change_password(&s.pool, &actor, token, &b.current_password, &b.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Ends this session on the server: the token stops working at once.

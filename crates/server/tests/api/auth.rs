@@ -1,6 +1,6 @@
 //! Sign-in, bearer tokens, health, readiness and device enrollment.
 
-use crate::support::{TestApp, PIN};
+use crate::support::{TestApp, PASSWORD, PIN};
 use dukkan_server::staff::{self, Role};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -62,21 +62,26 @@ async fn every_wrong_sign_in_looks_the_same_and_gives_no_token() {
         .await
         .unwrap();
     let id = member.id.to_string();
+    staff::set_password(&app.owner, "shop", &id, PASSWORD)
+        .await
+        .unwrap();
     for (tenant, staff_id, pin) in [
         ("shop", id.as_str(), "0000"),
         ("shop", id.as_str(), ""),
         ("shop", id.as_str(), &*"9".repeat(10_000)),
-        ("nope", id.as_str(), PIN),
-        ("shop", "not-a-uuid", PIN),
-        ("shop", &*uuid::Uuid::now_v7().to_string(), PIN),
-        ("SHOP\u{202E}", id.as_str(), PIN),
+        // The till PIN never signs in to the server.
+        ("shop", id.as_str(), PIN),
+        ("nope", id.as_str(), PASSWORD),
+        ("shop", "not-a-uuid", PASSWORD),
+        ("shop", &*uuid::Uuid::now_v7().to_string(), PASSWORD),
+        ("SHOP\u{202E}", id.as_str(), PASSWORD),
     ] {
         let a = app
             .call(
                 Method::POST,
                 "/api/v1/auth/sign-in",
                 None,
-                Some(json!({"tenant": tenant, "staffId": staff_id, "pin": pin})),
+                Some(json!({"tenant": tenant, "staffId": staff_id, "password": pin})),
             )
             .await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{tenant} {staff_id}");
@@ -89,7 +94,7 @@ async fn every_wrong_sign_in_looks_the_same_and_gives_no_token() {
             Method::POST,
             "/api/v1/auth/sign-in",
             None,
-            Some(json!({"tenant": "shop", "staffId": id, "pin": PIN})),
+            Some(json!({"tenant": "shop", "staffId": id, "password": PASSWORD})),
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK);
@@ -232,4 +237,105 @@ async fn signing_out_ends_the_session_on_the_server_and_expired_sessions_are_rem
             .await,
         0
     );
+}
+
+#[tokio::test]
+async fn a_pin_never_signs_in_to_the_server_and_a_staff_member_changes_their_password() {
+    let app = TestApp::spawn().await;
+    app.tenant("shop").await;
+    let member = staff::add(&app.owner, "shop", "Salim", Role::Admin, PIN)
+        .await
+        .unwrap();
+    let id = member.id.to_string();
+    let sign_in = |secret: &str| {
+        app.call(
+            Method::POST,
+            "/api/v1/auth/sign-in",
+            None,
+            Some(json!({"tenant": "shop", "staffId": id, "password": secret})),
+        )
+    };
+    // No password yet: nothing signs in, the PIN least of all; nor does the old field.
+    assert_eq!(sign_in(PIN).await.code(), "auth.invalid-credentials");
+    let old_form = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/sign-in",
+            None,
+            Some(json!({"tenant": "shop", "staffId": id, "pin": PIN})),
+        )
+        .await;
+    assert_eq!(
+        old_form.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{old_form:?}"
+    );
+    // Managers' and admins' PINs have six digits at least; passwords ten characters.
+    let short = staff::add(&app.owner, "shop", "Aisha", Role::Manager, "2468")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            short,
+            dukkan_server::Error::Rule(dukkan_server::error::Rule::InvalidPin { min: 6, .. })
+        ),
+        "{short:?}"
+    );
+    let weak = staff::set_password(&app.owner, "shop", &id, "123456789")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            weak,
+            dukkan_server::Error::Rule(dukkan_server::error::Rule::InvalidPassword { min: 10, .. })
+        ),
+        "{weak:?}"
+    );
+
+    staff::set_password(&app.owner, "shop", &id, PASSWORD)
+        .await
+        .unwrap();
+    let first = sign_in(PASSWORD).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = sign_in(PASSWORD).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong = app
+        .post(
+            "/api/v1/auth/password",
+            &first,
+            json!({"currentPassword": "not the one at all", "newPassword": "a new long password"}),
+        )
+        .await;
+    assert_eq!(wrong.code(), "auth.invalid-credentials");
+    let too_short = app
+        .post(
+            "/api/v1/auth/password",
+            &first,
+            json!({"currentPassword": PASSWORD, "newPassword": "short"}),
+        )
+        .await;
+    assert_eq!(too_short.code(), "staff.invalid-password");
+    let changed = app
+        .post(
+            "/api/v1/auth/password",
+            &first,
+            json!({"currentPassword": PASSWORD, "newPassword": "a new long password"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{changed:?}");
+    // This session goes on; the other one ended; the old password no longer works.
+    assert_eq!(
+        app.get("/api/v1/devices", &first).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/v1/devices", &second).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(sign_in(PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in("a new long password").await.status, StatusCode::OK);
 }

@@ -3,7 +3,7 @@
 //! A second client IP is real: Linux routes all of 127.0.0.0/8 to the loopback interface, so a
 //! client bound to 127.0.0.2 reaches the server on 127.0.0.1 from another address.
 
-use crate::support::{Answer, TestApp, PIN};
+use crate::support::{Answer, TestApp, PASSWORD, PIN};
 use dukkan_server::limits::LimitConfig;
 use dukkan_server::staff::{self, Role};
 use reqwest::{Method, StatusCode};
@@ -47,17 +47,21 @@ async fn sign_in_from(
 ) -> Answer {
     let req = client
         .post(format!("{}/api/v1/auth/sign-in", app.base))
-        .json(&json!({"tenant": "shop", "staffId": staff_id, "pin": pin}));
+        .json(&json!({"tenant": "shop", "staffId": staff_id, "password": pin}));
     TestApp::answer(req.send().await.expect("test setup")).await
 }
 
-/// The id of a new staff member of "shop" whose PIN is [`PIN`].
+/// The id of a new staff member of "shop" whose PIN is [`PIN`] and password [`PASSWORD`].
 async fn shop_staff(app: &TestApp, name: &str, role: Role) -> String {
-    staff::add(&app.owner, "shop", name, role, PIN)
+    let id = staff::add(&app.owner, "shop", name, role, PIN)
         .await
         .expect("add staff")
         .id
-        .to_string()
+        .to_string();
+    staff::set_password(&app.owner, "shop", &id, PASSWORD)
+        .await
+        .expect("set password");
+    id
 }
 
 fn retry_after(a: &Answer) -> u64 {
@@ -185,7 +189,7 @@ async fn wrong_pins_lock_the_staff_member_out_even_with_the_right_pin_until_the_
         let a = sign_in_from(&app, &client, &target, pin).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
     }
-    let locked = sign_in_from(&app, &client, &target, PIN).await;
+    let locked = sign_in_from(&app, &client, &target, PASSWORD).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{locked:?}");
     assert_eq!(locked.code(), "auth.sign-in-locked");
     assert!((1..=2).contains(&retry_after(&locked)), "{locked:?}");
@@ -193,11 +197,11 @@ async fn wrong_pins_lock_the_staff_member_out_even_with_the_right_pin_until_the_
     assert_eq!(app.count("SELECT count(*) FROM staff_sessions").await, 0);
 
     // Another staff member at the same till is not locked out.
-    let other = sign_in_from(&app, &client, &colleague, PIN).await;
+    let other = sign_in_from(&app, &client, &colleague, PASSWORD).await;
     assert_eq!(other.status, StatusCode::OK, "{other:?}");
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let after = sign_in_from(&app, &client, &target, PIN).await;
+    let after = sign_in_from(&app, &client, &target, PASSWORD).await;
     assert_eq!(after.status, StatusCode::OK, "{after:?}");
 }
 
@@ -226,7 +230,7 @@ async fn another_spelling_of_the_staff_id_gets_no_more_guesses_and_cannot_sign_i
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{spelling}: {a:?}");
     }
     for spelling in &spellings {
-        let a = sign_in_from(&app, &client, spelling, PIN).await;
+        let a = sign_in_from(&app, &client, spelling, PASSWORD).await;
         assert_eq!(
             (a.status, a.code()),
             (StatusCode::TOO_MANY_REQUESTS, "auth.sign-in-locked"),
@@ -250,15 +254,15 @@ async fn wrong_pins_for_many_staff_lock_out_the_client_ip_but_not_other_ips() {
     let client = app.client.clone();
     for _ in 0..3 {
         let guess = uuid::Uuid::now_v7().to_string();
-        let a = sign_in_from(&app, &client, &guess, PIN).await;
+        let a = sign_in_from(&app, &client, &guess, PASSWORD).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
     }
-    let locked = sign_in_from(&app, &client, &real, PIN).await;
+    let locked = sign_in_from(&app, &client, &real, PASSWORD).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{locked:?}");
     assert_eq!(locked.code(), "auth.sign-in-locked");
     assert!(retry_after(&locked) > 50);
 
-    let elsewhere = sign_in_from(&app, &other_ip_client(), &real, PIN).await;
+    let elsewhere = sign_in_from(&app, &other_ip_client(), &real, PASSWORD).await;
     assert_eq!(elsewhere.status, StatusCode::OK, "{elsewhere:?}");
 }
 
@@ -279,7 +283,7 @@ async fn a_right_pin_clears_the_staff_members_count_of_wrong_ones() {
             let a = sign_in_from(&app, &client, &id, pin).await;
             assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
         }
-        let ok = sign_in_from(&app, &client, &id, PIN).await;
+        let ok = sign_in_from(&app, &client, &id, PASSWORD).await;
         assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
     }
 }
@@ -313,7 +317,7 @@ async fn concurrent_pin_guesses_get_exactly_the_allowed_number_of_tries_then_429
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((judged, locked), (5, 25), "{answers:?}");
-    let right = sign_in_from(&app, &app.client, &target, PIN).await;
+    let right = sign_in_from(&app, &app.client, &target, PASSWORD).await;
     assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "{right:?}");
     assert_eq!(app.count("SELECT count(*) FROM staff_sessions").await, 0);
 }
@@ -329,14 +333,14 @@ async fn right_pins_never_count_against_the_client_ip() {
     app.tenant("shop").await;
     let id = shop_staff(&app, "Salim", Role::Cashier).await;
     for _ in 0..5 {
-        let ok = sign_in_from(&app, &app.client, &id, PIN).await;
+        let ok = sign_in_from(&app, &app.client, &id, PASSWORD).await;
         assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
     }
     for _ in 0..2 {
         let wrong = sign_in_from(&app, &app.client, &id, "0000").await;
         assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{wrong:?}");
     }
-    let locked = sign_in_from(&app, &app.client, &id, PIN).await;
+    let locked = sign_in_from(&app, &app.client, &id, PASSWORD).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{locked:?}");
 }
 
@@ -387,7 +391,7 @@ async fn hostile_bearer_tokens_and_sign_in_bodies_are_refused_cleanly_under_the_
                 Method::POST,
                 "/api/v1/auth/sign-in",
                 None,
-                Some(json!({"tenant": "shop", "staffId": staff_id, "pin": pin})),
+                Some(json!({"tenant": "shop", "staffId": staff_id, "password": pin})),
             )
             .await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
@@ -397,7 +401,7 @@ async fn hostile_bearer_tokens_and_sign_in_bodies_are_refused_cleanly_under_the_
             Method::POST,
             "/api/v1/auth/sign-in",
             None,
-            Some(json!({"tenant": "shop", "staffId": huge, "pin": "0000"})),
+            Some(json!({"tenant": "shop", "staffId": huge, "password": "0000"})),
         )
         .await;
     assert_eq!(locked.code(), "auth.sign-in-locked");
@@ -407,7 +411,7 @@ async fn hostile_bearer_tokens_and_sign_in_bodies_are_refused_cleanly_under_the_
             Method::POST,
             "/api/v1/auth/sign-in",
             None,
-            Some(json!({"tenant": 5, "staffId": [], "pin": null})),
+            Some(json!({"tenant": 5, "staffId": [], "password": null})),
         )
         .await;
     assert_eq!(shape.status, StatusCode::UNPROCESSABLE_ENTITY, "{shape:?}");
@@ -427,7 +431,7 @@ async fn behind_a_trusted_proxy_each_client_is_limited_on_its_own_and_a_forged_h
             .client
             .post(format!("{}/api/v1/auth/sign-in", app.base))
             .header("x-forwarded-for", forwarded)
-            .json(&json!({"tenant": "shop", "staffId": staff, "pin": "0000"}));
+            .json(&json!({"tenant": "shop", "staffId": staff, "password": "0000"}));
         async move { TestApp::answer(req.send().await.expect("test setup")).await }
     };
 
@@ -474,7 +478,7 @@ async fn a_lockout_holds_on_every_instance_so_spreading_guesses_buys_no_more_tri
         let req = app
             .client
             .post(format!("{base}/api/v1/auth/sign-in"))
-            .json(&json!({"tenant": "shop", "staffId": staff, "pin": pin}));
+            .json(&json!({"tenant": "shop", "staffId": staff, "password": pin}));
         async move { TestApp::answer(req.send().await.expect("test setup")).await }
     };
     // Four guesses, alternating between the two instances: the fourth locks the member.
@@ -488,7 +492,7 @@ async fn a_lockout_holds_on_every_instance_so_spreading_guesses_buys_no_more_tri
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "guess {i}: {a:?}");
     }
     for base in [app.base.clone(), second.clone()] {
-        let a = guess(base.clone(), PIN).await;
+        let a = guess(base.clone(), PASSWORD).await;
         assert_eq!(
             (a.status, a.code()),
             (StatusCode::TOO_MANY_REQUESTS, "auth.sign-in-locked"),

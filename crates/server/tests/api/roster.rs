@@ -24,10 +24,10 @@ async fn a_device_gets_its_tenants_active_staff_with_pin_hashes_and_never_a_pin(
     let aisha = staff::add(&app.owner, "shop", "Aisha", Role::Cashier, "2468")
         .await
         .unwrap();
-    let salim = staff::add(&app.owner, "shop", "Salim", Role::Manager, "1357")
+    let salim = staff::add(&app.owner, "shop", "Salim", Role::Manager, "135790")
         .await
         .unwrap();
-    staff::add(&app.owner, "other", "Stranger", Role::Admin, "9999")
+    staff::add(&app.owner, "other", "Stranger", Role::Admin, "999999")
         .await
         .unwrap();
     let token = app.device_token("shop").await;
@@ -42,8 +42,9 @@ async fn a_device_gets_its_tenants_active_staff_with_pin_hashes_and_never_a_pin(
     assert_eq!(members[1]["role"], "manager");
     for m in members {
         let hash = m["pinHash"].as_str().unwrap();
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(!hash.contains("2468") && !hash.contains("1357"));
+        // 64 MiB, two passes: a PIN guessed offline from a copied till costs ~90 ms each.
+        assert!(hash.starts_with("$argon2id$v=19$m=65536,t=2,p=1$"), "{hash}");
+        assert!(!hash.contains("2468") && !hash.contains("135790"));
     }
     assert!(!a.body.to_string().contains("Stranger"));
     assert_eq!(
@@ -67,7 +68,7 @@ async fn the_etag_answers_304_until_staff_change_and_deactivated_staff_leave_the
     assert_eq!(same.status, StatusCode::NOT_MODIFIED);
     assert_eq!(same.body, serde_json::Value::Null, "no body with a 304");
 
-    staff::add(&app.owner, "shop", "Salim", Role::Manager, "1357")
+    staff::add(&app.owner, "shop", "Salim", Role::Manager, "135790")
         .await
         .unwrap();
     let grown = roster_with(&app, &token, Some(&tag)).await;
@@ -95,15 +96,23 @@ async fn deactivating_a_staff_member_ends_their_rest_session_and_unknown_ids_are
     let app = TestApp::spawn().await;
     app.tenant("shop").await;
     app.tenant("other").await;
-    let member = staff::add(&app.owner, "shop", "Aisha", Role::Manager, "2468")
+    let member = staff::add(&app.owner, "shop", "Aisha", Role::Manager, "246810")
         .await
         .unwrap();
+    staff::set_password(
+        &app.owner,
+        "shop",
+        &member.id.to_string(),
+        "a long password",
+    )
+    .await
+    .unwrap();
     let signed = app
         .call(
             Method::POST,
             "/api/v1/auth/sign-in",
             None,
-            Some(json!({"tenant": "shop", "staffId": member.id.to_string(), "pin": "2468"})),
+            Some(json!({"tenant": "shop", "staffId": member.id.to_string(), "password": "a long password"})),
         )
         .await;
     let session = signed.body["token"].as_str().unwrap().to_owned();

@@ -1,7 +1,7 @@
 //! Upgrading a database of the previous release (schema V2, as released) to the latest schema:
 //! the data it holds survives and the server works on it.
 
-use crate::support::{TestApp, TestDb, PIN};
+use crate::support::{TestApp, TestDb, PASSWORD, PIN};
 use dukkan_server::ids::TenantId;
 use dukkan_server::limits::LimitConfig;
 use dukkan_server::staff::{self, Role};
@@ -157,12 +157,16 @@ async fn a_database_of_the_released_schema_upgrades_with_its_data_intact_and_ser
         );
     }
 
+    // Staff of before passwords sign in to the server once an operator sets one.
+    staff::set_password(&app.owner, "old-shop", &member.id.to_string(), PASSWORD)
+        .await
+        .unwrap();
     let signed_in = app
         .call(
             Method::POST,
             "/api/v1/auth/sign-in",
             None,
-            Some(json!({"tenant": "old-shop", "staffId": member.id.to_string(), "pin": PIN})),
+            Some(json!({"tenant": "old-shop", "staffId": member.id.to_string(), "password": PASSWORD})),
         )
         .await;
     assert_eq!(signed_in.status, StatusCode::OK, "{signed_in:?}");

@@ -25,7 +25,9 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-pub const PIN: &str = "2468";
+pub const PIN: &str = "246810";
+/// The server password of every staff member the tests add with [`TestApp::sign_in`].
+pub const PASSWORD: &str = "correct horse battery";
 
 /// Where the tests' Postgres listens.
 #[derive(Debug)]
@@ -425,13 +427,16 @@ impl TestApp {
         let member = staff::add(&self.owner, slug, "Salim", role, PIN)
             .await
             .expect("add staff");
+        staff::set_password(&self.owner, slug, &member.id.to_string(), PASSWORD)
+            .await
+            .expect("set password");
         let answer = self
             .call(
                 Method::POST,
                 "/api/v1/auth/sign-in",
                 None,
                 Some(serde_json::json!({
-                    "tenant": slug, "staffId": member.id.to_string(), "pin": PIN
+                    "tenant": slug, "staffId": member.id.to_string(), "password": PASSWORD
                 })),
             )
             .await;
