@@ -7,6 +7,7 @@
 
 pub mod addresses;
 pub mod apply;
+pub mod argon;
 pub mod changes;
 pub mod clock;
 pub mod customers;

@@ -2,17 +2,16 @@
 //! hours). A PIN (argon2id, sent to the tills in the roster) unlocks a till; a password
 //! (argon2id, never leaves the server) signs in to the server.
 
+use crate::argon;
 use crate::db;
 use crate::error::{Error, Rule};
 use crate::ids::{StaffId, TenantId};
 use crate::tenants;
 use crate::tokens;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordVerifier};
+use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::Pool;
 use serde::Serialize;
-use std::sync::OnceLock;
 
 /// How long a sign-in lasts: one long shift.
 pub const SESSION_HOURS: i64 = 12;
@@ -78,60 +77,6 @@ fn check_password(password: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The argon2id settings of PIN verifiers, which travel to the tills in the roster: 64 MiB and
-/// two passes, about 90 ms on this project's 2-core machine (BENCHMARKS.md), so that whoever
-/// copies a till's file pays that much for every PIN guessed offline. A till verifies with the
-/// settings the hash names.
-fn pin_hasher() -> Argon2<'static> {
-    Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        argon2::Params::new(64 * 1024, 2, 1, None).unwrap_or_default(),
-    )
-}
-
-/// Hashes a secret off the async threads (argon2 is slow on purpose).
-async fn hash_secret(secret: String, hasher: Argon2<'static>) -> Result<String, Error> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        hasher
-            .hash_password(secret.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("argon2: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("hashing task: {e}")))?
-}
-
-/// Verifies `secret` against a stored PHC string (with the settings it names), off the async
-/// threads.
-async fn verify_secret(secret: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(secret.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// A hash no password matches, verified when the staff member does not exist or has no
-/// password so that the answer takes as long as for a wrong one (no probing by timing).
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(b"decoy, never a password", &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
-}
-
 /// Adds a staff member to the tenant with slug `tenant_slug`.
 pub async fn add(
     pool: &Pool,
@@ -143,7 +88,7 @@ pub async fn add(
     let pin = &dukkan_core::staff::normalize_pin(pin);
     check_pin(role, pin)?;
     let name = dukkan_core::PersonName::parse(dukkan_core::Field::FirstName, name)?;
-    let secret_hash = hash_secret(pin.to_owned(), pin_hasher()).await?;
+    let secret_hash = argon::hash(pin.to_owned(), argon::pin_hasher()).await?;
     let mut client = pool.get().await?;
     let tenant = tenants::find_by_slug(&client, tenant_slug)
         .await?
@@ -202,9 +147,9 @@ pub async fn sign_in(
         .as_ref()
         .and_then(|(_, _, r)| r.get::<_, Option<String>>(2));
     let has_password = stored.is_some();
-    let phc = stored.unwrap_or_else(|| decoy_hash().to_owned());
+    let phc = stored.unwrap_or_else(|| argon::decoy_hash().to_owned());
     let candidate = if shape_ok { password } else { "" };
-    let verified = verify_secret(candidate.to_owned(), phc).await && shape_ok && has_password;
+    let verified = argon::verify(candidate.to_owned(), phc).await? && shape_ok && has_password;
     let Some((tenant, staff_id, row)) = found.filter(|_| verified) else {
         tracing::info!(tenant = tenant_slug, "sign-in refused");
         return Err(Error::InvalidCredentials);
@@ -271,7 +216,7 @@ pub async fn set_password(
 ) -> Result<Staff, Error> {
     check_password(password)?;
     let staff_id = uuid::Uuid::try_parse(staff_id).map_err(|_| Error::NotFound)?;
-    let hash = hash_secret(password.to_owned(), Argon2::default()).await?;
+    let hash = argon::hash(password.to_owned(), Argon2::default()).await?;
     let mut client = pool.get().await?;
     let tenant = tenants::find_by_slug(&client, tenant_slug)
         .await?
@@ -322,12 +267,12 @@ pub async fn change_password(
         row.get(0)
     };
     let shape_ok = check_password(current).is_ok();
-    let phc = stored.unwrap_or_else(|| decoy_hash().to_owned());
+    let phc = stored.unwrap_or_else(|| argon::decoy_hash().to_owned());
     let candidate = if shape_ok { current } else { "" };
-    if !(verify_secret(candidate.to_owned(), phc).await && shape_ok) {
+    if !(argon::verify(candidate.to_owned(), phc).await? && shape_ok) {
         return Err(Error::InvalidCredentials);
     }
-    let hash = hash_secret(new.to_owned(), Argon2::default()).await?;
+    let hash = argon::hash(new.to_owned(), Argon2::default()).await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
     tx.execute(
         "UPDATE staff SET password_hash = $3 WHERE tenant_id = $1 AND id = $2",
