@@ -40,6 +40,7 @@ pub fn configure(conn: &Connection) -> Result<()> {
 
 /// Opens (creating if needed) and migrates the store at `path`.
 pub fn open(path: &Path) -> Result<Connection> {
+    owner_only(path)?;
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     let found = applied_schema_version(&conn)?;
@@ -53,6 +54,36 @@ pub fn open(path: &Path) -> Result<Connection> {
         .run(&mut conn)
         .map_err(|e| DeviceError::Migration(e.to_string()))?;
     Ok(conn)
+}
+
+/// Makes the store readable and writable by the OS user only: a new file is created so (SQLite
+/// gives its journal and WAL files the same mode), and an existing one is narrowed to it. The
+/// store holds every customer of the shop and the staff's PIN verifiers.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |e: std::io::Error| DeviceError::Migration(format!("store file: {e}"));
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// On Windows a user's profile folder (where the app keeps its store) is private to them.
+#[cfg(not(unix))]
+fn owner_only(_: &Path) -> Result<()> {
+    Ok(())
 }
 
 /// The highest migration applied to this database (0 for a new file).

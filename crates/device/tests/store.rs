@@ -684,3 +684,25 @@ fn preferences_arriving_as_json_are_validated_before_an_update() {
     );
     assert_eq!(count(&device, "outbox"), 1, "only the create");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_store_and_its_journal_files_are_readable_by_the_os_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.sqlite3");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    {
+        let d = dukkan_device::Device::open(&path).unwrap();
+        d.create_guest().unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let wal = dir.path().join("d.sqlite3-wal");
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600);
+        }
+    }
+    // A store made by an earlier version with the default umask is narrowed when opened.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(dukkan_device::Device::open(&path).unwrap());
+    assert_eq!(mode(&path), 0o600);
+}
