@@ -215,8 +215,24 @@ pub async fn set_password(
     password: &str,
 ) -> Result<Staff, Error> {
     check_password(password)?;
-    let staff_id = uuid::Uuid::try_parse(staff_id).map_err(|_| Error::NotFound)?;
     let hash = argon::hash(password.to_owned(), Argon2::default()).await?;
+    let member = change_member(pool, tenant_slug, staff_id, Some(hash), true).await?;
+    tracing::info!(tenant = %member.tenant_id, staff = %member.id, "password set");
+    Ok(member)
+}
+
+/// An operator's change to a member of `tenant_slug`: a new password hash and/or deactivation.
+/// Their server sessions end with it.
+async fn change_member(
+    pool: &Pool,
+    tenant_slug: &str,
+    staff_id: &str,
+    password_hash: Option<String>,
+    stays_active: bool,
+) -> Result<Staff, Error> {
+    let staff_id = uuid::Uuid::try_parse(staff_id)
+        .map(StaffId)
+        .map_err(|_| Error::NotFound)?;
     let mut client = pool.get().await?;
     let tenant = tenants::find_by_slug(&client, tenant_slug)
         .await?
@@ -224,20 +240,21 @@ pub async fn set_password(
     let tx = db::tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
-            "UPDATE staff SET password_hash = $3 WHERE tenant_id = $1 AND id = $2
+            "UPDATE staff SET password_hash = coalesce($3, password_hash), active = active AND $4
+             WHERE tenant_id = $1 AND id = $2
              RETURNING name, role",
-            &[&tenant.0, &staff_id, &hash],
+            &[&tenant.0, &staff_id.0, &password_hash, &stays_active],
         )
         .await?
         .ok_or(Error::NotFound)?;
     tx.execute(
         "DELETE FROM staff_sessions WHERE tenant_id = $1 AND staff_id = $2",
-        &[&tenant.0, &staff_id],
+        &[&tenant.0, &staff_id.0],
     )
     .await?;
     tx.commit().await?;
     Ok(Staff {
-        id: StaffId(staff_id),
+        id: staff_id,
         tenant_id: tenant,
         name: row.get(0),
         role: Role::parse(row.get(1)).ok_or_else(|| Error::Internal("unknown role".into()))?,
@@ -308,30 +325,9 @@ pub async fn sign_out(pool: &Pool, actor: &Actor, token: &str) -> Result<(), Err
 /// Deactivates a staff member of the tenant with slug `tenant_slug`: their sessions stop
 /// working at once, and devices drop them from their roster at the next sync.
 pub async fn deactivate(pool: &Pool, tenant_slug: &str, staff_id: &str) -> Result<Staff, Error> {
-    let staff_id = uuid::Uuid::try_parse(staff_id)
-        .map(StaffId)
-        .map_err(|_| Error::NotFound)?;
-    let mut client = pool.get().await?;
-    let tenant = tenants::find_by_slug(&client, tenant_slug)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let tx = db::tenant_tx(&mut client, tenant).await?;
-    let row = tx
-        .query_opt(
-            "UPDATE staff SET active = false WHERE tenant_id = $1 AND id = $2
-             RETURNING name, role",
-            &[&tenant.0, &staff_id.0],
-        )
-        .await?
-        .ok_or(Error::NotFound)?;
-    tx.commit().await?;
-    tracing::info!(%tenant, staff = %staff_id, "staff member deactivated");
-    Ok(Staff {
-        id: staff_id,
-        tenant_id: tenant,
-        name: row.get(0),
-        role: Role::parse(row.get(1)).ok_or_else(|| Error::Internal("unknown role".into()))?,
-    })
+    let member = change_member(pool, tenant_slug, staff_id, None, false).await?;
+    tracing::info!(tenant = %member.tenant_id, staff = %member.id, "staff member deactivated");
+    Ok(member)
 }
 
 /// The tenant's active staff with their PIN hashes, for its enrolled devices (offline sign-in).

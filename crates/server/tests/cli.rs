@@ -32,6 +32,28 @@ fn run(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Value {
     })
 }
 
+/// `serve` on `db` with `env` besides its settings; the child and the address it listens on.
+fn serve(db: &TestDb, env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("APP_DATABASE_URL", &db.app_url)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("OTP_SECRET", "an operator secret of 32+ bytes....")
+        .env_remove("TWILIO_ACCOUNT_SID")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let listening: Value = serde_json::from_str(&line).unwrap();
+    let addr = listening["listening"].as_str().unwrap().to_owned();
+    (child, addr)
+}
+
 #[tokio::test]
 async fn migrate_then_tenant_staff_and_enrollment_code_print_json_that_chains() {
     let db = TestDb::create().await;
@@ -159,23 +181,7 @@ async fn a_command_before_migrate_says_to_migrate_with_the_databases_own_words()
 async fn serve_answers_on_its_bind_address_and_stops_cleanly_on_sigterm() {
     let db = TestDb::create().await;
     run(&db, &["migrate"], &[]);
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("APP_DATABASE_URL", &db.app_url)
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("OTP_SECRET", "an operator secret of 32+ bytes....")
-        .env("METRICS_TOKEN", "scrape-me-please")
-        .env_remove("TWILIO_ACCOUNT_SID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let listening: Value = serde_json::from_str(&line).unwrap();
-    let addr = listening["listening"].as_str().unwrap();
+    let (mut child, addr) = serve(&db, &[("METRICS_TOKEN", "scrape-me-please")]);
     let ready = reqwest::get(format!("http://{addr}/readyz")).await.unwrap();
     assert_eq!(ready.status(), reqwest::StatusCode::OK);
     // METRICS_TOKEN closes /metrics to scrapers that do not send it.
@@ -276,23 +282,8 @@ async fn serve_stops_within_its_grace_time_even_while_a_long_poll_waits() {
         &[],
     );
     let code = run(&db, &["device", "enroll-code", "--tenant", "shop"], &[]);
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("APP_DATABASE_URL", &db.app_url)
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("OTP_SECRET", "an operator secret of 32+ bytes....")
-        .env("SHUTDOWN_GRACE_SECS", "1")
-        .env_remove("TWILIO_ACCOUNT_SID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let listening: Value = serde_json::from_str(&line).unwrap();
-    let base = format!("http://{}", listening["listening"].as_str().unwrap());
+    let (mut child, addr) = serve(&db, &[("SHUTDOWN_GRACE_SECS", "1")]);
+    let base = format!("http://{addr}");
     let client = reqwest::Client::new();
     let enrolled: Value = client
         .post(format!("{base}/api/v1/devices/enroll"))

@@ -347,15 +347,20 @@ fn twilio_sender(base: &str, token: &str, from: &str) -> Arc<dyn dukkan_server::
     )
 }
 
-#[tokio::test]
-async fn texts_go_to_twilio_as_a_create_message_form_with_basic_auth() {
-    let (base, received) = twilio::start().await;
-    let app = TestApp::spawn_with_sms(Some(twilio_sender(
-        &base,
+/// A server whose texts go through Twilio at `base` (the double, or nothing listening).
+async fn with_twilio(base: &str) -> TestApp {
+    TestApp::spawn_with_sms(Some(twilio_sender(
+        base,
         twilio::AUTH_TOKEN,
         "+15005550006",
     )))
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn texts_go_to_twilio_as_a_create_message_form_with_basic_auth() {
+    let (base, received) = twilio::start().await;
+    let app = with_twilio(&base).await;
     let (_, token) = app.tenant_with("shop", Role::Cashier).await;
     let c = app.stub(&token, "Ahmed", "92123456").await;
     let sent = app
@@ -413,12 +418,7 @@ async fn twilio_errors_become_a_502_and_start_no_cooldown() {
     assert!(received.0.lock().unwrap().is_empty());
 
     // An invalid To number: Twilio answers 400 {code: 21211}.
-    let app = TestApp::spawn_with_sms(Some(twilio_sender(
-        &base,
-        twilio::AUTH_TOKEN,
-        "+15005550006",
-    )))
-    .await;
+    let app = with_twilio(&base).await;
     let (_, token) = app.tenant_with("shop", Role::Cashier).await;
     let c = app.stub(&token, "Ahmed", "99999999").await;
     let a = app
@@ -440,12 +440,7 @@ async fn twilio_errors_become_a_502_and_start_no_cooldown() {
     assert_eq!(again.code(), "sms.failed");
 
     // Twilio unreachable.
-    let app = TestApp::spawn_with_sms(Some(twilio_sender(
-        "http://127.0.0.1:1",
-        twilio::AUTH_TOKEN,
-        "+15005550006",
-    )))
-    .await;
+    let app = with_twilio("http://127.0.0.1:1").await;
     let (_, token) = app.tenant_with("shop", Role::Cashier).await;
     assert_eq!(
         stub_and_send_twilio(&app, &token).await.code(),
@@ -539,12 +534,7 @@ async fn a_shop_sends_at_most_its_daily_cap_of_codes() {
 #[tokio::test]
 async fn a_slow_sms_provider_holds_no_database_connection_and_other_requests_still_answer() {
     let (base, _) = twilio::start().await;
-    let app = TestApp::spawn_with_sms(Some(twilio_sender(
-        &base,
-        twilio::AUTH_TOKEN,
-        "+15005550006",
-    )))
-    .await;
+    let app = with_twilio(&base).await;
     let (_, token) = app.tenant_with("shop", Role::Cashier).await;
     let mut customers = Vec::new();
     for i in 0..16 {
@@ -597,12 +587,7 @@ async fn a_slow_sms_provider_holds_no_database_connection_and_other_requests_sti
 #[tokio::test]
 async fn a_text_whose_answer_never_came_keeps_its_code_and_a_refused_one_is_withdrawn() {
     let (base, received) = twilio::start().await;
-    let app = TestApp::spawn_with_sms(Some(twilio_sender(
-        &base,
-        twilio::AUTH_TOKEN,
-        "+15005550006",
-    )))
-    .await;
+    let app = with_twilio(&base).await;
     let (_, token) = app.tenant_with("shop", Role::Cashier).await;
     let dropped = send_to(&app, &token, twilio::DROPPED_TO).await;
     assert_eq!(
