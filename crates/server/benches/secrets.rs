@@ -15,8 +15,11 @@ fn percentiles(mut runs: Vec<Duration>) -> (Duration, Duration) {
 
 fn measure(label: &str, hasher: &Argon2<'_>) -> Duration {
     let salt = SaltString::generate(&mut OsRng);
-    let phc = hasher.hash_password(b"246810", &salt).unwrap().to_string();
-    let parsed = PasswordHash::new(&phc).unwrap();
+    let phc = hasher
+        .hash_password(b"246810", &salt)
+        .expect("hash")
+        .to_string();
+    let parsed = PasswordHash::new(&phc).expect("a PHC string");
     let runs: Vec<Duration> = (0..100)
         .map(|_| {
             let start = Instant::now();

@@ -44,13 +44,16 @@ fn serve(db: &TestDb, env: &[(&str, &str)]) -> (std::process::Child, String) {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .expect("start serve");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(child.stdout.take().expect("piped stdout"))
         .read_line(&mut line)
-        .unwrap();
-    let listening: Value = serde_json::from_str(&line).unwrap();
-    let addr = listening["listening"].as_str().unwrap().to_owned();
+        .expect("serve prints where it listens");
+    let listening: Value = serde_json::from_str(&line).expect("JSON");
+    let addr = listening["listening"]
+        .as_str()
+        .expect("listening address")
+        .to_owned();
     (child, addr)
 }
 
