@@ -460,6 +460,21 @@ fn rows() -> Vec<Row> {
             end: salim,
         },
         Row {
+            name: "direction marks and zero-width spaces pasted into a name are dropped",
+            steps: vec![(Cashier, stub(0, "\u{200F}Sal\u{200B}im\u{FEFF}", 0))],
+            answers: vec!["ok"],
+            end: salim,
+        },
+        Row {
+            name: "a name of invisible marks only is no name",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, edit(0, first("\u{200E}\u{061C}"))),
+            ],
+            answers: vec!["ok", "validation.required"],
+            end: salim,
+        },
+        Row {
             name: "a control character in a name is refused",
             steps: vec![
                 (Cashier, stub(0, "Salim", 0)),

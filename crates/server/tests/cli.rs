@@ -57,6 +57,18 @@ fn serve(db: &TestDb, env: &[(&str, &str)]) -> (std::process::Child, String) {
     (child, addr)
 }
 
+/// A migrated database with the tenant `shop`.
+async fn migrated_with_shop() -> TestDb {
+    let db = TestDb::create().await;
+    run(&db, &["migrate"], &[]);
+    run(
+        &db,
+        &["tenant", "create", "--slug", "shop", "--name", "Shop"],
+        &[],
+    );
+    db
+}
+
 #[tokio::test]
 async fn migrate_then_tenant_staff_and_enrollment_code_print_json_that_chains() {
     let db = TestDb::create().await;
@@ -277,13 +289,7 @@ async fn serve_refuses_a_database_role_that_could_read_past_row_level_security()
 
 #[tokio::test]
 async fn serve_stops_within_its_grace_time_even_while_a_long_poll_waits() {
-    let db = TestDb::create().await;
-    run(&db, &["migrate"], &[]);
-    run(
-        &db,
-        &["tenant", "create", "--slug", "shop", "--name", "Shop"],
-        &[],
-    );
+    let db = migrated_with_shop().await;
     let code = run(&db, &["device", "enroll-code", "--tenant", "shop"], &[]);
     let (mut child, addr) = serve(&db, &[("SHUTDOWN_GRACE_SECS", "1")]);
     let base = format!("http://{addr}");
@@ -326,13 +332,7 @@ async fn serve_stops_within_its_grace_time_even_while_a_long_poll_waits() {
 
 #[tokio::test]
 async fn an_operator_sets_the_countries_a_shop_texts_and_its_daily_cap() {
-    let db = TestDb::create().await;
-    run(&db, &["migrate"], &[]);
-    run(
-        &db,
-        &["tenant", "create", "--slug", "shop", "--name", "Shop"],
-        &[],
-    );
+    let db = migrated_with_shop().await;
     let policy = run(
         &db,
         &[

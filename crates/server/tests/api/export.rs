@@ -120,22 +120,27 @@ async fn export_filters_by_creation_date_and_refuses_bad_filters() {
     }
 }
 
+/// `n` walk-ins numbered 1 to `n`, written directly (many rows, quickly).
+async fn walk_ins(app: &TestApp, tenant: dukkan_server::ids::TenantId, n: i32) {
+    app.owner
+        .get()
+        .await
+        .expect("owner connection")
+        .execute(
+            "INSERT INTO customers (tenant_id, id, customer_number, kind)
+             SELECT $1, gen_random_uuid(), n, 'guest' FROM generate_series(1, $2) n",
+            &[&tenant.0, &n],
+        )
+        .await
+        .expect("walk-ins");
+}
+
 #[tokio::test]
 async fn a_large_export_streams_every_row_once() {
     let app = TestApp::spawn().await;
     let (tenant, admin) = app.tenant_with("shop", Role::Admin).await;
     // 1,234 customers written directly, to span several chunks.
-    app.owner
-        .get()
-        .await
-        .unwrap()
-        .execute(
-            "INSERT INTO customers (tenant_id, id, customer_number, kind)
-             SELECT $1, gen_random_uuid(), n, 'guest' FROM generate_series(1, 1234) n",
-            &[&tenant.0],
-        )
-        .await
-        .unwrap();
+    walk_ins(&app, tenant, 1234).await;
     let (status, bytes) = export(&app, &admin, "", "en").await;
     assert_eq!(status, StatusCode::OK);
     let rows = records(&bytes);
@@ -148,17 +153,7 @@ async fn sixteen_stalled_export_readers_hold_no_connection_and_every_row_comes_o
     let app = TestApp::spawn().await;
     let (tenant, admin) = app.tenant_with("shop", Role::Admin).await;
     // 5,000 walk-ins: ten chunks, more than an export's buffer of four.
-    app.owner
-        .get()
-        .await
-        .unwrap()
-        .execute(
-            "INSERT INTO customers (tenant_id, id, customer_number, kind)
-             SELECT $1, gen_random_uuid(), n, 'guest' FROM generate_series(1, 5000) n",
-            &[&tenant.0],
-        )
-        .await
-        .unwrap();
+    walk_ins(&app, tenant, 5000).await;
     let actor = dukkan_server::staff::authenticate(&app.app_pool, &admin)
         .await
         .unwrap();

@@ -394,14 +394,19 @@ async fn a_messaging_service_sid_is_sent_as_messaging_service_sid() {
     );
 }
 
-async fn stub_and_send_twilio(app: &TestApp, token: &str) -> crate::support::Answer {
-    let c = app.stub(token, "Ahmed", "92123456").await;
+/// A new stub with `phone`, and a code sent to it.
+async fn send_to(app: &TestApp, token: &str, phone: &str) -> crate::support::Answer {
+    let c = app.stub(token, "Ahmed", phone).await;
     app.post(
         "/api/v1/customers/send-otp",
         token,
         json!({"customerId": c["id"]}),
     )
     .await
+}
+
+async fn stub_and_send_twilio(app: &TestApp, token: &str) -> crate::support::Answer {
+    send_to(app, token, "92123456").await
 }
 
 #[tokio::test]
@@ -446,16 +451,6 @@ async fn twilio_errors_become_a_502_and_start_no_cooldown() {
         stub_and_send_twilio(&app, &token).await.code(),
         "sms.failed"
     );
-}
-
-async fn send_to(app: &TestApp, token: &str, phone: &str) -> crate::support::Answer {
-    let c = app.stub(token, "Ahmed", phone).await;
-    app.post(
-        "/api/v1/customers/send-otp",
-        token,
-        json!({"customerId": c["id"]}),
-    )
-    .await
 }
 
 #[tokio::test]
