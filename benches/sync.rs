@@ -74,7 +74,7 @@ fn token(d: &Device) -> String {
 }
 
 fn local_count(d: &Device) -> i64 {
-    let conn = rusqlite::Connection::open(d.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
     conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
         .unwrap()
 }

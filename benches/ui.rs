@@ -69,7 +69,9 @@ fn seeded_store(rows: usize) -> PathBuf {
 /// A fresh data directory holding a copy of the seeded store.
 fn data_dir(store: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(store, dir.path().join("dukkan.sqlite3")).unwrap();
+    let copy = dir.path().join("dukkan.sqlite3");
+    std::fs::copy(store, &copy).unwrap();
+    dukkan_device::store_key::copy_key(store, &copy).unwrap();
     dir
 }
 

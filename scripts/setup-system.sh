@@ -6,6 +6,11 @@ set -euo pipefail
 packages=(
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libsoup-3.0-dev
   build-essential pkg-config libssl-dev xvfb xauth webkit2gtk-driver
+  # The till's store key lives in the Secret Service (keyring crate over libdbus); the tests run
+  # against a real one: gnome-keyring in a private D-Bus session (scripts/with-keyring.sh).
+  libdbus-1-dev dbus gnome-keyring
+  # SQLCipher's vendored OpenSSL is built from source with perl and make.
+  perl make
 )
 
 missing=()

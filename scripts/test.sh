@@ -22,10 +22,12 @@ cargo fmt --all --check
 step "lints (clippy -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "tests (unit, property, store, server against real Postgres)"
-cargo test --workspace --locked
+# The tills keep their store keys in a real Secret Service (gnome-keyring in a private D-Bus
+# session, started and thrown away by scripts/with-keyring.sh), as on a Linux desktop.
+step "tests (unit, property, store, server against real Postgres; a real Secret Service)"
+dbus-run-session -- bash scripts/with-keyring.sh cargo test --workspace --locked
 
 step "end to end: the real desktop app through tauri-driver under Xvfb"
-bash scripts/test-e2e.sh
+dbus-run-session -- bash scripts/with-keyring.sh bash scripts/test-e2e.sh
 
 step "all checks passed"

@@ -209,6 +209,17 @@ async fn settings_switch_to_arabic_and_a_saved_store_location_gives_addresses_a_
     assert_eq!(app.html_attr("lang").await, "ar");
     assert!(app.text("nav-settings").await.contains("الإعدادات"));
     assert_eq!(app.text("sync-connection").await, "غير مسجّل");
+    // The store is encrypted; under the test script its key is in the real Secret Service.
+    if std::env::var("DUKKAN_REQUIRE_SECRET_SERVICE").as_deref() == Ok("1") {
+        app.wait_attr(
+            "key-place",
+            "data-kind",
+            "credentialStore",
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(app.text("key-place").await.contains("مشفّرة"));
+    }
 
     // Arabic-Indic digits with the Arabic decimal separator, as typed on an Arabic keyboard.
     app.find("store-latitude")

@@ -103,7 +103,7 @@ async fn run(steps: &[Step], sabotage: Option<usize>) -> World {
             Step::SetOnline(d, on) => online[*d] = *on,
         }
         if sabotage == Some(i) {
-            let conn = rusqlite::Connection::open(devices[0].path()).unwrap();
+            let conn = dukkan_device::store::connect_existing(&devices[0].path()).unwrap();
             conn.execute(
                 "DELETE FROM outbox WHERE device_seq = (SELECT max(device_seq) FROM outbox WHERE state = 'pending')",
                 [],

@@ -20,9 +20,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::TestApp;
 
-/// Copies a till's store as a file copy of an idle app would (database, WAL and index files).
+/// Copies a till's store as a file copy of an idle app would (database, WAL and index files),
+/// with its key kept for the copy as for the original (a backup restored by the same OS user).
 fn copy_store(from: &Path, to_dir: &Path) -> std::path::PathBuf {
     let to = to_dir.join("d.sqlite3");
+    dukkan_device::store_key::copy_key(from, &to).unwrap();
     for suffix in ["", "-wal", "-shm"] {
         let src = format!("{}{suffix}", from.display());
         if Path::new(&src).exists() {

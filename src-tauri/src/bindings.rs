@@ -65,6 +65,7 @@ fn generated() -> BTreeMap<String, String> {
         device::MatchKind,
         device::SearchHit,
         crate::EnrollmentInfo,
+        device::KeyPlace,
         device::SyncStatus,
         device::engine::EngineStatus,
         device::ParkedOp,

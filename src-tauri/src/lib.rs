@@ -9,12 +9,12 @@ use dukkan_core::{
     AddressId, AddressInput, CustomerId, GeoPoint, LocalizedMessage, Preferences, StubInput,
 };
 use dukkan_device::engine::{self, EngineStatus, ServerConfig, SyncHandle};
-use dukkan_device::ParkedOp;
 use dukkan_device::{AddressDistance, CustomerActivity, StaffMember, StaffSession};
 use dukkan_device::{
     AddressRecord, Customer, CustomerChanges, CustomerDetails, Device, DeviceError, Entity,
     ListQuery, Page, SearchHit, StubOutcome, UpgradeRequest,
 };
+use dukkan_device::{KeyPlace, ParkedOp};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -308,6 +308,12 @@ fn enrollment_info(device: State<'_, Arc<Device>>) -> CmdResult<EnrollmentInfo> 
     })
 }
 
+/// Where the key of this till's encrypted store is kept (Settings warns when it is a file).
+#[tauri::command]
+fn key_place(device: State<'_, Arc<Device>>) -> KeyPlace {
+    device.key_place().clone()
+}
+
 #[tauri::command]
 fn store_location(device: State<'_, Arc<Device>>) -> CmdResult<Option<GeoPoint>> {
     Ok(device.store_location()?)
@@ -426,6 +432,7 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             resend_upgrade_code,
             verify_upgrade_code,
             enrollment_info,
+            key_place,
             store_location,
             set_store_location,
             clear_store_location,

@@ -355,7 +355,7 @@ pub async fn last_change_seq(app: &TestApp, tenant: uuid::Uuid) -> i64 {
 /// Ops a device recorded, by kind, from its own audit log (written in the same SQLite
 /// transaction as each outbox op, and never pruned, unlike the outbox).
 pub fn recorded_ops(d: &Device) -> BTreeMap<String, i64> {
-    let conn = rusqlite::Connection::open(d.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
     let mut stmt = conn
         .prepare("SELECT action, count(*) FROM audit_log GROUP BY action")
         .unwrap();

@@ -1,5 +1,7 @@
 //! The device store's figures (issue 2, BENCHMARKS.md): create stub against a bare insert with
-//! the same pragmas, search at 100k and 1M customers, and one list page.
+//! the same pragmas, search at 100k and 1M customers, and one list page; and what encryption
+//! costs (issue 12): create stub and every search on the encrypted store against the same store
+//! decrypted to plain SQLite, in the same run, with the ratios in the report.
 //!
 //! Run: `cargo bench -p dukkan-device --bench store` (both sizes, generating and caching the
 //! datasets under `target/bench-data/` the first time). `DUKKAN_BENCH_SIZES=100000` picks the
@@ -17,7 +19,7 @@
 
 use criterion::{Criterion, SamplingMode};
 use dukkan_core::StubInput;
-use dukkan_device::{Device, ListQuery, MatchKind, SearchHit};
+use dukkan_device::{Device, KeyStorage, ListQuery, MatchKind, SearchHit};
 use rusqlite::Connection;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -274,7 +276,7 @@ fn bench_data_dir() -> PathBuf {
 fn generate(path: &Path, n: u64) {
     let started = Instant::now();
     let device = Device::open(path).unwrap();
-    let stats = Connection::open(path).unwrap();
+    let stats = dukkan_device::store::connect_existing(path).unwrap();
     dukkan_device::store::configure(&stats).unwrap();
     let mut next = 0;
     while next < n {
@@ -331,12 +333,37 @@ fn dataset(dir: &Path, n: u64, cache: bool) -> PathBuf {
         let _ = std::fs::remove_file(format!("{}{suffix}", partial.display()));
     }
     generate(&partial, n);
+    // The key is kept under the store's path: keep it for the final name too.
+    dukkan_device::store_key::copy_key(&partial, &path).unwrap();
     std::fs::rename(&partial, &path).unwrap();
     path
 }
 
 // ---------------------------------------------------------------------------------------------
 // Per-call timings and the report.
+
+/// The same store as plain SQLite (the encryption baseline), decrypted with SQLCipher's own
+/// export next to `encrypted`; made once per dataset.
+fn plain_copy(encrypted: &Path) -> PathBuf {
+    let plain = PathBuf::from(format!("{}.plain", encrypted.display()));
+    if plain.exists() && Device::open_with(&plain, KeyStorage::Unencrypted).is_ok() {
+        return plain;
+    }
+    let partial = PathBuf::from(format!("{}.plain-partial", encrypted.display()));
+    let _ = std::fs::remove_file(&partial);
+    let conn = dukkan_device::store::connect_existing(encrypted).unwrap();
+    conn.execute(
+        "ATTACH DATABASE ?1 AS plain KEY ''",
+        [partial.to_str().unwrap()],
+    )
+    .unwrap();
+    conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
+        .unwrap();
+    conn.execute_batch("DETACH DATABASE plain").unwrap();
+    drop(conn);
+    std::fs::rename(&partial, &plain).unwrap();
+    plain
+}
 
 /// Records each call's duration, one batch per criterion sample, so percentiles can be taken
 /// over the measurement samples only.
@@ -416,6 +443,28 @@ impl Report {
         Some(s)
     }
 
+    /// Notes on the encrypted row `name` its cost against the plain baseline.
+    fn ratio(&mut self, name: &str, encrypted: Option<Summary>, plain: Option<Summary>) {
+        let (Some(e), Some(p)) = (encrypted, plain) else {
+            return;
+        };
+        let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+        let note = format!(
+            "encrypted / plain: p50 ×{:.2}, p95 ×{:.2}, p99 ×{:.2}",
+            r(e.p50, p.p50),
+            r(e.p95, p.p95),
+            r(e.p99, p.p99)
+        );
+        eprintln!("{name}: {note}");
+        if let Some(row) = self.rows.iter_mut().find(|row| row.0 == name) {
+            row.2 = if row.2.is_empty() {
+                note
+            } else {
+                format!("{note}; {}", row.2)
+            };
+        }
+    }
+
     fn write(&self, path: &Path) {
         let mut out = String::from(
             "| benchmark | calls | mean ms | p50 ms | p95 ms | p99 ms | max ms | note |\n|---|---:|---:|---:|---:|---:|---:|---|\n",
@@ -446,6 +495,11 @@ const SAMPLES: usize = 100;
 fn bench_writes(c: &mut Criterion, report: &mut Report, dir: &Path) {
     let scratch = tempfile::tempdir_in(dir).unwrap();
     let device = Device::open(scratch.path().join("create.sqlite3")).unwrap();
+    let plain_device = Device::open_with(
+        scratch.path().join("plain.sqlite3"),
+        KeyStorage::Unencrypted,
+    )
+    .unwrap();
     let bare = Connection::open(scratch.path().join("bare.sqlite3")).unwrap();
     dukkan_device::store::configure(&bare).unwrap();
     bare.execute_batch("CREATE TABLE scratch (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
@@ -470,6 +524,18 @@ fn bench_writes(c: &mut Criterion, report: &mut Report, dir: &Path) {
         })
     });
 
+    let mut j = 16_000_000u64;
+    let mut create_plain = Calls::default();
+    group.bench_function("create_stub_plain", |b| {
+        b.iter_custom(|iters| {
+            create_plain.run(iters, || {
+                let outcome = plain_device.create_stub(&customer(j)).unwrap();
+                assert!(matches!(outcome, dukkan_device::StubOutcome::Created(_)));
+                j += 1;
+            })
+        })
+    });
+
     let payload = "x".repeat(120);
     let mut insert = Calls::default();
     group.bench_function("bare_insert", |b| {
@@ -485,6 +551,13 @@ fn bench_writes(c: &mut Criterion, report: &mut Report, dir: &Path) {
     group.finish();
 
     let created = report.add("write/create_stub", &create, SAMPLES, String::new());
+    let plain_s = report.add(
+        "write/create_stub (plain)",
+        &create_plain,
+        SAMPLES,
+        String::new(),
+    );
+    report.ratio("write/create_stub", created, plain_s);
     let bare_s = report.add("write/bare_insert", &insert, SAMPLES, String::new());
     if let (Some(cs), Some(bs)) = (created, bare_s) {
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
@@ -495,7 +568,7 @@ fn bench_writes(c: &mut Criterion, report: &mut Report, dir: &Path) {
         );
         eprintln!("{note}");
         if let Some(row) = report.rows.iter_mut().find(|r| r.0 == "write/create_stub") {
-            row.2 = note;
+            row.2 = format!("{}; {note}", row.2);
         }
     }
 }
@@ -617,7 +690,7 @@ const PLANS: &[(&str, &str)] = &[
 ];
 
 fn print_plans(path: &Path) {
-    let conn = Connection::open(path).unwrap();
+    let conn = dukkan_device::store::connect_existing(path).unwrap();
     for (label, sql) in PLANS {
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let steps: Vec<String> = stmt
@@ -629,13 +702,45 @@ fn print_plans(path: &Path) {
     }
 }
 
+/// The store a run measures: the encrypted one the app opens, or its plain baseline.
+#[derive(Clone, Copy, PartialEq)]
+enum Variant {
+    Encrypted,
+    Plain,
+}
+
+impl Variant {
+    /// What the report appends to the plain rows' names.
+    fn suffix(self) -> &'static str {
+        match self {
+            Variant::Encrypted => "",
+            Variant::Plain => " (plain)",
+        }
+    }
+    fn open(self, path: &Path) -> Device {
+        match self {
+            Variant::Encrypted => Device::open(path).unwrap(),
+            Variant::Plain => Device::open_with(path, KeyStorage::Unencrypted).unwrap(),
+        }
+    }
+}
+
 /// Create stub on a copy of the `n`-customer store: what a till with that many customers pays.
-fn bench_create_at(c: &mut Criterion, report: &mut Report, path: &Path, n: u64, dir: &Path) {
+fn bench_create_at(
+    c: &mut Criterion,
+    report: &mut Report,
+    (path, variant): (&Path, Variant),
+    n: u64,
+    dir: &Path,
+) -> Option<Summary> {
     let scratch = tempfile::tempdir_in(dir).unwrap();
     let copy = scratch.path().join("copy.sqlite3");
     std::fs::copy(path, &copy).unwrap();
-    let device = Device::open(&copy).unwrap();
-    let mut group = c.benchmark_group(format!("write/{n}"));
+    if variant == Variant::Encrypted {
+        dukkan_device::store_key::copy_key(path, &copy).unwrap();
+    }
+    let device = variant.open(&copy);
+    let mut group = c.benchmark_group(format!("write/{n}{}", variant.suffix()));
     // Few samples: a create may take long at this size (see BENCHMARKS.md).
     group
         .sample_size(10)
@@ -655,16 +760,25 @@ fn bench_create_at(c: &mut Criterion, report: &mut Report, path: &Path, n: u64, 
     });
     group.finish();
     report.add(
-        &format!("write/{n}/create_stub"),
+        &format!("write/{n}/create_stub{}", variant.suffix()),
         &calls,
         10,
         format!("on a copy of the {n}-customer store"),
-    );
+    )
 }
 
-fn bench_size(c: &mut Criterion, report: &mut Report, path: &Path, n: u64) {
-    print_plans(path);
-    let device = Device::open(path).unwrap();
+/// Every search kind and a list page on the `n`-customer store; the percentiles by row name.
+fn bench_size(
+    c: &mut Criterion,
+    report: &mut Report,
+    (path, variant): (&Path, Variant),
+    n: u64,
+) -> Vec<(String, Summary)> {
+    let mut measured = Vec::new();
+    let device = variant.open(path);
+    if variant == Variant::Encrypted {
+        print_plans(path);
+    }
     let queries = queries(n);
     // Warm the cache and check the queries: a few misses are reported (they are findings about
     // the search), many mean the benchmark itself is wrong.
@@ -694,7 +808,7 @@ fn bench_size(c: &mut Criterion, report: &mut Report, path: &Path, n: u64) {
         );
     }
 
-    let mut group = c.benchmark_group(format!("search/{n}"));
+    let mut group = c.benchmark_group(format!("search/{n}{}", variant.suffix()));
     group
         .sample_size(SAMPLES)
         .sampling_mode(SamplingMode::Flat)
@@ -711,8 +825,9 @@ fn bench_size(c: &mut Criterion, report: &mut Report, path: &Path, n: u64) {
                 })
             })
         });
-        report.add(
-            &format!("search/{n}/{}", q.kind),
+        let name = format!("search/{n}/{}", q.kind);
+        if let Some(s) = report.add(
+            &format!("{name}{}", variant.suffix()),
             &calls,
             SAMPLES,
             format!(
@@ -721,13 +836,15 @@ fn bench_size(c: &mut Criterion, report: &mut Report, path: &Path, n: u64) {
                 missed.len(),
                 q.list[1]
             ),
-        );
+        ) {
+            measured.push((name, s));
+        }
     }
     group.finish();
 
     // Keyset cursors spread over the whole list (the ids just after random positions).
     let cursors: Vec<String> = {
-        let conn = Connection::open(path).unwrap();
+        let conn = dukkan_device::store::connect_existing(path).unwrap();
         let mut rng = Rng::new(99);
         (0..64)
             .map(|_| {
@@ -741,7 +858,7 @@ fn bench_size(c: &mut Criterion, report: &mut Report, path: &Path, n: u64) {
             })
             .collect()
     };
-    let mut group = c.benchmark_group(format!("list/{n}"));
+    let mut group = c.benchmark_group(format!("list/{n}{}", variant.suffix()));
     group
         .sample_size(SAMPLES)
         .sampling_mode(SamplingMode::Flat)
@@ -772,9 +889,13 @@ fn bench_size(c: &mut Criterion, report: &mut Report, path: &Path, n: u64) {
         } else {
             "50 newest rows".to_owned()
         };
-        report.add(&format!("list/{n}/{name}"), &calls, SAMPLES, note);
+        let row = format!("list/{n}/{name}");
+        if let Some(s) = report.add(&format!("{row}{}", variant.suffix()), &calls, SAMPLES, note) {
+            measured.push((row, s));
+        }
     }
     group.finish();
+    measured
 }
 
 fn sizes() -> Vec<u64> {
@@ -806,8 +927,22 @@ fn main() {
     bench_writes(&mut c, &mut report, dir);
     for n in sizes {
         let path = dataset(dir, n, benchmarking);
-        bench_size(&mut c, &mut report, &path, n);
-        bench_create_at(&mut c, &mut report, &path, n, dir);
+        let plain = plain_copy(&path);
+        let encrypted = bench_size(&mut c, &mut report, (&path, Variant::Encrypted), n);
+        let baseline = bench_size(&mut c, &mut report, (&plain, Variant::Plain), n);
+        for (name, e) in &encrypted {
+            let p = baseline
+                .iter()
+                .find(|(other, _)| other == name)
+                .map(|b| b.1);
+            report.ratio(name, Some(*e), p);
+        }
+        let e = bench_create_at(&mut c, &mut report, (&path, Variant::Encrypted), n, dir);
+        let p = bench_create_at(&mut c, &mut report, (&plain, Variant::Plain), n, dir);
+        report.ratio(&format!("write/{n}/create_stub"), e, p);
+        if !benchmarking {
+            let _ = std::fs::remove_file(&plain);
+        }
     }
     c.final_summary();
     if benchmarking {

@@ -22,6 +22,13 @@ pub enum DeviceError {
     NotFound(Entity),
     #[error("database schema version {found} is newer than this app supports ({supported})")]
     DatabaseTooNew { found: i64, supported: i64 },
+    /// The store is encrypted and its key is not where it was kept (the credential store was
+    /// reset or cannot be reached, or the file was copied from another till).
+    #[error("the key of the encrypted store is missing")]
+    StoreKeyMissing,
+    /// The kept key does not open the store.
+    #[error("the kept key does not open the store")]
+    StoreKeyWrong,
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("storage error: {0}")]
@@ -63,6 +70,8 @@ impl DeviceError {
             DeviceError::NotFound(Entity::Customer) => "customer.not-found",
             DeviceError::NotFound(Entity::Address) => "address.not-found",
             DeviceError::DatabaseTooNew { .. } => "storage.too-new",
+            DeviceError::StoreKeyMissing => "storage.key-missing",
+            DeviceError::StoreKeyWrong => "storage.key-wrong",
             DeviceError::Migration(_) | DeviceError::Storage(_) | DeviceError::Export(_) => {
                 "storage.failed"
             }
@@ -98,6 +107,8 @@ impl DeviceError {
                     .with("seconds", MessageArg::Number(*seconds as f64))
             }
             DeviceError::NotFound(_) => "error-not-found",
+            DeviceError::StoreKeyMissing => "error-store-key-missing",
+            DeviceError::StoreKeyWrong => "error-store-key-wrong",
             DeviceError::Migration(_) | DeviceError::Storage(_) | DeviceError::Export(_) => {
                 "error-storage"
             }
@@ -124,6 +135,8 @@ impl DeviceError {
                 found: 9,
                 supported: 5,
             },
+            DeviceError::StoreKeyMissing,
+            DeviceError::StoreKeyWrong,
             DeviceError::Migration("x".into()),
             DeviceError::Storage(rusqlite::Error::InvalidQuery),
             DeviceError::Export("x".into()),

@@ -31,6 +31,7 @@ pub mod search;
 pub mod settings;
 pub mod staff;
 pub mod store;
+pub mod store_key;
 pub mod sync;
 
 pub use activity::{AuditEntry, CustomerActivity, OpState, SyncEntry};
@@ -42,6 +43,7 @@ pub use error::{DeviceError, Entity, Result};
 pub use search::{ListQuery, MatchKind, Page, SearchHit};
 pub use settings::AddressDistance;
 pub use staff::{StaffMember, StaffSession, MAX_PIN_FAILURES, PIN_LOCKOUT};
+pub use store_key::{KeyPlace, KeyStorage};
 pub use sync::{ParkedOp, SyncStatus};
 
 use dukkan_core::DeviceId;
@@ -53,6 +55,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub struct Device {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Where the store's key is kept (Settings shows it).
+    key_place: KeyPlace,
     device_id: DeviceId,
     /// Who is signed in (in memory: a restart signs everybody out).
     sign_in: Mutex<staff::SignIn>,
@@ -73,10 +77,17 @@ pub(crate) fn now_text() -> String {
 }
 
 impl Device {
-    /// Opens (creating and migrating if needed) the store at `path`.
+    /// Opens (creating and migrating if needed) the encrypted store at `path`, its key in the
+    /// operating system's credential store (or, on a machine without one, a key file).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, KeyStorage::System)
+    }
+
+    /// [`Device::open`] with the key kept as `storage` says.
+    pub fn open_with(path: impl AsRef<Path>, storage: KeyStorage) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let conn = store::open(&path)?;
+        let (key, key_place) = store_key::resolve(&path, storage)?;
+        let conn = store::open(&path, key.as_ref())?;
         let device_id = match conn
             .query_row(
                 "SELECT value FROM settings WHERE key = 'device_id'",
@@ -101,6 +112,7 @@ impl Device {
         Ok(Self {
             conn: Mutex::new(conn),
             path,
+            key_place,
             device_id,
             sign_in: Mutex::new(sign_in),
             writes: Arc::new(tokio::sync::Notify::new()),
@@ -115,6 +127,11 @@ impl Device {
     /// The SQLite file this device uses.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the key of this device's store is kept.
+    pub fn key_place(&self) -> &KeyPlace {
+        &self.key_place
     }
 
     pub(crate) fn sign_in_state(&self) -> MutexGuard<'_, staff::SignIn> {

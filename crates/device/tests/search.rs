@@ -8,7 +8,6 @@ use common::device;
 use dukkan_core::i18n::Locale;
 use dukkan_core::{CustomerKind, StubInput};
 use dukkan_device::{Customer, Device, ListQuery, MatchKind, StubOutcome, SyncState};
-use rusqlite::Connection;
 
 fn add(
     device: &Device,
@@ -31,7 +30,7 @@ fn add(
 
 /// The server assigns numbers; tests stand in for it with a direct write.
 fn assign_number(device: &Device, c: &Customer, n: u32) {
-    let conn = Connection::open(device.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
     conn.execute(
         "UPDATE customers SET customer_number = ?1 WHERE id = ?2",
         rusqlite::params![n, c.id.to_string()],
@@ -340,7 +339,7 @@ fn phone_and_email_lookups_use_their_indexes_not_a_scan() {
         })
         .collect();
     d.import_stubs(&rows).unwrap();
-    let conn = Connection::open(d.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
     // The app runs without ANALYZE statistics; the planner must still pick the selective index.
 
     let plan = |sql: &str| -> String {

@@ -69,7 +69,7 @@ fn hostile_store_locations_are_refused_and_keep_the_previous_one() {
 #[test]
 fn a_hand_edited_store_location_that_is_not_a_valid_point_reads_as_not_set() {
     let (_dir, d) = device();
-    let conn = rusqlite::Connection::open(d.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
     for bad in [
         r#"{"latitude": 123, "longitude": 0}"#,
         "not json",
@@ -210,7 +210,7 @@ fn activity_of_an_unknown_customer_is_empty_and_hostile_text_in_the_log_is_retur
     let nobody = dukkan_core::CustomerId::new();
     assert_eq!(d.customer_activity(nobody).unwrap(), Default::default());
     let c = stub(&d, "Ahmed", "92123456");
-    let conn = rusqlite::Connection::open(d.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
     conn.execute(
         "INSERT INTO audit_log (at, device_id, entity, entity_id, customer_id, action, fields)
          VALUES ('2099-01-01T00:00:00.000Z', 'other-device', 'customer', ?1, ?1, ?2, 'not json')",

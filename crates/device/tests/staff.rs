@@ -17,7 +17,7 @@ fn roster(members: &[RosterMember]) -> Roster {
 }
 
 fn rows(d: &Device, sql: &str) -> i64 {
-    rusqlite::Connection::open(d.path())
+    dukkan_device::store::connect_existing(d.path())
         .unwrap()
         .query_row(sql, [], |r| r.get(0))
         .unwrap()
@@ -117,7 +117,7 @@ fn the_right_pin_signs_in_and_what_they_do_is_recorded_under_their_id() {
     assert_eq!((me.name.as_str(), me.role), ("Aisha", Role::Cashier));
     assert_eq!(d.staff_session().staff, Some(me.clone()));
     let c = stub(&d, "Ahmed", "92123456");
-    let conn = rusqlite::Connection::open(d.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
     let (op_staff, audit_staff): (String, String) = conn
         .query_row(
             "SELECT o.staff_id, a.staff_id FROM outbox o, audit_log a WHERE o.customer_id = ?1",

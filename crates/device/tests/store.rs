@@ -9,7 +9,6 @@ use dukkan_core::{
     AddressInput, CustomerKind, Folding, NotificationChannel, Preferences, StubInput,
 };
 use dukkan_device::{CustomerChanges, Device, DeviceError, StubOutcome};
-use rusqlite::Connection;
 
 fn stub(first: &str, phone: &str) -> StubInput {
     StubInput {
@@ -27,7 +26,7 @@ fn created(outcome: StubOutcome) -> dukkan_device::Customer {
 }
 
 fn count(device: &Device, table: &str) -> i64 {
-    let conn = Connection::open(device.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
     conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
         .unwrap()
 }
@@ -35,7 +34,7 @@ fn count(device: &Device, table: &str) -> i64 {
 #[test]
 fn a_new_store_is_migrated_to_the_latest_schema_with_durable_pragmas() {
     let (_dir, device) = device();
-    let conn = Connection::open(device.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
     assert_eq!(
         dukkan_device::store::applied_schema_version(&conn).unwrap(),
         dukkan_device::store::latest_schema_version()
@@ -72,7 +71,7 @@ fn a_database_written_by_a_newer_version_is_refused_and_left_untouched() {
     let path = dir.path().join("d.sqlite3");
     drop(Device::open(&path).unwrap());
     {
-        let conn = Connection::open(&path).unwrap();
+        let conn = dukkan_device::store::connect_existing(&path).unwrap();
         conn.execute(
             "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (999, 'future', '2030-01-01', '0')",
             [],
@@ -88,7 +87,7 @@ fn a_database_written_by_a_newer_version_is_refused_and_left_untouched() {
         }
         other => panic!("expected DatabaseTooNew, got {:?}", other.map(|_| ())),
     }
-    let conn = Connection::open(&path).unwrap();
+    let conn = dukkan_device::store::connect_existing(&path).unwrap();
     let max: i64 = conn
         .query_row(
             "SELECT MAX(version) FROM refinery_schema_history",
@@ -135,7 +134,7 @@ fn a_stub_stores_the_phone_in_e164_and_queues_its_create() {
     let payload: serde_json::Value = serde_json::from_str(payload).unwrap();
     assert_eq!(payload["phone"], "+96892123456");
     assert_eq!(payload["name2"], "أحمد السعيدي");
-    let conn = Connection::open(device.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
     let recorded: String = conn
         .query_row("SELECT staff_id FROM outbox", [], |r| r.get(0))
         .unwrap();
@@ -229,7 +228,7 @@ fn hostile_stub_input_is_refused_with_a_code_and_nothing_is_written() {
 fn the_row_and_its_outbox_op_commit_together_or_not_at_all() {
     let (_dir, device) = device();
     // Make the outbox insert fail from outside, as a full disk or a bug would.
-    let conn = Connection::open(device.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
     conn.execute_batch("CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'injected'); END;")
         .unwrap();
     let err = device.create_stub(&stub("Ahmed", "92123456")).unwrap_err();
@@ -394,7 +393,7 @@ fn the_database_itself_refuses_to_leave_a_customer_without_a_default_or_with_a_f
     let b = created(device.create_stub(&stub("Salim", "92123457")).unwrap());
     device.add_address(a.id, &area("A")).unwrap();
     let b_addr = device.add_address(b.id, &area("B")).unwrap();
-    let conn = Connection::open(device.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
     conn.pragma_update(None, "foreign_keys", true).unwrap();
     let cleared = conn.execute(
         "UPDATE customers SET default_address_id = NULL WHERE id = ?1",

@@ -109,7 +109,7 @@ fn tables_and_columns(conn: &Connection) -> BTreeMap<String, Vec<String>> {
 }
 
 fn read_rows(path: &Path, tables: &BTreeMap<String, Vec<String>>) -> Rows {
-    let conn = Connection::open(path).unwrap();
+    let conn = dukkan_device::store::connect_existing(path).unwrap();
     tables
         .iter()
         .map(|(table, columns)| {
@@ -139,7 +139,7 @@ fn read_rows(path: &Path, tables: &BTreeMap<String, Vec<String>>) -> Rows {
 
 /// `(version, name, checksum)` of every migration the store records.
 fn migrations(path: &Path) -> Vec<(i64, String, String)> {
-    let conn = Connection::open(path).unwrap();
+    let conn = dukkan_device::store::connect_existing(path).unwrap();
     let mut stmt = conn
         .prepare("SELECT version, name, checksum FROM refinery_schema_history ORDER BY version")
         .unwrap();
@@ -166,7 +166,7 @@ type OutboxRow = (
 );
 
 fn raw_outbox(path: &Path) -> Vec<OutboxRow> {
-    let conn = Connection::open(path).unwrap();
+    let conn = dukkan_device::store::connect_existing(path).unwrap();
     let mut stmt = conn
         .prepare(
             "SELECT device_seq, op_id, kind, entity_id, customer_id, payload, staff_id, at, state,
@@ -204,7 +204,7 @@ fn opening_a_saved_v4_store_migrates_it_to_the_latest_schema_and_keeps_v1_to_v4_
     );
 
     let device = Device::open(&path).unwrap();
-    let conn = Connection::open(device.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
     assert_eq!(
         dukkan_device::store::applied_schema_version(&conn).unwrap(),
         dukkan_device::store::latest_schema_version()
@@ -227,7 +227,7 @@ fn opening_a_saved_v4_store_migrates_it_to_the_latest_schema_and_keeps_v1_to_v4_
 fn every_row_the_saved_store_held_is_still_there_with_the_same_values_after_the_upgrade() {
     let (_dir, path) = saved_store();
     let tables = {
-        let conn = Connection::open(&path).unwrap();
+        let conn = dukkan_device::store::connect_existing(&path).unwrap();
         tables_and_columns(&conn)
     };
     for table in [
@@ -644,7 +644,7 @@ fn saved_customers_are_still_found_by_name_in_both_scripts_and_by_phone() {
     assert_eq!(ids("salim@example"), vec![SALIM.to_owned()]);
 
     // The index itself is sound.
-    let conn = Connection::open(device.path()).unwrap();
+    let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
     conn.execute(
         "INSERT INTO customers_fts (customers_fts) VALUES ('integrity-check')",
         [],
@@ -757,7 +757,7 @@ fn the_upgraded_store_keeps_its_device_id_roster_and_pins_and_takes_new_writes()
 fn upgrade_reasons_saved_in_the_old_dashed_codes_read_in_the_one_code_vocabulary() {
     let (_dir, path) = saved_store();
     // What a till of the previous version stored after the server said "wait" for a code.
-    Connection::open(&path)
+    dukkan_device::store::connect_existing(&path)
         .unwrap()
         .execute(
             "UPDATE upgrade_requests SET error_code = 'otp-cooldown' WHERE customer_id = ?1",

@@ -8,6 +8,7 @@ import type { CustomerActivity } from "../bindings/CustomerActivity";
 import type { EngineStatus } from "../bindings/EngineStatus";
 import type { EnrollmentInfo } from "../bindings/EnrollmentInfo";
 import type { GeoPoint } from "../bindings/GeoPoint";
+import type { KeyPlace } from "../bindings/KeyPlace";
 import type { ParkedOp } from "../bindings/ParkedOp";
 import type { AddressInput } from "../bindings/AddressInput";
 import type { AddressRecord } from "../bindings/AddressRecord";
@@ -51,6 +52,8 @@ export interface Backend {
   /** Calls `handler` on every `sync-status` event; resolves to the unsubscribe function. */
   onSyncStatus(handler: (status: EngineStatus) => void): Promise<() => void>;
   enrollmentInfo(): Promise<EnrollmentInfo>;
+  /** Where the key of the till's encrypted store is kept. */
+  keyPlace(): Promise<KeyPlace>;
   enrollDevice(serverUrl: string, tenant: string, code: string): Promise<void>;
   resetEnrollment(force: boolean): Promise<void>;
   parkedOps(): Promise<ParkedOp[]>;
@@ -133,6 +136,7 @@ export const tauriBackend: Backend = {
   syncStatus: () => call("sync_status"),
   onSyncStatus: (handler) => listen<EngineStatus>(SYNC_STATUS_EVENT, (e) => handler(e.payload)),
   enrollmentInfo: () => call("enrollment_info"),
+  keyPlace: () => call("key_place"),
   enrollDevice: (serverUrl, tenant, code) => call("enroll_device", { serverUrl, tenant, code }),
   resetEnrollment: (force) => call("reset_enrollment", { force }),
   parkedOps: () => call("parked_ops"),

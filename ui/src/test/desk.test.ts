@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { render, screen, waitFor, within } from "@testing-library/svelte";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
@@ -63,6 +63,8 @@ function fakeShell(opts: {
           return null;
         case "store_location":
           return null;
+        case "key_place":
+          return { kind: "credentialStore" };
         case "enroll_device":
           return null;
         case "search_customers":
@@ -276,6 +278,28 @@ describe("the settings screen", () => {
     await waitFor(() => expect(screen.getByTestId("enroll-notice").textContent).toBe("Enrollment reset. The till works on its own."));
     expect(resets).toEqual([false, false, true]);
     await waitFor(() => expect(screen.getByTestId("enroll-form")).toBeTruthy());
+  });
+
+  it("says the data is encrypted, and warns in both languages when the key is kept in a file", async () => {
+    fakeShell();
+    const user = setup();
+    await user.keyboard("{F9}");
+    const safe = await screen.findByTestId("key-place");
+    expect(safe.dataset.kind).toBe("credentialStore");
+    expect(safe.classList.contains("warning")).toBe(false);
+    expect(safe.textContent).toContain("encrypted");
+    cleanup();
+
+    fakeShell({ handlers: { key_place: () => ({ kind: "file", path: "/home/till/.local/share/om.dukkan.desk/dukkan.sqlite3.key" }) } });
+    const user2 = setup();
+    await user2.keyboard("{F9}");
+    const warned = await screen.findByTestId("key-place");
+    expect(warned.dataset.kind).toBe("file");
+    expect(warned.classList.contains("warning")).toBe(true);
+    expect(warned.textContent).toContain("no credential store");
+    expect(warned.textContent).toContain("/home/till/.local/share/om.dukkan.desk/dukkan.sqlite3.key");
+    await user2.click(screen.getByTestId("settings-language-ar"));
+    await waitFor(() => expect(screen.getByTestId("key-place").textContent).toContain("لا يوجد مخزن لبيانات الاعتماد"));
   });
 
   it("sends the store location as typed (Arabic-Indic digits too) and shows the shell's validation error", async () => {

@@ -48,6 +48,8 @@ function staffedShell(roster: StaffMember[] = [aisha, salim]) {
           return [];
         case "store_location":
           return null;
+        case "key_place":
+          return { kind: "credentialStore" };
         case "list_customers":
           return { items: [customer({ firstName: "Huda" })], next: null };
         default:
