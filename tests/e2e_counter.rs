@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 #[path = "e2e_support/mod.rs"]
 mod e2e;
 
-use e2e::{start, ONE_AT_A_TIME};
+use e2e::{start, start_bare, start_in, ONE_AT_A_TIME};
 
 #[tokio::test]
 #[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
@@ -367,5 +367,66 @@ async fn a_walk_in_guest_takes_one_key_and_enter_is_ready_for_the_next_customer(
         .await
         .unwrap();
     assert_eq!(rows.len(), 2, "two walk-ins, two guests");
+    app.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn a_new_standalone_till_shows_nothing_until_its_owner_sets_a_pin_and_asks_for_it_at_the_next_start(
+) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start_bare().await;
+    app.use_language("en").await;
+    app.find("owner-setup").await;
+    assert_eq!(app.count("search").await, 0, "no counter before the owner");
+    assert_eq!(app.count("nav-settings").await, 0, "no settings either");
+    app.screenshot("owner-setup-en").await;
+
+    // Too short a PIN: the shell's localised refusal, and nothing opens.
+    app.find("owner-name")
+        .await
+        .send_keys("Huda")
+        .await
+        .unwrap();
+    app.find("owner-pin")
+        .await
+        .send_keys("12345")
+        .await
+        .unwrap();
+    app.find("owner-pin-again")
+        .await
+        .send_keys("12345")
+        .await
+        .unwrap();
+    app.find("owner-submit").await.click().await.unwrap();
+    assert_eq!(
+        app.text_until("owner-error", |t| !t.is_empty()).await,
+        "The PIN must have at least 6 digits."
+    );
+    app.use_language("ar").await;
+    assert_eq!(app.html_attr("dir").await, "rtl");
+    let arabic = app.text("owner-error").await;
+    assert!(
+        arabic.contains("يجب أن يتكون الرمز السري من")
+            && (arabic.contains("٦") || arabic.contains("6")),
+        "{arabic}"
+    );
+    app.screenshot("owner-setup-ar").await;
+    app.use_language("en").await;
+
+    app.find("owner-name").await.clear().await.unwrap();
+    app.set_up_owner("Huda").await;
+    assert!(app.text("signed-in").await.contains("Huda"));
+    app.find("search").await;
+
+    // The next start, on the same store, asks for the owner's PIN.
+    let data = app.close_keeping_data().await;
+    let app = start_in(data).await;
+    app.use_language("en").await;
+    app.wait_text("signin", "Huda", Duration::from_secs(30))
+        .await;
+    assert_eq!(app.count("search").await, 0);
+    app.sign_in_owner().await;
+    app.find("search").await;
     app.close().await;
 }

@@ -371,6 +371,20 @@ async fn sign_in(
         .map_err(CommandError::from)
 }
 
+/// A standalone till's first start: its owner sets their PIN (argon2: off the UI thread).
+#[tauri::command]
+async fn set_owner_pin(
+    device: State<'_, Arc<Device>>,
+    name: String,
+    pin: String,
+) -> CmdResult<StaffMember> {
+    let device = device.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || device.set_owner_pin(&name, &pin))
+        .await
+        .map_err(|e| CommandError::from(DeviceError::Export(e.to_string())))?
+        .map_err(CommandError::from)
+}
+
 #[tauri::command]
 fn sign_out(device: State<'_, Arc<Device>>) -> StaffSession {
     device.sign_out();
@@ -441,6 +455,7 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             staff_session,
             staff_roster,
             sign_in,
+            set_owner_pin,
             sign_out
         ])
 }

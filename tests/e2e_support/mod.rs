@@ -94,8 +94,19 @@ pub struct App {
     _procs: Stop,
 }
 
-/// The app on an empty data directory.
+/// The owner's PIN the e2e tests set on a new standalone till.
+pub const OWNER_PIN: &str = "246810";
+
+/// The app on an empty data directory, past its first-start screen: the owner's PIN set
+/// through the UI, the owner signed in.
 pub async fn start() -> App {
+    let app = start_bare().await;
+    app.set_up_owner("Owner").await;
+    app
+}
+
+/// The app on an empty data directory, on the first-start screen (the owner's PIN not set).
+pub async fn start_bare() -> App {
     start_in(tempfile::tempdir().unwrap()).await
 }
 
@@ -170,6 +181,34 @@ impl App {
             .await
             .map(|v| v.len())
             .unwrap_or(0)
+    }
+
+    /// Sets the owner's PIN on a new standalone till's first-start screen, as a person does.
+    pub async fn set_up_owner(&self, name: &str) {
+        self.find("owner-name").await.send_keys(name).await.unwrap();
+        self.find("owner-pin")
+            .await
+            .send_keys(OWNER_PIN)
+            .await
+            .unwrap();
+        self.find("owner-pin-again")
+            .await
+            .send_keys(OWNER_PIN)
+            .await
+            .unwrap();
+        self.find("owner-submit").await.click().await.unwrap();
+        self.find("signed-in").await;
+    }
+
+    /// Signs in a till whose roster is its owner alone (chosen already), with [`OWNER_PIN`].
+    pub async fn sign_in_owner(&self) {
+        self.find("signin-pin")
+            .await
+            .send_keys(OWNER_PIN)
+            .await
+            .unwrap();
+        self.find("signin-submit").await.click().await.unwrap();
+        self.find("signed-in").await;
     }
 
     pub async fn text(&self, testid: &str) -> String {
@@ -258,5 +297,12 @@ impl App {
 
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+
+    /// Quits the app (and its driver) and hands back its data directory, to start it again.
+    pub async fn close_keeping_data(self) -> tempfile::TempDir {
+        let _ = self.client.close().await;
+        drop(self._procs);
+        self.data
     }
 }

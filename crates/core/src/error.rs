@@ -31,6 +31,8 @@ pub enum Field {
     Fragrance,
     CustomerNumber,
     Query,
+    /// A staff member's name (a standalone till's owner).
+    StaffName,
 }
 
 impl Field {
@@ -57,6 +59,7 @@ impl Field {
             Field::Fragrance => "fragrance",
             Field::CustomerNumber => "customer-number",
             Field::Query => "query",
+            Field::StaffName => "staff-name",
         }
     }
 

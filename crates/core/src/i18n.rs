@@ -297,6 +297,7 @@ mod tests {
             Field::Fragrance,
             Field::CustomerNumber,
             Field::Query,
+            Field::StaffName,
         ];
         let errors = [
             ValidationError::Required(Field::Phone),

@@ -47,6 +47,11 @@ pub fn normalize_pin(pin: &str) -> String {
 
 /// The longest PIN considered.
 pub const PIN_MAX_CHARS: usize = 64;
+/// Argon2id cost of a PIN verifier, wherever one is made (the server's roster, a standalone
+/// till's owner): 64 MiB and three passes, about 110 ms on a 2-core till (BENCHMARKS.md), so
+/// whoever copies a till's roster pays that much for every PIN guessed offline.
+pub const PIN_HASH_MEMORY_KIB: u32 = 64 * 1024;
+pub const PIN_HASH_PASSES: u32 = 3;
 /// Shortest password for signing in to the server, and the longest considered.
 pub const PASSWORD_MIN_CHARS: usize = 10;
 pub const PASSWORD_MAX_CHARS: usize = 128;

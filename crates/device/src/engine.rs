@@ -439,7 +439,12 @@ pub async fn enroll(
     code: &str,
     device_name: Option<&str>,
 ) -> Result<()> {
-    device.authorize(dukkan_core::staff::Role::Manager)?;
+    // A new till with no owner yet may be enrolled straight away: the one-time code, which a
+    // manager made on the server, is the authority (the shop's roster then comes with sync).
+    // Any other till needs a manager signed in.
+    if !device.staff_session().owner_pin_required {
+        device.authorize(dukkan_core::staff::Role::Manager)?;
+    }
     let base = &checked_server_url(server_url)?;
     let request = dukkan_core::sync::EnrollRequest {
         tenant: tenant.trim().to_owned(),

@@ -56,6 +56,14 @@ pub enum DeviceError {
     SignInRequired,
     #[error("wrong PIN")]
     PinWrong,
+    /// A standalone till's owner has not set a PIN yet: nothing works before.
+    #[error("the till's owner must set a PIN first")]
+    OwnerPinRequired,
+    /// The till has a roster (or is enrolled): it has no owner PIN to set.
+    #[error("this till already has staff")]
+    OwnerPinNotNeeded,
+    #[error("a PIN here has at least {min} digits")]
+    PinNotAllowed { min: usize },
     #[error("sign-in is locked for {seconds} s after too many wrong PINs")]
     SignInLocked { seconds: u64 },
 }
@@ -85,6 +93,9 @@ impl DeviceError {
             DeviceError::OtpMalformed => "otp.malformed",
             DeviceError::SignInRequired => "auth.sign-in-required",
             DeviceError::PinWrong => "auth.pin-wrong",
+            DeviceError::OwnerPinRequired => "auth.owner-pin-required",
+            DeviceError::OwnerPinNotNeeded => "auth.owner-pin-not-needed",
+            DeviceError::PinNotAllowed { .. } => "staff.invalid-pin",
             DeviceError::SignInLocked { .. } => "auth.sign-in-locked",
         }
     }
@@ -106,6 +117,10 @@ impl DeviceError {
                 return LocalizedMessage::new("error-sign-in-locked")
                     .with("seconds", MessageArg::Number(*seconds as f64))
             }
+            DeviceError::PinNotAllowed { min } => {
+                return LocalizedMessage::new("error-pin-not-allowed")
+                    .with("min", MessageArg::Number(*min as f64))
+            }
             DeviceError::NotFound(_) => "error-not-found",
             DeviceError::StoreKeyMissing => "error-store-key-missing",
             DeviceError::StoreKeyWrong => "error-store-key-wrong",
@@ -121,6 +136,8 @@ impl DeviceError {
             DeviceError::OtpMalformed => "error-otp-malformed",
             DeviceError::SignInRequired => "error-sign-in-required",
             DeviceError::PinWrong => "error-pin-wrong",
+            DeviceError::OwnerPinRequired => "error-owner-pin-required",
+            DeviceError::OwnerPinNotNeeded => "error-owner-pin-not-needed",
         };
         LocalizedMessage::new(id)
     }
@@ -151,6 +168,9 @@ impl DeviceError {
             DeviceError::SignInRequired,
             DeviceError::PinWrong,
             DeviceError::SignInLocked { seconds: 30 },
+            DeviceError::OwnerPinRequired,
+            DeviceError::OwnerPinNotNeeded,
+            DeviceError::PinNotAllowed { min: 6 },
         ]
     }
 }

@@ -1,9 +1,12 @@
 //! Staff sign-in at the till, offline: the roster comes from the tenant server (with argon2id
 //! PIN hashes), PINs are checked here, and each use case demands a role.
 //!
-//! A device whose roster has never had anyone in it (not enrolled yet, or a shop without staff)
-//! is open: every use case works without signing in, as the app worked before enrollment. Once
-//! the roster has anyone in it, it fails closed: a later roster with nobody usable in it is not
+//! A till that was never enrolled and has nobody on its roster (a standalone till, or a new one)
+//! is not open to whoever walks up to it: nothing works until its owner sets a PIN
+//! ([`Device::set_owner_pin`]), which makes them the till's one admin, signed in. Enrollment later
+//! replaces that roster with the shop's. An enrolled till whose shop has no staff acts for
+//! nobody: the counter's work only, as the server judges it. Once the roster has anyone in it,
+//! it fails closed: a later roster with nobody usable in it is not
 //! believed (the last good one stays), wrong PINs and a lockout survive a restart, and nothing
 //! but reading the sync status works until someone signs in, and the
 //! manager's use cases (the customer list, export, deactivation, discarding parked changes,
@@ -14,6 +17,7 @@ use crate::Device;
 use argon2::password_hash::PasswordHash;
 use argon2::{Argon2, PasswordVerifier};
 use dukkan_core::staff::{normalize_pin, Role, Roster};
+use dukkan_core::{Field, PersonName};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -41,6 +45,8 @@ pub struct StaffMember {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StaffSession {
+    /// A till never enrolled with nobody on its roster: its owner must set a PIN first.
+    pub owner_pin_required: bool,
     /// The roster is not empty: use cases need a signed-in staff member.
     pub sign_in_required: bool,
     pub staff: Option<StaffMember>,
@@ -99,6 +105,27 @@ impl SignIn {
     }
 }
 
+/// The cost every PIN verifier has (`dukkan_core::staff`), as the server's roster makes them.
+fn pin_hash_params() -> Result<argon2::Params> {
+    argon2::Params::new(
+        dukkan_core::staff::PIN_HASH_MEMORY_KIB,
+        dukkan_core::staff::PIN_HASH_PASSES,
+        1,
+        None,
+    )
+    .map_err(|e| DeviceError::Migration(format!("PIN hash parameters: {e}")))
+}
+
+/// An argon2id verifier of `pin`.
+fn hash_pin(pin: &str, params: argon2::Params) -> Result<String> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let hasher = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    hasher
+        .hash_password(pin.as_bytes(), &SaltString::generate(&mut OsRng))
+        .map(|h| h.to_string())
+        .map_err(|e| DeviceError::Migration(format!("PIN hash: {e}")))
+}
+
 fn verify_pin(pin: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|h| {
@@ -114,12 +141,16 @@ pub(crate) fn load_staffed(conn: &rusqlite::Connection) -> Result<bool> {
 }
 
 impl Device {
-    /// Refuses the use case unless the device is open (empty roster) or the signed-in staff
-    /// member's role is at least `min`.
+    /// Refuses the use case unless the signed-in staff member's role is at least `min` (or the
+    /// till is enrolled with a shop that has no staff; then the server judges each change).
     pub fn authorize(&self, min: Role) -> Result<()> {
         let s = self.sign_in_state();
         if !s.staffed {
-            return Ok(());
+            drop(s);
+            return match self.enrollment()? {
+                Some(_) => Ok(()),
+                None => Err(DeviceError::OwnerPinRequired),
+            };
         }
         match &s.staff {
             None => Err(DeviceError::SignInRequired),
@@ -143,13 +174,73 @@ impl Device {
         self.authorize(action.role())
     }
 
-    /// Who is signed in, and whether signing in is required.
+    /// Who is signed in, and whether signing in (or first, setting the owner's PIN) is required.
     pub fn staff_session(&self) -> StaffSession {
-        let s = self.sign_in_state();
+        let (staffed, staff) = {
+            let s = self.sign_in_state();
+            (s.staffed, s.staff.clone())
+        };
+        // Fails closed: a store that cannot say whether it is enrolled asks for the owner.
+        let owner_pin_required = !staffed && self.enrollment().map_or(true, |e| e.is_none());
         StaffSession {
-            sign_in_required: s.staffed,
-            staff: s.staff.clone(),
+            owner_pin_required,
+            sign_in_required: staffed,
+            staff,
         }
+    }
+
+    /// Gives a till that was never enrolled and has nobody on its roster its owner: `name`, an
+    /// admin, with `pin` (at least the admin's 6 digits; Arabic-Indic digits read as ASCII),
+    /// kept as an argon2id verifier like the server's. The owner is signed in. Refused once the
+    /// till has a roster or is enrolled (the shop's roster then comes from the server).
+    /// Slow on purpose (argon2): call it off the UI thread.
+    pub fn set_owner_pin(&self, name: &str, pin: &str) -> Result<StaffMember> {
+        self.set_owner(name, pin, pin_hash_params()?)
+    }
+
+    /// [`Device::set_owner_pin`] with a verifier that costs next to nothing, for tests whose
+    /// subject is not sign-in (the app never enables the `testing` feature).
+    #[cfg(feature = "testing")]
+    pub fn set_owner_pin_cheaply(&self, name: &str, pin: &str) -> Result<StaffMember> {
+        let cheap = argon2::Params::new(8, 1, 1, None)
+            .map_err(|e| DeviceError::Migration(format!("PIN hash parameters: {e}")))?;
+        self.set_owner(name, pin, cheap)
+    }
+
+    fn set_owner(&self, name: &str, pin: &str, params: argon2::Params) -> Result<StaffMember> {
+        if !self.staff_session().owner_pin_required {
+            return Err(DeviceError::OwnerPinNotNeeded);
+        }
+        let name = PersonName::parse(Field::StaffName, name)?;
+        let pin = normalize_pin(pin);
+        if !dukkan_core::staff::pin_allowed(Role::Admin, &pin) {
+            return Err(DeviceError::PinNotAllowed {
+                min: dukkan_core::staff::pin_min_chars(Role::Admin),
+            });
+        }
+        let hash = hash_pin(&pin, params)?;
+        let owner = StaffMember {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: name.as_str().to_owned(),
+            role: Role::Admin,
+        };
+        // Inserted only into an empty roster, inside the write transaction: two windows
+        // setting an owner at once make one.
+        let inserted = self.write_quietly(|tx, _| {
+            Ok(tx.execute(
+                "INSERT INTO staff (id, name, role, pin_hash)
+                 SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM staff)",
+                params![owner.id, owner.name, owner.role.as_str(), hash],
+            )?)
+        })?;
+        if inserted == 0 {
+            return Err(DeviceError::OwnerPinNotNeeded);
+        }
+        let mut s = self.sign_in_state();
+        s.staffed = true;
+        s.staff = Some(owner.clone());
+        tracing::info!(staff = %owner.id, "owner PIN set on a standalone till; owner signed in");
+        Ok(owner)
     }
 
     /// The staff who may sign in here, by name.

@@ -30,6 +30,13 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
+/// The till at `path`, its owner signed in.
+fn opened(path: &Path, storage: KeyStorage) -> Device {
+    let device = Device::open_with(path, storage).unwrap();
+    common::owner(&device);
+    device
+}
+
 fn is_plain_sqlite(path: &Path) -> bool {
     std::fs::read(path)
         .unwrap()
@@ -39,7 +46,7 @@ fn is_plain_sqlite(path: &Path) -> bool {
 /// A store with one stub, "Zainab Lawati" on +968 9212 3456, opened as `storage` says.
 fn store_with_zainab(dir: &Path, storage: KeyStorage) -> PathBuf {
     let path = dir.join("d.sqlite3");
-    let device = Device::open_with(&path, storage).unwrap();
+    let device = opened(&path, storage);
     common::stub(&device, "Zainab", "+96892123456");
     device.checkpoint().unwrap();
     path
@@ -77,14 +84,14 @@ fn a_plain_store_of_an_earlier_version_is_encrypted_in_place_and_keeps_everythin
     let dir = tempfile::tempdir().unwrap();
     let path = store_with_zainab(dir.path(), KeyStorage::Unencrypted);
     let (device_id, before) = {
-        let d = Device::open_with(&path, KeyStorage::Unencrypted).unwrap();
+        let d = opened(&path, KeyStorage::Unencrypted);
         (d.device_id(), d.search("Zainab", 10).unwrap())
     };
     assert!(is_plain_sqlite(&path));
     // A crash during an earlier attempt left its half-written file: it is started over.
     std::fs::write(format!("{}.encrypting", path.display()), b"half written").unwrap();
 
-    let device = Device::open(&path).unwrap();
+    let device = opened(&path, KeyStorage::System);
     assert_eq!(device.device_id(), device_id, "the same till");
     let after = device.search("Zainab", 10).unwrap();
     assert_eq!(after.len(), 1);
@@ -103,8 +110,7 @@ fn a_plain_store_of_an_earlier_version_is_encrypted_in_place_and_keeps_everythin
     drop(device);
     // And it opens again with the kept key.
     assert_eq!(
-        Device::open(&path)
-            .unwrap()
+        opened(&path, KeyStorage::System)
             .search("Zainab", 10)
             .unwrap()
             .len(),
@@ -182,7 +188,7 @@ fn the_store_and_a_key_file_are_readable_by_the_os_user_only() {
 fn with_a_credential_store_the_key_is_kept_there_and_the_store_needs_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.sqlite3");
-    let device = Device::open(&path).unwrap();
+    let device = opened(&path, KeyStorage::System);
     common::stub(&device, "Zainab", "+96892123456");
     let place = device.key_place().clone();
     if std::env::var("DUKKAN_REQUIRE_SECRET_SERVICE").as_deref() == Ok("1") {
@@ -203,7 +209,7 @@ fn with_a_credential_store_the_key_is_kept_there_and_the_store_needs_it() {
 #[ignore = "run by a_machine_without_a_credential_store_keeps_the_key_in_an_owner_only_file_and_says_so"]
 fn child_opens_a_store_without_a_credential_store() {
     let dir = PathBuf::from(std::env::var("DUKKAN_CHILD_DIR").unwrap());
-    let device = Device::open(dir.join("d.sqlite3")).unwrap();
+    let device = opened(&dir.join("d.sqlite3"), KeyStorage::System);
     common::stub(&device, "Zainab", "+96892123456");
     println!(
         "KEY_PLACE={}",
@@ -248,7 +254,7 @@ fn a_machine_without_a_credential_store_keeps_the_key_in_an_owner_only_file_and_
     );
     assert!(key_file.exists());
     // The key stays in its file from then on, wherever it is opened.
-    let device = Device::open(&path).unwrap();
+    let device = opened(&path, KeyStorage::System);
     assert!(matches!(device.key_place(), KeyPlace::File { .. }));
     assert_eq!(device.search("Zainab", 10).unwrap().len(), 1);
 }

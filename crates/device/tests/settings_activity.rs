@@ -8,7 +8,7 @@ mod common;
 use common::{device, stub};
 use dukkan_core::sync::{OpOutcome, OpResult};
 use dukkan_core::{AddressInput, Field, ValidationError};
-use dukkan_device::{CustomerChanges, Device, DeviceError, OpState};
+use dukkan_device::{CustomerChanges, DeviceError, OpState};
 
 fn gps_address(lat: f64, lon: f64) -> AddressInput {
     AddressInput {
@@ -31,12 +31,12 @@ fn the_store_location_is_saved_on_the_device_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.sqlite3");
     {
-        let d = Device::open(&path).unwrap();
+        let d = common::open(&path);
         assert_eq!(d.store_location().unwrap(), None);
         let p = d.set_store_location("٢٣٫٥٨٨٠", "58.3829").unwrap();
         assert_eq!((p.latitude(), p.longitude()), (23.588, 58.3829));
     }
-    let d = Device::open(&path).unwrap();
+    let d = common::open(&path);
     let p = d.store_location().unwrap().unwrap();
     assert_eq!((p.latitude(), p.longitude()), (23.588, 58.3829));
     d.clear_store_location().unwrap();

@@ -35,15 +35,114 @@ fn assert_localised(e: &DeviceError) {
 }
 
 #[test]
-fn a_till_without_a_roster_is_open_and_needs_no_sign_in() {
-    let (_dir, d) = device();
+fn a_till_never_enrolled_does_nothing_until_its_owner_sets_a_pin_and_then_asks_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.sqlite3");
+    let d = Device::open(&path).unwrap();
     let session = d.staff_session();
-    assert!(!session.sign_in_required);
-    assert_eq!(session.staff, None);
-    stub(&d, "Ahmed", "92123456");
+    assert!(session.owner_pin_required && !session.sign_in_required);
+    for refused in [
+        d.create_guest().map(drop).unwrap_err(),
+        d.search("a", 10).map(drop).unwrap_err(),
+        d.list_customers(&ListQuery::default())
+            .map(drop)
+            .unwrap_err(),
+        d.set_store_location("23.5", "58.3").map(drop).unwrap_err(),
+    ] {
+        assert_eq!(refused.code(), "auth.owner-pin-required");
+    }
     assert_eq!(
-        d.list_customers(&ListQuery::default()).unwrap().items.len(),
-        1
+        rows(&d, "SELECT count(*) FROM customers"),
+        0,
+        "nothing was written"
+    );
+
+    // The real cost: an argon2id verifier like the server's (64 MiB, 3 passes).
+    let owner = d.set_owner_pin("Huda Al Balushi", "١٣٥٧٩٠").unwrap();
+    assert_eq!(owner.role, Role::Admin);
+    assert_eq!(d.staff_session().staff.as_ref(), Some(&owner), "signed in");
+    stub(&d, "Ahmed", "92123456");
+    let hash: String = dukkan_device::store::connect_existing(&path)
+        .unwrap()
+        .query_row("SELECT pin_hash FROM staff", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=65536,t=3,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains("135790"));
+    assert_eq!(
+        d.set_owner_pin("Someone", "999999").unwrap_err().code(),
+        "auth.owner-pin-not-needed",
+        "an owner is set once"
+    );
+
+    // A restart: the till asks for the owner's PIN (typed in ASCII digits this time).
+    drop(d);
+    let d = Device::open(&path).unwrap();
+    let session = d.staff_session();
+    assert!(session.sign_in_required && !session.owner_pin_required);
+    assert_eq!(
+        d.create_guest().unwrap_err().code(),
+        "auth.sign-in-required"
+    );
+    assert_eq!(
+        d.sign_in(&owner.id, "135791").unwrap_err().code(),
+        "auth.pin-wrong"
+    );
+    d.sign_in(&owner.id, "135790").unwrap();
+    assert_eq!(d.search("ahmed", 10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_bad_owner_pin_or_name_is_refused_with_a_clear_error_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path().join("d.sqlite3")).unwrap();
+    let long = "1".repeat(10_000);
+    for (name, pin, code) in [
+        ("Huda", "", "staff.invalid-pin"),
+        ("Huda", "12345", "staff.invalid-pin"),
+        ("Huda", long.as_str(), "staff.invalid-pin"),
+        ("Huda", "123\u{0}456", "staff.invalid-pin"),
+        ("", "135790", "validation.required"),
+        ("   ", "135790", "validation.required"),
+        ("Huda\u{202E}", "135790", "validation.bidi-control"),
+        ("Hu\u{7}da", "135790", "validation.control-character"),
+        (long.as_str(), "135790", "validation.too-long"),
+    ] {
+        let err = d.set_owner_pin(name, pin).unwrap_err();
+        assert_eq!(err.code(), code, "{name:?} / {pin:?}");
+        for locale in Locale::ALL {
+            assert!(Localizer::global().has(locale, &err.message().id));
+        }
+    }
+    assert!(d.staff_roster().unwrap().is_empty(), "nothing was written");
+    assert!(d.staff_session().owner_pin_required);
+    let err = d.set_owner_pin("Huda", "12345").unwrap_err();
+    assert_eq!(
+        Localizer::global().format_message(Locale::En, &err.message()),
+        "The PIN must have at least 6 digits."
+    );
+}
+
+#[test]
+fn an_enrolled_till_has_no_owner_pin_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Device::open(dir.path().join("d.sqlite3")).unwrap();
+    assert!(d.staff_session().owner_pin_required);
+    d.save_enrollment(
+        "https://shop.example.om",
+        &dukkan_core::sync::Enrollment {
+            tenant_id: uuid::Uuid::now_v7(),
+            device_id: d.device_id(),
+            device_token: "token".into(),
+        },
+    )
+    .unwrap();
+    assert!(!d.staff_session().owner_pin_required);
+    assert_eq!(
+        d.set_owner_pin("Huda", "135790").unwrap_err().code(),
+        "auth.owner-pin-not-needed"
     );
 }
 
@@ -366,7 +465,7 @@ fn the_roster_survives_a_restart_but_the_sign_in_does_not() {
 }
 
 #[test]
-fn resetting_the_enrollment_forgets_the_roster_and_opens_the_till() {
+fn resetting_the_enrollment_forgets_the_roster_and_asks_for_an_owner_again() {
     let (_dir, d) = device();
     signed_in(&d, Role::Manager);
     d.replace_roster(
@@ -383,6 +482,12 @@ fn resetting_the_enrollment_forgets_the_roster_and_opens_the_till() {
     assert!(!d.staff_session().sign_in_required);
     assert!(d.staff_roster().unwrap().is_empty());
     assert_eq!(d.roster_etag().unwrap(), None);
+    assert!(d.staff_session().owner_pin_required);
+    assert_eq!(
+        d.create_guest().unwrap_err().code(),
+        "auth.owner-pin-required"
+    );
+    common::owner(&d);
     stub(&d, "Ahmed", "92123456");
 }
 

@@ -57,10 +57,10 @@ fn reopening_a_store_keeps_its_data_and_device_id() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.sqlite3");
     let (id, device_id) = {
-        let d = Device::open(&path).unwrap();
+        let d = common::open(&path);
         (d.create_guest().unwrap().id, d.device_id())
     };
-    let d = Device::open(&path).unwrap();
+    let d = common::open(&path);
     assert_eq!(d.device_id(), device_id);
     assert_eq!(d.customer(id).unwrap().customer.kind, CustomerKind::Guest);
 }
@@ -599,7 +599,7 @@ fn crash_child_creates_then_aborts() {
     let Ok(path) = std::env::var("DUKKAN_CRASH_DB") else {
         return;
     };
-    let device = Device::open(path).unwrap();
+    let device = common::open(std::path::Path::new(&path));
     let c = created(device.create_stub(&stub("Crash", "92123456")).unwrap());
     println!("CREATED {}", c.id);
     std::process::abort();
@@ -633,7 +633,7 @@ fn an_acknowledged_create_survives_the_app_being_killed() {
         .trim()
         .parse()
         .unwrap();
-    let device = Device::open(&path).unwrap();
+    let device = common::open(&path);
     assert_eq!(
         device.customer(id).unwrap().customer.first_name.as_deref(),
         Some("Crash")
@@ -692,7 +692,7 @@ fn the_store_and_its_journal_files_are_readable_by_the_os_user_only() {
     let path = dir.path().join("d.sqlite3");
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     {
-        let d = dukkan_device::Device::open(&path).unwrap();
+        let d = common::open(&path);
         d.create_guest().unwrap();
         assert_eq!(mode(&path), 0o600);
         let wal = dir.path().join("d.sqlite3-wal");

@@ -49,6 +49,15 @@ fn id(s: &str) -> CustomerId {
 }
 
 /// The saved store written to a fresh file, as a till would find it on disk; not opened by
+/// Opens the upgraded till at `path` as its owner (a standalone till asks for one first).
+fn opened(path: &Path) -> Device {
+    let device = Device::open(path).unwrap();
+    if device.staff_session().owner_pin_required {
+        device.set_owner_pin_cheaply("Owner", "246810").unwrap();
+    }
+    device
+}
+
 /// Dukkan yet.
 fn saved_store() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -67,7 +76,7 @@ fn saved_store() -> (TempDir, PathBuf) {
 /// The saved store opened (so migrated) by this build, Mariam (manager) signed in.
 fn upgraded() -> (TempDir, Device) {
     let (dir, path) = saved_store();
-    let device = Device::open(&path).unwrap();
+    let device = opened(&path);
     let mariam = device.sign_in(MARIAM, MANAGER_PIN).unwrap();
     assert_eq!(mariam.role, Role::Manager);
     (dir, device)
@@ -203,7 +212,7 @@ fn opening_a_saved_v4_store_migrates_it_to_the_latest_schema_and_keeps_v1_to_v4_
         vec![1, 2, 3, 4]
     );
 
-    let device = Device::open(&path).unwrap();
+    let device = opened(&path);
     let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
     assert_eq!(
         dukkan_device::store::applied_schema_version(&conn).unwrap(),
@@ -416,7 +425,7 @@ fn every_saved_outbox_op_is_kept_in_order_with_its_op_id_and_payload_and_still_w
 {
     let (_dir, path) = saved_store();
     let saved = raw_outbox(&path);
-    let device = Device::open(&path).unwrap();
+    let device = opened(&path);
     device.sign_in(MARIAM, MANAGER_PIN).unwrap();
 
     assert_eq!(raw_outbox(&path), saved, "the outbox rows changed");
@@ -655,7 +664,7 @@ fn saved_customers_are_still_found_by_name_in_both_scripts_and_by_phone() {
 #[test]
 fn the_upgraded_store_keeps_its_device_id_roster_and_pins_and_takes_new_writes() {
     let (_dir, path) = saved_store();
-    let device = Device::open(&path).unwrap();
+    let device = opened(&path);
     assert_eq!(device.device_id().to_string(), DEVICE_ID);
 
     // The roster came from the server with its PIN hashes; sign-in still needs it and works.
@@ -764,7 +773,7 @@ fn upgrade_reasons_saved_in_the_old_dashed_codes_read_in_the_one_code_vocabulary
             [HUDA],
         )
         .unwrap();
-    let device = Device::open(&path).unwrap();
+    let device = opened(&path);
     device.sign_in(MARIAM, MANAGER_PIN).unwrap();
     let huda = device.upgrade_request(id(HUDA)).unwrap().unwrap();
     assert_eq!(huda.error_code.as_deref(), Some("otp.cooldown"));

@@ -60,7 +60,13 @@ pub fn pin_hasher() -> Argon2<'static> {
     Argon2::new(
         argon2::Algorithm::Argon2id,
         argon2::Version::V0x13,
-        argon2::Params::new(64 * 1024, 3, 1, None).unwrap_or_default(),
+        argon2::Params::new(
+            dukkan_core::staff::PIN_HASH_MEMORY_KIB,
+            dukkan_core::staff::PIN_HASH_PASSES,
+            1,
+            None,
+        )
+        .unwrap_or_default(),
     )
 }
 

@@ -6,6 +6,10 @@ import type { StaffMember } from "./StaffMember";
  */
 export type StaffSession = { 
 /**
+ * A till never enrolled with nobody on its roster: its owner must set a PIN first.
+ */
+ownerPinRequired: boolean, 
+/**
  * The roster is not empty: use cases need a signed-in staff member.
  */
 signInRequired: boolean, staff: StaffMember | null, };

@@ -71,6 +71,8 @@ export interface Backend {
   staffRoster(): Promise<StaffMember[]>;
   /** Checks the PIN on the till (works offline). */
   signIn(staffId: string, pin: string): Promise<StaffMember>;
+  /** A standalone till's first start: its owner's name and PIN; signs the owner in. */
+  setOwnerPin(name: string, pin: string): Promise<StaffMember>;
   signOut(): Promise<StaffSession>;
 }
 
@@ -150,5 +152,6 @@ export const tauriBackend: Backend = {
   staffSession: () => call("staff_session"),
   staffRoster: () => call("staff_roster"),
   signIn: (staffId, pin) => call("sign_in", { staffId, pin }),
+  setOwnerPin: (name, pin) => call("set_owner_pin", { name, pin }),
   signOut: () => call("sign_out"),
 };

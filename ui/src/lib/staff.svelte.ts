@@ -20,9 +20,9 @@ export async function refreshStaff(backend: Backend): Promise<void> {
   }
 }
 
-/** Someone has to sign in before the till can be used. */
+/** Someone has to sign in (or, on a new standalone till, set the owner's PIN) first. */
 export function signInNeeded(session: StaffSession | null = staff.session): boolean {
-  return !!session?.signInRequired && !session.staff;
+  return !!session?.ownerPinRequired || (!!session?.signInRequired && !session.staff);
 }
 
 /**
@@ -32,6 +32,7 @@ export function signInNeeded(session: StaffSession | null = staff.session): bool
  */
 export function can(role: Role, session: StaffSession | null = staff.session): boolean {
   if (!session) return true;
+  if (session.ownerPinRequired) return false;
   if (!session.signInRequired) return true;
   return !!session.staff && RANK[session.staff.role] >= RANK[role];
 }

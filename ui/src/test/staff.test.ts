@@ -16,7 +16,7 @@ const PINS: Record<string, string> = { [aisha.id]: "2468", [salim.id]: "1357" };
 
 /** A fake shell of a staffed till: the roster, PINs checked as the shell does, and a session. */
 function staffedShell(roster: StaffMember[] = [aisha, salim]) {
-  const session: StaffSession = { signInRequired: true, staff: null };
+  const session: StaffSession = { ownerPinRequired: false, signInRequired: true, staff: null };
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   mockIPC(
     (cmd, payload) => {
@@ -69,14 +69,14 @@ function setup() {
 
 describe("role checks", () => {
   it("an open till (no roster) offers everything; a staffed one only what the signed-in role may do", () => {
-    expect(can("manager", { signInRequired: false, staff: null })).toBe(true);
-    expect(signInNeeded({ signInRequired: false, staff: null })).toBe(false);
-    expect(signInNeeded({ signInRequired: true, staff: null })).toBe(true);
-    expect(can("cashier", { signInRequired: true, staff: null })).toBe(false);
-    expect(can("cashier", { signInRequired: true, staff: aisha })).toBe(true);
-    expect(can("manager", { signInRequired: true, staff: aisha })).toBe(false);
-    expect(can("manager", { signInRequired: true, staff: salim })).toBe(true);
-    expect(can("manager", { signInRequired: true, staff: { ...salim, role: "admin" } })).toBe(true);
+    expect(can("manager", { ownerPinRequired: false, signInRequired: false, staff: null })).toBe(true);
+    expect(signInNeeded({ ownerPinRequired: false, signInRequired: false, staff: null })).toBe(false);
+    expect(signInNeeded({ ownerPinRequired: false, signInRequired: true, staff: null })).toBe(true);
+    expect(can("cashier", { ownerPinRequired: false, signInRequired: true, staff: null })).toBe(false);
+    expect(can("cashier", { ownerPinRequired: false, signInRequired: true, staff: aisha })).toBe(true);
+    expect(can("manager", { ownerPinRequired: false, signInRequired: true, staff: aisha })).toBe(false);
+    expect(can("manager", { ownerPinRequired: false, signInRequired: true, staff: salim })).toBe(true);
+    expect(can("manager", { ownerPinRequired: false, signInRequired: true, staff: { ...salim, role: "admin" } })).toBe(true);
   });
 });
 
@@ -181,5 +181,78 @@ describe("sign-in at a staffed till", () => {
     await user.keyboard("2468{Enter}");
     await waitFor(() => expect(screen.getByTestId("signin-error").textContent).toBe("Choose your name first."));
     expect(shell.calls.some((c) => c.cmd === "sign_in")).toBe(false);
+  });
+});
+
+/** A fake shell of a new standalone till: no owner until `set_owner_pin` succeeds. */
+function newTillShell() {
+  const session: StaffSession = { ownerPinRequired: true, signInRequired: false, staff: null };
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  mockIPC(
+    (cmd, payload) => {
+      const args = (payload ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args });
+      switch (cmd) {
+        case "staff_session":
+          return { ...session };
+        case "set_owner_pin": {
+          if (String(args.pin).length < 6) {
+            throw { code: "staff.invalid-pin", message: { id: "error-pin-not-allowed", args: [["min", { type: "number", value: 6 }]] } };
+          }
+          const owner: StaffMember = { id: "0190a0b0-0000-7000-8000-0000000000a9", name: String(args.name), role: "admin" };
+          Object.assign(session, { ownerPinRequired: false, signInRequired: true, staff: owner });
+          return owner;
+        }
+        case "sync_status":
+          return { online: false, pending: 0, parked: 0, lastSuccess: null, cursor: 0, lastError: null };
+        case "enrollment_info":
+          return { enrolled: false, serverUrl: null };
+        case "search_customers":
+          return [];
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  return { calls };
+}
+
+describe("the first start of a standalone till", () => {
+  it("shows only the owner set-up, refuses a mismatch and a short PIN, then opens signed in as the owner", async () => {
+    setLocale("en");
+    const { calls } = newTillShell();
+    const user = userEvent.setup();
+    render(App, { props: { backend: tauriBackend } });
+    await screen.findByTestId("owner-setup");
+    expect(screen.queryByTestId("nav-settings")).toBeNull();
+    expect(screen.queryByTestId("search")).toBeNull();
+
+    await user.type(screen.getByTestId("owner-name"), "Huda");
+    await user.type(screen.getByTestId("owner-pin"), "135790");
+    await user.type(screen.getByTestId("owner-pin-again"), "135799{Enter}");
+    expect(screen.getByTestId("owner-error").textContent).toBe("The two PINs are not the same. Type it again.");
+    expect(calls.filter((c) => c.cmd === "set_owner_pin")).toHaveLength(0);
+
+    await user.type(screen.getByTestId("owner-pin"), "12345");
+    await user.type(screen.getByTestId("owner-pin-again"), "12345{Enter}");
+    await waitFor(() => expect(screen.getByTestId("owner-error").textContent).toBe("The PIN must have at least 6 digits."));
+
+    await user.type(screen.getByTestId("owner-pin"), "135790");
+    await user.type(screen.getByTestId("owner-pin-again"), "135790{Enter}");
+    await screen.findByTestId("search");
+    expect(screen.queryByTestId("owner-setup")).toBeNull();
+    expect(screen.getByTestId("signed-in").textContent).toContain("Huda");
+    expect(calls.filter((c) => c.cmd === "set_owner_pin").at(-1)?.args).toEqual({ name: "Huda", pin: "135790" });
+  });
+
+  it("asks in Arabic, right to left", async () => {
+    setLocale("ar");
+    newTillShell();
+    render(App, { props: { backend: tauriBackend } });
+    const setup = await screen.findByTestId("owner-setup");
+    expect(document.documentElement.dir).toBe("rtl");
+    expect(setup.querySelector("h2")?.textContent).toBe("إعداد هذا الجهاز");
+    setLocale("en");
   });
 });

@@ -5,11 +5,35 @@ use dukkan_core::StubInput;
 use dukkan_device::{Device, StubOutcome};
 use tempfile::TempDir;
 
-/// A device on a fresh SQLite file (kept while the `TempDir` lives).
+/// The PIN tests give a standalone till's owner.
+pub const OWNER_PIN: &str = "246810";
+
+/// A device on a fresh SQLite file (kept while the `TempDir` lives), its owner signed in.
 pub fn device() -> (TempDir, Device) {
     let dir = tempfile::tempdir().unwrap();
-    let device = Device::open(dir.path().join("d.sqlite3")).unwrap();
+    let device = open(&dir.path().join("d.sqlite3"));
     (dir, device)
+}
+
+/// Opens the standalone till at `path` as its owner: sets the owner's PIN on a new till,
+/// signs the owner in on one that has it (a restart signs everybody out).
+pub fn open(path: &std::path::Path) -> Device {
+    let device = Device::open(path).unwrap();
+    owner(&device);
+    device
+}
+
+/// Signs the owner of standalone till `d` in, setting their PIN first if it has none.
+pub fn owner(d: &Device) -> dukkan_device::StaffMember {
+    if d.staff_session().owner_pin_required {
+        return d.set_owner_pin_cheaply("Owner", OWNER_PIN).unwrap();
+    }
+    let roster = d.staff_roster().unwrap();
+    let owner = roster
+        .iter()
+        .find(|m| m.name == "Owner")
+        .expect("the till's owner");
+    d.sign_in(&owner.id, OWNER_PIN).unwrap()
 }
 
 /// A new stub on `d` (panics if the phone is taken).
