@@ -357,32 +357,36 @@ fn staff_roster(device: State<'_, Arc<Device>>) -> CmdResult<Vec<StaffMember>> {
     Ok(device.staff_roster()?)
 }
 
-/// Checks the PIN off the UI thread (argon2 is slow on purpose).
+/// Runs a slow use case (argon2 is slow on purpose) off the UI thread.
+async fn off_the_ui_thread<T: Send + 'static>(
+    device: &State<'_, Arc<Device>>,
+    f: impl FnOnce(&Device) -> dukkan_device::Result<T> + Send + 'static,
+) -> CmdResult<T> {
+    let device = device.inner().clone();
+    tauri::async_runtime::spawn_blocking(move || f(&device))
+        .await
+        .map_err(|e| CommandError::from(DeviceError::Export(e.to_string())))?
+        .map_err(CommandError::from)
+}
+
+/// Checks the PIN.
 #[tauri::command]
 async fn sign_in(
     device: State<'_, Arc<Device>>,
     staff_id: String,
     pin: String,
 ) -> CmdResult<StaffMember> {
-    let device = device.inner().clone();
-    tauri::async_runtime::spawn_blocking(move || device.sign_in(&staff_id, &pin))
-        .await
-        .map_err(|e| CommandError::from(DeviceError::Export(e.to_string())))?
-        .map_err(CommandError::from)
+    off_the_ui_thread(&device, move |d| d.sign_in(&staff_id, &pin)).await
 }
 
-/// A standalone till's first start: its owner sets their PIN (argon2: off the UI thread).
+/// A standalone till's first start: its owner sets their PIN.
 #[tauri::command]
 async fn set_owner_pin(
     device: State<'_, Arc<Device>>,
     name: String,
     pin: String,
 ) -> CmdResult<StaffMember> {
-    let device = device.inner().clone();
-    tauri::async_runtime::spawn_blocking(move || device.set_owner_pin(&name, &pin))
-        .await
-        .map_err(|e| CommandError::from(DeviceError::Export(e.to_string())))?
-        .map_err(CommandError::from)
+    off_the_ui_thread(&device, move |d| d.set_owner_pin(&name, &pin)).await
 }
 
 #[tauri::command]
