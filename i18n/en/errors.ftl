@@ -37,6 +37,8 @@ error-unsynced-ops = { $pending } changes have not reached the server yet. Sync 
 error-enrollment-refused = The server refused this enrollment code. Check the shop name and the code, or ask for a new code.
 error-server-unreachable = The server could not be reached. Check the address and the network.
 error-insecure-server = The server address must start with https:// (plain http:// is allowed only for a server on this computer).
+error-server-untrusted = The server's certificate is not trusted, so this till will not send it anything. Check the server address, or ask your administrator for the shop's certificate file.
+error-server-ca-invalid = The shop's certificate file (DUKKAN_SERVER_CA) cannot be read or holds no certificate. Ask your administrator to fix it.
 
 field-first-name = First name
 field-last-name = Last name

@@ -173,6 +173,7 @@ sync-panel-title = Sync
 sync-panel-close = Close
 sync-panel-not-enrolled = This till works on its own until it is enrolled with the shop's server (Settings).
 sync-problem-network = The server cannot be reached. Changes are kept on this till and sent when it is back.
+sync-problem-untrusted = The server's certificate is not trusted: nothing is sent until this is fixed. Changes are kept on this till.
 sync-problem-http = The server answered with an error ({ $status }). Sync will try again.
 sync-problem-other = Sync stopped on a problem ({ $code }). It will try again.
 sync-parked-title = Changes the server refused

@@ -8,8 +8,9 @@ use std::fmt;
 /// Region assumed for numbers typed without a country code: Oman (+968).
 pub const DEFAULT_REGION: phonenumber::country::Id = phonenumber::country::Id::OM;
 
-/// Longest raw input considered; anything longer cannot be a phone number.
-const MAX_INPUT_CHARS: usize = 40;
+/// Longest raw input considered; anything longer cannot be a phone number (a pasted one may
+/// carry a `tel:` prefix and a direction mark around every group).
+const MAX_INPUT_CHARS: usize = 64;
 
 /// A valid phone number in E.164 form (`+96892123456`).
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,12 +20,77 @@ pub struct Phone {
     country_code: u16,
 }
 
-/// Maps Arabic-Indic (٠-٩) and Persian (۰-۹) digits to ASCII; other characters are unchanged.
+/// Maps Arabic-Indic (٠-٩), Persian (۰-۹) and full-width (０-９) digits to ASCII; other
+/// characters are unchanged.
 pub fn ascii_digit(c: char) -> char {
     match c {
         '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
         '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+        '\u{FF10}'..='\u{FF19}' => char::from(b'0' + (c as u32 - 0xFF10) as u8),
         _ => c,
+    }
+}
+
+/// A character that separates groups of a phone number as people write, print or paste them:
+/// spaces (no-break, ideographic), hyphens and dashes, brackets, dots and slashes, in their
+/// ASCII and full-width forms.
+fn is_phone_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '-'
+            | '('
+            | ')'
+            | '.'
+            | '/'
+            | '\u{00A0}'
+            | '\u{2007}'
+            | '\u{202F}'
+            | '\u{3000}'
+            | '\u{2010}'
+            ..='\u{2015}'
+                | '\u{2212}'
+                | '\u{FF08}'
+                | '\u{FF09}'
+                | '\u{FF0D}'
+                | '\u{FF0E}'
+                | '\u{FF0F}'
+    )
+}
+
+/// The digits of a phone number as typed or pasted, in ASCII, with its leading `+` if it has
+/// one; `None` when the text holds anything else. Digits of any of the scripts, the separators
+/// of [`is_phone_separator`], a `tel:` scheme, and the invisible marks and direction controls
+/// that come with numbers copied in an Arabic interface are accepted (only digits are kept, so
+/// dropping them cannot change what is stored); letters and other junk are refused, so vanity
+/// numbers and typos are not silently "parsed".
+pub fn phone_text(input: &str) -> Option<String> {
+    let mut cleaned = String::with_capacity(input.len());
+    for c in strip_tel_uri(input).chars().map(ascii_digit) {
+        match c {
+            '0'..='9' => cleaned.push(c),
+            '+' | '\u{FF0B}' if cleaned.is_empty() => cleaned.push('+'),
+            c if is_phone_separator(c)
+                || crate::text::is_invisible_mark(c)
+                || crate::text::is_bidi_control(c)
+                || matches!(c, '\u{200C}' | '\u{200D}') => {}
+            _ => return None,
+        }
+    }
+    Some(cleaned)
+}
+
+/// The number inside a `tel:` link (RFC 3966) as copied from a web page or a contact card:
+/// the text after the scheme, up to its first parameter (`;ext=…`, `;phone-context=…`).
+fn strip_tel_uri(input: &str) -> &str {
+    let t = input.trim_matches(|c: char| {
+        c.is_whitespace() || crate::text::is_invisible_mark(c) || crate::text::is_bidi_control(c)
+    });
+    match t.get(..4) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("tel:") => {
+            let number = &t[4..];
+            number.split(';').next().unwrap_or(number)
+        }
+        _ => t,
     }
 }
 
@@ -56,20 +122,7 @@ impl Phone {
         if input.chars().count() > MAX_INPUT_CHARS {
             return Err(ValidationError::InvalidPhone);
         }
-        // Accept only digits (any of the three scripts), one leading '+', and the separators
-        // people type; refuse letters so vanity numbers and typos are not silently "parsed".
-        let mut cleaned = String::with_capacity(input.len());
-        for c in input.trim().chars().map(ascii_digit) {
-            match c {
-                '0'..='9' => cleaned.push(c),
-                '+' if cleaned.is_empty() => cleaned.push(c),
-                ' ' | '-' | '(' | ')' | '.' | '\u{00A0}' => {}
-                // Direction marks and isolates come with numbers copied in an Arabic interface;
-                // only digits are kept, so dropping them cannot change what is stored.
-                c if crate::text::is_invisible_mark(c) || crate::text::is_bidi_control(c) => {}
-                _ => return Err(ValidationError::InvalidPhone),
-            }
-        }
+        let mut cleaned = phone_text(input).ok_or(ValidationError::InvalidPhone)?;
         if let Some(rest) = cleaned.strip_prefix("00") {
             cleaned = format!("+{rest}");
         }
@@ -122,6 +175,23 @@ impl Phone {
     pub fn masked(&self) -> String {
         mask_e164(&self.e164)
     }
+
+    /// Grouped for reading back to the customer, in the numbering plan's international format:
+    /// `+968 9212 3456`, `+971 50 123 4567`.
+    pub fn grouped(&self) -> String {
+        group_e164(&self.e164)
+    }
+}
+
+/// An E.164 string grouped as [`Phone::grouped`]; a string that is not one comes back as it is.
+pub fn group_e164(e164: &str) -> String {
+    phonenumber::parse(None, e164)
+        .map(|p| {
+            p.format()
+                .mode(phonenumber::Mode::International)
+                .to_string()
+        })
+        .unwrap_or_else(|_| e164.to_owned())
 }
 
 /// The country (ISO 3166-1 alpha-2, e.g. `OM`) an E.164 number belongs to, when the numbering
@@ -197,6 +267,19 @@ mod tests {
             "\u{2066}+968 9212 3456\u{2069}",
             "+968\u{200E} 9212\u{061C}3456",
             "\u{FEFF}٩٢١٢٣٤٥٦\u{200F}",
+            "9\u{200B}2123\u{200D}456",
+            // A `tel:` link from a web page or a contact card.
+            "tel:+96892123456",
+            "TEL:+968-9212-3456",
+            "tel:+968 9212 3456;ext=12",
+            "\u{200F}tel:92123456\u{200F}",
+            // Slashes, dots and dashes as printed on cards and receipts.
+            "+968/9212/3456",
+            "968.9212.3456",
+            "+968\u{2011}9212\u{2013}3456",
+            // Full-width digits and plus (a Chinese or Japanese keyboard, some PDFs).
+            "＋９６８　９２１２　３４５６",
+            "９２１２－３４５６",
         ] {
             assert_eq!(e164(input).as_deref(), Ok("+96892123456"), "{input:?}");
         }
@@ -224,6 +307,12 @@ mod tests {
             "9212345x",
             "+968 9212 3456 ext 1",
             "++96892123456",
+            "tel:abc",
+            "mailto:92123456",
+            "9212+3456",
+            "9212_3456",
+            "9212,3456",
+            "92123456tel:",
         ] {
             assert_eq!(e164(input), Err(ValidationError::InvalidPhone), "{input:?}");
         }
@@ -238,6 +327,15 @@ mod tests {
     }
 
     #[test]
+    fn phones_are_grouped_for_reading_back_in_their_countrys_format() {
+        let grouped = |s: &str| Phone::parse(s).unwrap().grouped();
+        assert_eq!(grouped("92123456"), "+968 9212 3456");
+        assert_eq!(grouped("+971501234567"), "+971 50 123 4567");
+        assert_eq!(grouped("+966 50 123 4567"), "+966 50 123 4567");
+        assert_eq!(group_e164("not a phone"), "not a phone");
+    }
+
+    #[test]
     fn empty_phone_is_a_required_error() {
         assert_eq!(
             e164(""),
@@ -247,6 +345,13 @@ mod tests {
             e164(" - "),
             Err(ValidationError::Required(crate::Field::Phone))
         );
+        for nothing in ["tel:", "\u{200F}\u{200E}", "tel:;ext=1"] {
+            assert_eq!(
+                e164(nothing),
+                Err(ValidationError::Required(crate::Field::Phone)),
+                "{nothing:?}"
+            );
+        }
     }
 
     #[test]

@@ -60,15 +60,11 @@ pub fn digits_only(input: &str) -> String {
         .collect()
 }
 
-/// True when `input` looks like phone digits typed into the search box: digits with the usual
-/// separators and an optional leading `+`, nothing else.
+/// True when `input` looks like phone digits typed or pasted into the search box: digits with
+/// the separators, marks and `tel:` scheme a phone field accepts ([`crate::phone::phone_text`]),
+/// nothing else.
 pub fn looks_like_phone_digits(input: &str) -> bool {
-    let t = input.trim();
-    !t.is_empty()
-        && t.chars().map(ascii_digit).enumerate().all(|(i, c)| {
-            c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')') || (c == '+' && i == 0)
-        })
-        && t.chars().map(ascii_digit).any(|c| c.is_ascii_digit())
+    crate::phone::phone_text(input).is_some_and(|d| d.bytes().any(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -116,6 +112,13 @@ mod tests {
         assert!(looks_like_phone_digits("3456"));
         assert!(looks_like_phone_digits("+968 9212-3456"));
         assert!(looks_like_phone_digits("٣٤٥٦"));
+        // As pasted: direction marks, a `tel:` link, slashes, full-width digits.
+        assert!(looks_like_phone_digits("\u{200F}9212\u{200E}3456"));
+        assert!(looks_like_phone_digits("tel:+96892123456"));
+        assert!(looks_like_phone_digits("+968/9212/3456"));
+        assert!(looks_like_phone_digits("９２１２"));
+        assert!(!looks_like_phone_digits("\u{200F}"));
+        assert!(!looks_like_phone_digits("tel:"));
         assert!(!looks_like_phone_digits("ahmed"));
         assert!(!looks_like_phone_digits("CUST-00012"));
         assert!(!looks_like_phone_digits("--"));

@@ -103,6 +103,8 @@ impl SyncHandle {
 enum RoundError {
     /// No answer (connection refused, timeout, reset).
     Network,
+    /// The server's certificate is not trusted: nothing was sent.
+    Untrusted,
     /// An HTTP error answer; `retry_after` from a 429.
     Status {
         code: u16,
@@ -116,10 +118,52 @@ impl RoundError {
     fn code(&self) -> String {
         match self {
             RoundError::Network => "network".into(),
+            RoundError::Untrusted => "untrusted".into(),
             RoundError::Status { code, .. } => format!("http-{code}"),
             RoundError::Store(e) => e.code().into(),
         }
     }
+}
+
+/// A request that got no answer: an untrusted certificate, or no answer at all.
+fn no_answer(e: reqwest::Error) -> RoundError {
+    if certificate_refused(&e) {
+        RoundError::Untrusted
+    } else {
+        RoundError::Network
+    }
+}
+
+/// The same for a one-off call (enrollment, upgrade codes).
+fn unreachable(e: reqwest::Error) -> DeviceError {
+    if certificate_refused(&e) {
+        DeviceError::ServerUntrusted
+    } else {
+        DeviceError::ServerUnreachable
+    }
+}
+
+/// Whether the TLS handshake failed because the server's certificate was refused. The rustls
+/// error sits somewhere down reqwest's chain of sources, inside an `io::Error` (whose own
+/// `source()` skips the error it wraps, so that one is unwrapped by hand).
+fn certificate_refused(e: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    false
 }
 
 impl From<DeviceError> for RoundError {
@@ -156,7 +200,7 @@ impl Client {
             .bearer_auth(&self.config.token)
             .send()
             .await
-            .map_err(|_| RoundError::Network)?;
+            .map_err(no_answer)?;
         if !resp.status().is_success() {
             return Err(status_error(&resp));
         }
@@ -188,7 +232,7 @@ impl Client {
         if let Some(tag) = etag {
             req = req.header(reqwest::header::IF_NONE_MATCH, tag);
         }
-        let resp = req.send().await.map_err(|_| RoundError::Network)?;
+        let resp = req.send().await.map_err(no_answer)?;
         if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(None);
         }
@@ -217,7 +261,7 @@ impl Client {
             .bearer_auth(&self.config.token)
             .send()
             .await
-            .map_err(|_| RoundError::Network)?;
+            .map_err(no_answer)?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -289,12 +333,50 @@ async fn round(device: &Device, client: &Client) -> Result<(), RoundError> {
 }
 
 /// The one HTTP client of everything the till asks its server (sync, enrollment, upgrade
-/// codes). Each request sets its own overall timeout.
+/// codes). Each request sets its own overall timeout. The server's certificate is verified
+/// against the system's roots and, where the shop runs its own authority, the certificates in
+/// the file [`SERVER_CA_ENV`] names.
 fn http_client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
+    let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+    for root in shop_roots()? {
+        builder = builder.add_root_certificate(root);
+    }
+    builder
         .build()
         .map_err(|e| DeviceError::Export(e.to_string()))
+}
+
+/// The path of a PEM file with the certificate authorities of a shop that signs its server's
+/// certificate itself; trusted in addition to the system's roots. Set by whoever installs
+/// the till (docs/security.md).
+pub const SERVER_CA_ENV: &str = "DUKKAN_SERVER_CA";
+
+/// A CA file is a few certificates; anything much larger is not one.
+const SERVER_CA_MAX_BYTES: u64 = 1 << 20;
+
+/// The shop's certificate authorities from [`SERVER_CA_ENV`], none when it is unset. A file
+/// that is set but unusable is an error, never ignored: the till would otherwise fall back to
+/// the system's roots and the shop's server would look like an impostor for no clear reason.
+fn shop_roots() -> Result<Vec<reqwest::Certificate>> {
+    let Some(path) = std::env::var_os(SERVER_CA_ENV).filter(|p| !p.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let invalid = |why: &str| DeviceError::ServerCaInvalid(why.to_owned());
+    let file = std::fs::File::open(&path).map_err(|e| invalid(&e.to_string()))?;
+    let mut pem = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, SERVER_CA_MAX_BYTES + 1),
+        &mut pem,
+    )
+    .map_err(|e| invalid(&e.to_string()))?;
+    if pem.len() as u64 > SERVER_CA_MAX_BYTES {
+        return Err(invalid("larger than 1 MiB"));
+    }
+    let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| invalid(&e.to_string()))?;
+    if roots.is_empty() {
+        return Err(invalid("no certificate in the file"));
+    }
+    Ok(roots)
 }
 
 /// Set to `1` to let a till talk plain `http://` to another computer (development only).
@@ -458,7 +540,7 @@ pub async fn enroll(
         .json(&request)
         .send()
         .await
-        .map_err(|_| DeviceError::ServerUnreachable)?;
+        .map_err(unreachable)?;
     if resp.status().is_client_error() {
         let body: serde_json::Value = resp.json().await.unwrap_or_default();
         let code = body["code"]
@@ -522,10 +604,7 @@ async fn upgrade_call(
     if let Some(code) = code {
         req = req.json(&dukkan_core::sync::VerifyUpgrade { code });
     }
-    let resp = req
-        .send()
-        .await
-        .map_err(|_| DeviceError::ServerUnreachable)?;
+    let resp = req.send().await.map_err(unreachable)?;
     match resp.status() {
         s if s.is_success() => {}
         reqwest::StatusCode::NOT_FOUND => return Err(DeviceError::NoUpgradeRequest),

@@ -44,6 +44,13 @@ pub enum DeviceError {
     /// A plain `http://` server address for another computer.
     #[error("the server address must use https")]
     InsecureServer,
+    /// The server's TLS certificate is not signed by an authority the till trusts (the
+    /// system's, or the shop's CA file): another machine may be answering in its place.
+    #[error("the server's certificate is not trusted")]
+    ServerUntrusted,
+    /// The shop's CA file (`DUKKAN_SERVER_CA`) cannot be read or holds no certificate.
+    #[error("the server CA file cannot be used: {0}")]
+    ServerCaInvalid(String),
     #[error("this device is not enrolled with a server")]
     NotEnrolled,
     #[error("the upgrade request has not reached the server yet")]
@@ -87,6 +94,8 @@ impl DeviceError {
             DeviceError::EnrollmentRefused(_) => "device.enrollment-refused",
             DeviceError::ServerUnreachable => "sync.server-unreachable",
             DeviceError::InsecureServer => "device.insecure-server",
+            DeviceError::ServerUntrusted => "device.server-untrusted",
+            DeviceError::ServerCaInvalid(_) => "device.server-ca-invalid",
             DeviceError::NotEnrolled => "device.not-enrolled",
             DeviceError::UpgradeWaitingForSync => "upgrade.waiting-for-sync",
             DeviceError::NoUpgradeRequest => "upgrade.not-requested",
@@ -130,6 +139,8 @@ impl DeviceError {
             DeviceError::EnrollmentRefused(_) => "error-enrollment-refused",
             DeviceError::ServerUnreachable => "error-server-unreachable",
             DeviceError::InsecureServer => "error-insecure-server",
+            DeviceError::ServerUntrusted => "error-server-untrusted",
+            DeviceError::ServerCaInvalid(_) => "error-server-ca-invalid",
             DeviceError::NotEnrolled => "error-not-enrolled",
             DeviceError::UpgradeWaitingForSync => "error-upgrade-waiting-for-sync",
             DeviceError::NoUpgradeRequest => "error-no-upgrade-request",
@@ -161,6 +172,8 @@ impl DeviceError {
             DeviceError::EnrollmentRefused("x".into()),
             DeviceError::ServerUnreachable,
             DeviceError::InsecureServer,
+            DeviceError::ServerUntrusted,
+            DeviceError::ServerCaInvalid("x".into()),
             DeviceError::NotEnrolled,
             DeviceError::UpgradeWaitingForSync,
             DeviceError::NoUpgradeRequest,

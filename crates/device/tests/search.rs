@@ -69,6 +69,53 @@ fn phone_search_finds_the_last_4_digits_the_national_number_and_every_notation()
 }
 
 #[test]
+fn phones_pasted_with_direction_marks_tel_links_slashes_or_full_width_digits_are_stored_and_found_alike(
+) {
+    let (_dir, d) = device();
+    // Copied from an Arabic contact card: marks before, after and inside the digits.
+    let ahmed = add(&d, "Ahmed", None, None, "\u{200F}9212\u{200E} 3456\u{061C}");
+    assert_eq!(ahmed.phone.as_deref(), Some("+96892123456"));
+    for pasted in [
+        "tel:+96892123456",
+        "+968/9212/3456",
+        "968.9212.3456",
+        "＋９６８ ９２１２ ３４５６",
+        "\u{2066}+968 9212 3456\u{2069}",
+    ] {
+        // The same number pasted again is the same customer, not a second one.
+        let again = d
+            .create_stub(&StubInput {
+                first_name: "Ahmad".into(),
+                phone: pasted.into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(
+            matches!(&again, StubOutcome::Existing(c) if c.id == ahmed.id),
+            "{pasted:?}: {again:?}"
+        );
+        let hits = d.search(pasted, 10).unwrap();
+        assert_eq!(ids(&hits), vec![ahmed.id], "{pasted:?}");
+        assert_eq!(hits[0].matched, MatchKind::PhoneExact, "{pasted:?}");
+    }
+    // Letters and junk still get the clear error, and nothing is written.
+    for junk in ["tel:abc", "9212_3456", "call 92123456"] {
+        let e = d
+            .create_stub(&StubInput {
+                first_name: "X".into(),
+                phone: junk.into(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(e.code(), "validation.invalid-phone", "{junk:?}");
+    }
+    assert_eq!(
+        d.list_customers(&ListQuery::default()).unwrap().items.len(),
+        1
+    );
+}
+
+#[test]
 fn name_search_matches_latin_prefixes_case_and_accent_insensitively() {
     let (_dir, d) = device();
     let ahmed = add(&d, "Ahmed", Some("Al-Said"), None, "92123456");

@@ -69,6 +69,7 @@ export function connectionLabel(c: Connection = connection()): string {
 /** A localised sentence for the engine's last failure code (`network`, `http-503`, ...). */
 export function problemText(code: string): string {
   if (code === "network") return t("sync-problem-network");
+  if (code === "untrusted") return t("sync-problem-untrusted");
   const http = /^http-(\d{3})$/.exec(code);
   if (http) return t("sync-problem-http", { status: http[1] });
   return t("sync-problem-other", { code });

@@ -71,7 +71,7 @@ describe("the counter", () => {
     const results = await screen.findAllByTestId("result");
     expect(results).toHaveLength(1);
     expect(results[0].textContent).toContain("Salim");
-    expect(results[0].querySelector("bdi[dir=ltr]")?.textContent).toBe("+96899887766");
+    expect(results[0].querySelector("bdi[dir=ltr]")?.textContent).toBe("+968 9988 7766");
   });
 
   it("shows 'not found', then F2 opens the stub form with the typed phone and Enter saves it", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { composePhone, looksLikePhone, parseDecimal, toAsciiDigits } from "../lib/digits";
+import { composePhone, groupPhone, looksLikePhone, maskedPhone, parseDecimal, pastedPhone, toAsciiDigits } from "../lib/digits";
 import { format, formatMessage, messageIds } from "../lib/i18n.svelte";
 import { needsMore, visibleRange } from "../lib/windowing";
 import { toBackendError } from "../lib/backend";
@@ -25,6 +25,29 @@ describe("digits", () => {
     expect(looksLikePhone("90123456")).toBe(true);
     expect(looksLikePhone("٩٠١٢")).toBe(true);
     expect(looksLikePhone("Ahmed")).toBe(false);
+  });
+
+  it("takes phones as people paste them: marks, tel: links, slashes, full-width digits", () => {
+    expect(pastedPhone("\u200f92123456\u200e")).toBe("92123456");
+    expect(pastedPhone("tel:+968 9212 3456;ext=1")).toBe("+968 9212 3456");
+    expect(pastedPhone("＋９６８９２１２３４５６")).toBe("+96892123456");
+    // A mark before the plus no longer hides it: no second country code is added.
+    expect(composePhone("+968", "\u200f+971501234567")).toBe("+971501234567");
+    expect(composePhone("+968", "TEL:92123456")).toBe("+968 92123456");
+    expect(composePhone("+968", "9212/3456")).toBe("+968 9212/3456");
+    expect(looksLikePhone("\u200f9212\u200e3456")).toBe(true);
+    expect(looksLikePhone("+968/9212/3456")).toBe(true);
+    expect(looksLikePhone("tel:92123456")).toBe(true);
+    expect(looksLikePhone("\u200f\u200f\u200f\u200f")).toBe(false);
+  });
+
+  it("groups phones for reading back and masks them for lists", () => {
+    expect(groupPhone("+96892123456")).toBe("+968 9212 3456");
+    expect(groupPhone("+971501234567")).toBe("+971 50 123 4567");
+    expect(groupPhone("+4915112345678")).toBe("+4915112345678");
+    expect(groupPhone(null)).toBe("");
+    expect(maskedPhone("+96892123456")).toBe("+968 •••• 3456");
+    expect(maskedPhone("+4915112345678")).toBe("•••• 5678");
   });
 });
 

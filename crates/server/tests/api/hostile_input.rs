@@ -366,3 +366,79 @@ async fn invisible_marks_are_dropped_alike_over_rest_and_sync_so_names_cannot_lo
         .await;
     assert_eq!(blank.code(), "validation.required", "{blank:?}");
 }
+
+#[tokio::test]
+async fn phones_pasted_as_tel_links_with_slashes_marks_or_full_width_digits_are_one_number_over_rest_search_and_sync(
+) {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.tenant_with("shop", Role::Manager).await;
+    let created = app
+        .post(
+            "/api/v1/customers",
+            &token,
+            json!({"type": "stub", "firstName": "Salim", "phone": "tel:+968/9212/3456;ext=2"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    assert_eq!(created.body["phone"], "+96892123456");
+    // Searched as pasted, it is found.
+    for q in [
+        "\u{200F}9212\u{200E}3456",
+        "tel:+96892123456",
+        "968.9212.3456",
+        "９２１２３４５６",
+    ] {
+        let found = app
+            .get(
+                &format!(
+                    "/api/v1/customers?search={}",
+                    q.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+                ),
+                &token,
+            )
+            .await;
+        assert_eq!(found.status, StatusCode::OK, "{q:?}: {found:?}");
+        assert_eq!(
+            found.body["customers"][0]["id"], created.body["id"],
+            "{q:?}: {found:?}"
+        );
+    }
+    // The same number in full-width digits is the same phone: a second stub is refused.
+    let again = app
+        .post(
+            "/api/v1/customers",
+            &token,
+            json!({"type": "stub", "firstName": "Salma", "phone": "＋９６８ ９２１２ ３４５６"}),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.code()),
+        (StatusCode::CONFLICT, "customer.phone-taken"),
+        "{again:?}"
+    );
+    // Over sync, a pasted phone is read by the same rule.
+    let device = app.device_token("shop").await;
+    let id = uuid::Uuid::now_v7();
+    let pushed = app
+        .post(
+            "/api/v1/sync/push",
+            &device,
+            json!({"protocol": 2, "ops": [{"opId": uuid::Uuid::now_v7(), "deviceSeq": 1,
+                "kind": "customer_created", "staffId": null, "at": "2026-12-05T08:00:00Z",
+                "payload": {"id": id, "kind": "stub", "firstName": "Aisha",
+                            "lastName": null, "name2": null, "phone": "TEL:9333\u{200F}4444"}}]}),
+        )
+        .await;
+    assert_eq!(pushed.body["results"][0]["result"], "applied", "{pushed:?}");
+    let synced = app.get(&format!("/api/v1/customers/{id}"), &token).await;
+    assert_eq!(synced.body["phone"], "+96893334444");
+    // Letters and junk still get the clear error, through either door.
+    let junk = app
+        .post(
+            "/api/v1/customers",
+            &token,
+            json!({"type": "stub", "firstName": "X", "phone": "tel:call-me"}),
+        )
+        .await;
+    assert_eq!(junk.code(), "validation.invalid-phone", "{junk:?}");
+}

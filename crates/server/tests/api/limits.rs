@@ -501,3 +501,49 @@ async fn a_lockout_holds_on_every_instance_so_spreading_guesses_buys_no_more_tri
     }
     assert_eq!(app.count("SELECT count(*) FROM staff_sessions").await, 0);
 }
+
+#[tokio::test]
+async fn request_rates_are_per_instance_so_two_instances_give_one_ip_at_most_twice_the_documented_rate(
+) {
+    // The documented allowance (limits.rs, docs/security.md): request rates live in each
+    // instance's memory, so N instances give a client at most N times burst + rate × time.
+    let config = LimitConfig {
+        ip_per_second: 1,
+        ip_burst: 4,
+        ..limits()
+    };
+    let app = TestApp::spawn_with_limits(config.clone()).await;
+    let second = app.second_instance(config).await;
+    let started = std::time::Instant::now();
+    let mut answered = [0u32; 2];
+    for i in 0..40 {
+        let base = if i % 2 == 0 { &app.base } else { &second };
+        let a = TestApp::answer(
+            app.client
+                .get(format!("{base}/api/v1/customers"))
+                .send()
+                .await
+                .expect("test setup"),
+        )
+        .await;
+        match a.status {
+            StatusCode::UNAUTHORIZED => answered[i % 2] += 1,
+            StatusCode::TOO_MANY_REQUESTS => assert_eq!(a.code(), "request.rate-limited"),
+            other => panic!("unexpected {other}: {a:?}"),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let per_instance = 4.0 + seconds.ceil();
+    for (i, n) in answered.into_iter().enumerate() {
+        assert!(n >= 4, "instance {i} gave its whole burst: {n}");
+        assert!(
+            f64::from(n) <= per_instance,
+            "instance {i} let {n} requests through in {seconds:.2} s"
+        );
+    }
+    let total = answered.iter().sum::<u32>();
+    assert!(
+        f64::from(total) <= 2.0 * per_instance,
+        "{total} requests in {seconds:.2} s over two instances"
+    );
+}

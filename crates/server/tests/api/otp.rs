@@ -628,3 +628,40 @@ async fn a_text_whose_answer_never_came_keeps_its_code_and_a_refused_one_is_with
         "the refused text's code was withdrawn"
     );
 }
+
+#[tokio::test]
+async fn the_hourly_cap_per_phone_holds_across_two_instances() {
+    let app = TestApp::spawn().await;
+    let second = app
+        .second_instance(dukkan_server::limits::LimitConfig::default())
+        .await;
+    let (_, token) = app.tenant_with("shop", Role::Cashier).await;
+    let c = app.stub(&token, "Ahmed", "92123456").await;
+    let send = |base: String| {
+        let req = app
+            .client
+            .post(format!("{base}/api/v1/customers/send-otp"))
+            .bearer_auth(&token)
+            .json(&json!({"customerId": c["id"]}));
+        async move { TestApp::answer(req.send().await.expect("test setup")).await }
+    };
+    // Five codes, alternating instances: the counters are the code rows in Postgres.
+    for i in 0..5 {
+        let base = if i % 2 == 0 {
+            app.base.clone()
+        } else {
+            second.clone()
+        };
+        let a = send(base).await;
+        assert_eq!(a.status, StatusCode::OK, "code {i}: {a:?}");
+        app.clock.advance(Duration::seconds(61));
+    }
+    for base in [app.base.clone(), second.clone()] {
+        let capped = send(base.clone()).await;
+        assert_eq!(
+            (capped.status, capped.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "otp.rate-limited"),
+            "through {base}: {capped:?}"
+        );
+    }
+}
