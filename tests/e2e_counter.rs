@@ -430,3 +430,57 @@ async fn a_new_standalone_till_shows_nothing_until_its_owner_sets_a_pin_and_asks
     app.find("search").await;
     app.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn a_till_whose_data_key_is_gone_explains_it_in_the_window_and_changes_nothing() {
+    use dukkan_device::{store_key, KeyPlace};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start().await;
+    app.find("search").await;
+    let data = app.close_keeping_data().await;
+    // The credential store loses the key (a reset Windows profile, a data folder copied to
+    // another PC): the store is still there, unreadable.
+    let store = data.path().join("dukkan.sqlite3");
+    let key_file = store_key::key_file(&store);
+    let place = if key_file.exists() {
+        KeyPlace::File {
+            path: key_file.display().to_string(),
+        }
+    } else {
+        KeyPlace::CredentialStore
+    };
+    store_key::forget(&store, &place).unwrap();
+    let before = std::fs::read(&store).unwrap();
+
+    let app = start_in(data).await;
+    app.use_language("en").await;
+    let problem = app.find("startup-problem").await;
+    assert_eq!(
+        problem.attr("data-code").await.unwrap().as_deref(),
+        Some("storage.key-missing")
+    );
+    assert!(app
+        .text("startup-problem-message")
+        .await
+        .contains("credential store"));
+    assert!(app
+        .text("startup-problem-store")
+        .await
+        .ends_with("dukkan.sqlite3"));
+    assert_eq!(app.count("search").await, 0, "no desk without its data");
+    assert_eq!(app.count("nav-settings").await, 0);
+    app.screenshot("startup-problem-en").await;
+    app.use_language("ar").await;
+    assert!(app
+        .text("startup-problem")
+        .await
+        .contains("تعذّر فتح بيانات"));
+    app.screenshot("startup-problem-ar").await;
+    let data = app.close_keeping_data().await;
+    assert_eq!(
+        std::fs::read(data.path().join("dukkan.sqlite3")).unwrap(),
+        before,
+        "the unreadable store was left as it was"
+    );
+}

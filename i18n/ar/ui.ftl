@@ -298,3 +298,9 @@ signin-pin = الرمز السري
 signin-submit = دخول
 signin-choose-first = اختر اسمك أولاً.
 signin-sign-out = تسجيل الخروج
+
+## A till whose data cannot be opened at start
+startup-problem-title = تعذّر فتح بيانات نقطة البيع هذه
+startup-problem-nothing-changed = لم يُغيَّر أو يُحذف شيء. أغلق دكان واتصل بمديرك أو بالمسؤول؛ هذه الشاشة تذكر ما يحتاجان إلى معرفته.
+startup-problem-store = ملف البيانات:
+startup-problem-code = رمز المشكلة:

@@ -281,3 +281,9 @@ signin-pin = PIN
 signin-submit = Sign in
 signin-choose-first = Choose your name first.
 signin-sign-out = Sign out
+
+## A till whose data cannot be opened at start
+startup-problem-title = This till's data cannot be opened
+startup-problem-nothing-changed = Nothing has been changed or deleted. Close Dukkan and call your manager or administrator; this screen says what they need to know.
+startup-problem-store = Data file:
+startup-problem-code = Problem code:

@@ -77,6 +77,7 @@ fn generated() -> BTreeMap<String, String> {
         core::staff::Role,
         device::StaffMember,
         device::StaffSession,
+        crate::StartupProblem,
     );
     out
 }

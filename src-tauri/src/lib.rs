@@ -403,12 +403,48 @@ fn data_dir<R: Runtime>(app: &tauri::App<R>) -> Result<PathBuf, Box<dyn std::err
     }
 }
 
+/// Why the till's store could not be opened at start (its key missing from the credential
+/// store, a newer app's database, a damaged file): the window shows it instead of a desk that
+/// cannot work, in the person's language, with where the data is.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct StartupProblem {
+    pub code: String,
+    pub message: LocalizedMessage,
+    /// The store's file, for whoever repairs the till.
+    pub store: String,
+}
+
+/// The problem that kept the store closed, if any (managed for every start).
+struct Startup(Option<StartupProblem>);
+
+/// `None` when the till started normally; else why its data could not be opened.
+#[tauri::command]
+fn startup_problem(startup: State<'_, Startup>) -> Option<StartupProblem> {
+    startup.0.clone()
+}
+
 /// Opens the device store and registers the commands; generic over the runtime so tests can
-/// use Tauri's mock runtime.
+/// use Tauri's mock runtime. A store that cannot be opened leaves the app running with only
+/// [`startup_problem`] to say why: a window that explains beats one that never opens.
 pub fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::error::Error>> {
     let dir = data_dir(app)?;
     std::fs::create_dir_all(&dir)?;
-    let device = Arc::new(Device::open(dir.join("dukkan.sqlite3"))?);
+    let store = dir.join("dukkan.sqlite3");
+    let device = match Device::open(&store) {
+        Ok(device) => Arc::new(device),
+        Err(e) => {
+            tracing::error!(code = e.code(), error = %e, "the till's store cannot be opened");
+            app.manage(Startup(Some(StartupProblem {
+                code: e.code().to_owned(),
+                message: e.message(),
+                store: store.display().to_string(),
+            })));
+            return Ok(());
+        }
+    };
+    app.manage(Startup(None));
     app.manage(device.clone());
     app.manage(SyncEngine::default());
     // An enrolled till syncs from the start; before enrollment the app works fully locally.
@@ -460,7 +496,8 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             staff_roster,
             sign_in,
             set_owner_pin,
-            sign_out
+            sign_out,
+            startup_problem
         ])
 }
 

@@ -259,6 +259,7 @@ mod os_keys {
         }
     }
 
+    #[cfg(feature = "testing")]
     pub fn delete(path: &Path) -> Result<(), String> {
         entry(path)
             .and_then(|e| e.delete_credential())

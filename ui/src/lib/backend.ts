@@ -24,6 +24,7 @@ import type { Preferences } from "../bindings/Preferences";
 import type { SearchHit } from "../bindings/SearchHit";
 import type { StaffMember } from "../bindings/StaffMember";
 import type { StaffSession } from "../bindings/StaffSession";
+import type { StartupProblem } from "../bindings/StartupProblem";
 import type { StubInput } from "../bindings/StubInput";
 import type { StubOutcome } from "../bindings/StubOutcome";
 import type { UpgradeRequest } from "../bindings/UpgradeRequest";
@@ -54,6 +55,8 @@ export interface Backend {
   enrollmentInfo(): Promise<EnrollmentInfo>;
   /** Where the key of the till's encrypted store is kept. */
   keyPlace(): Promise<KeyPlace>;
+  /** Why the till's data could not be opened at start; `null` when it started normally. */
+  startupProblem(): Promise<StartupProblem | null>;
   enrollDevice(serverUrl: string, tenant: string, code: string): Promise<void>;
   resetEnrollment(force: boolean): Promise<void>;
   parkedOps(): Promise<ParkedOp[]>;
@@ -139,6 +142,7 @@ export const tauriBackend: Backend = {
   onSyncStatus: (handler) => listen<EngineStatus>(SYNC_STATUS_EVENT, (e) => handler(e.payload)),
   enrollmentInfo: () => call("enrollment_info"),
   keyPlace: () => call("key_place"),
+  startupProblem: () => call("startup_problem"),
   enrollDevice: (serverUrl, tenant, code) => call("enroll_device", { serverUrl, tenant, code }),
   resetEnrollment: (force) => call("reset_enrollment", { force }),
   parkedOps: () => call("parked_ops"),

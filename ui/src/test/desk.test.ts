@@ -485,3 +485,38 @@ describe("the pending count", () => {
     await waitFor(() => expect(screen.getByTestId("sync-pending").textContent).toBe("1 change waiting"), { timeout: 500 });
   });
 });
+
+describe("a till whose data cannot be opened", () => {
+  it("shows why, where the data is and that nothing changed, in English and Arabic, and offers no desk", async () => {
+    fakeShell({
+      handlers: {
+        startup_problem: () => ({
+          code: "storage.key-missing",
+          message: { id: "error-store-key-missing", args: [] },
+          store: "C:\\Users\\till\\AppData\\Roaming\\om.dukkan\\dukkan.sqlite3",
+        }),
+      },
+    });
+    const user = setup();
+    const shown = await screen.findByTestId("startup-problem");
+    expect(shown.dataset.code).toBe("storage.key-missing");
+    expect(screen.getByTestId("startup-problem-message").textContent).toContain("credential store");
+    expect(screen.getByTestId("startup-problem-store").textContent).toContain("dukkan.sqlite3");
+    expect(screen.queryByTestId("search")).toBeNull();
+    expect(screen.queryByTestId("nav-settings")).toBeNull();
+    expect(screen.queryByTestId("sync-indicator")).toBeNull();
+    // The function keys do nothing either.
+    await user.keyboard("{F2}");
+    expect(screen.queryByTestId("first-name")).toBeNull();
+    await user.click(screen.getByTestId("language"));
+    expect(screen.getByTestId("startup-problem").textContent).toContain("تعذّر فتح بيانات");
+    setLocale("en");
+  });
+
+  it("shows the desk when the till started normally", async () => {
+    fakeShell({ handlers: { startup_problem: () => null } });
+    setup();
+    await screen.findByTestId("search");
+    expect(screen.queryByTestId("startup-problem")).toBeNull();
+  });
+});
