@@ -140,12 +140,20 @@ pub async fn tenant_tx<'a>(
     tenant: TenantId,
 ) -> Result<Transaction<'a>, Error> {
     let tx = client.transaction().await?;
+    set_tenant(&tx, tenant).await?;
+    Ok(tx)
+}
+
+/// Makes `tx` act for `tenant` until it ends (or until the next call): row-level security then
+/// shows that tenant's rows only. Local to the transaction, so it is safe on pooled connections
+/// and behind a pooler in transaction mode.
+pub async fn set_tenant(tx: &Transaction<'_>, tenant: TenantId) -> Result<(), Error> {
     tx.execute(
         "SELECT set_config('app.tenant_id', $1, true)",
         &[&tenant.to_string()],
     )
     .await?;
-    Ok(tx)
+    Ok(())
 }
 
 /// True when the database answers.

@@ -30,6 +30,8 @@ use std::net::SocketAddr;
         TRUSTED_PROXIES   load balancers (addresses or networks, comma-separated) whose\n                    \
         X-Forwarded-For names the client; unset: the TCP peer is the client\n  \
         SHUTDOWN_GRACE_SECS  seconds open requests get to finish after SIGTERM (10)\n  \
+        HOUSEKEEPING_INTERVAL_SECS  how often an instance sweeps expired codes and sessions\n                    \
+        (60; one instance at a time, by an advisory lock; 0 turns it off)\n  \
         RUST_LOG          log filter (default info); LOG_FORMAT=json for JSON logs"
 )]
 struct Cli {
@@ -72,6 +74,10 @@ enum Command {
         /// or Ctrl-C before the server stops anyway.
         #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
         shutdown_grace_secs: u64,
+        /// Seconds between housekeeping sweeps (expired codes and sessions, sync lag); one
+        /// instance sweeps at a time. 0 turns the schedule off.
+        #[arg(long, env = "HOUSEKEEPING_INTERVAL_SECS", default_value_t = 60)]
+        housekeeping_interval_secs: u64,
         #[command(flatten)]
         twilio: TwilioArgs,
         #[command(flatten)]
@@ -348,6 +354,7 @@ async fn main() -> anyhow::Result<()> {
             otp_secret,
             metrics_token,
             shutdown_grace_secs,
+            housekeeping_interval_secs,
             twilio,
             limits,
         } => {
@@ -373,6 +380,13 @@ async fn main() -> anyhow::Result<()> {
                 .with_change_listener(app_database_url)?;
             if let Some(token) = metrics_token.as_deref().filter(|t| !t.trim().is_empty()) {
                 state = state.with_metrics_token(token.trim());
+            }
+            if *housekeeping_interval_secs > 0 {
+                dukkan_server::housekeeping::spawn(
+                    state.pool.clone(),
+                    state.metrics.clone(),
+                    std::time::Duration::from_secs(*housekeeping_interval_secs),
+                );
             }
             // Drain open requests after the signal, for a bounded time.
             let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
@@ -479,10 +493,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Otp {
             command: OtpCommand::PurgeExpired,
         } => {
-            let purged = dukkan_server::otp::purge_expired(&owner_pool()?)
-                .await
-                .map_err(cli_error)?;
-            print(&serde_json::json!({ "purged": purged }))?;
+            // The scheduled sweep, by hand; waits its turn if an instance is sweeping now.
+            let pool = owner_pool()?;
+            let sweep = loop {
+                match dukkan_server::housekeeping::sweep(&pool)
+                    .await
+                    .map_err(cli_error)?
+                {
+                    Some(sweep) => break sweep,
+                    None => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+                }
+            };
+            print(&serde_json::json!({
+                "purged": sweep.otp_codes,
+                "staffSessions": sweep.staff_sessions,
+            }))?;
         }
     }
     Ok(())

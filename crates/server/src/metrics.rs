@@ -36,6 +36,22 @@ struct RequestLabels {
     status: u16,
 }
 
+/// A shop, by id (never its name or slug: ids are not personal data and do not change).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShopLabels {
+    shop_id: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
@@ -49,6 +65,10 @@ pub struct Metrics {
     pool_open: Gauge,
     pool_idle: Gauge,
     pool_waiting: Gauge,
+    waiting_pulls: Family<ShopLabels, Gauge>,
+    sync_behind: Family<ShopLabels, Gauge>,
+    sweeps: Family<OutcomeLabels, Counter>,
+    swept: Family<KindLabels, Counter>,
     /// SHA-256 of the bearer token a scrape must carry; `None`: no token needed.
     scrape_token: Option<[u8; 32]>,
 }
@@ -104,6 +124,30 @@ impl Metrics {
             "Requests waiting for a database connection",
             Gauge::clone(&pool_waiting),
         );
+        let waiting_pulls = Family::<ShopLabels, Gauge>::default();
+        registry.register(
+            "sync_waiting_pulls",
+            "Long-poll pulls waiting on this instance now, per shop",
+            waiting_pulls.clone(),
+        );
+        let sync_behind = Family::<ShopLabels, Gauge>::default();
+        registry.register(
+            "sync_behind_changes",
+            "Changes the shop's furthest-behind till has not pulled yet (as of the last housekeeping sweep this instance made)",
+            sync_behind.clone(),
+        );
+        let sweeps = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "housekeeping_sweeps",
+            "Housekeeping turns of this instance: done, skipped (another instance held the lock) or failed",
+            sweeps.clone(),
+        );
+        let swept = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "housekeeping_removed",
+            "Rows removed by this instance's housekeeping sweeps, by kind",
+            swept.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -112,8 +156,48 @@ impl Metrics {
             pool_open,
             pool_idle,
             pool_waiting,
+            waiting_pulls,
+            sync_behind,
+            sweeps,
+            swept,
             scrape_token: None,
         }
+    }
+
+    /// Records a sweep this instance made.
+    pub fn swept(&self, sweep: &crate::housekeeping::Sweep) {
+        self.sweeps
+            .get_or_create(&OutcomeLabels { outcome: "done" })
+            .inc();
+        self.swept
+            .get_or_create(&KindLabels { kind: "otp_codes" })
+            .inc_by(sweep.otp_codes);
+        self.swept
+            .get_or_create(&KindLabels {
+                kind: "staff_sessions",
+            })
+            .inc_by(sweep.staff_sessions);
+        for (shop, behind) in &sweep.behind {
+            self.sync_behind
+                .get_or_create(&ShopLabels {
+                    shop_id: shop.to_string(),
+                })
+                .set(*behind);
+        }
+    }
+
+    /// Records a turn skipped because another instance was sweeping.
+    pub fn sweep_skipped(&self) {
+        self.sweeps
+            .get_or_create(&OutcomeLabels { outcome: "skipped" })
+            .inc();
+    }
+
+    /// Records a sweep that failed.
+    pub fn sweep_failed(&self) {
+        self.sweeps
+            .get_or_create(&OutcomeLabels { outcome: "failed" })
+            .inc();
     }
 
     /// The same metrics, readable only with `Authorization: Bearer <token>`.
@@ -143,8 +227,20 @@ impl Metrics {
         self.latency.get_or_create(&labels).observe(seconds);
     }
 
-    /// The text exposition (OpenMetrics) with the pool's figures as of now.
-    pub fn render(&self, pool: &Pool) -> Result<String, std::fmt::Error> {
+    /// The text exposition (OpenMetrics) with the pool's and the waiting pulls' figures as of
+    /// now.
+    pub fn render(
+        &self,
+        pool: &Pool,
+        changes: &crate::wakeups::ChangeSignals,
+    ) -> Result<String, std::fmt::Error> {
+        for (shop, waiting) in changes.waiting_by_tenant() {
+            self.waiting_pulls
+                .get_or_create(&ShopLabels {
+                    shop_id: shop.to_string(),
+                })
+                .set(waiting);
+        }
         let status = pool.status();
         let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         self.pool_max.set(as_i64(status.max_size));
@@ -194,7 +290,7 @@ pub async fn scrape(State(state): State<crate::AppState>, headers: HeaderMap) ->
     if !state.metrics.may_scrape(&headers) {
         return crate::Error::Unauthenticated.into_response();
     }
-    match state.metrics.render(&state.pool) {
+    match state.metrics.render(&state.pool, &state.changes) {
         Ok(body) => (
             [(
                 header::CONTENT_TYPE,

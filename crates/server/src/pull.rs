@@ -29,9 +29,10 @@ pub async fn pull(
     let wait = wait.min(Duration::from_secs(MAX_PULL_WAIT_SECS));
     let deadline = tokio::time::Instant::now() + wait;
     let signal = signals.tenant(device.tenant.0);
+    let _waiting = (!wait.is_zero()).then(|| signal.waiting());
     loop {
         // Registered before looking, so a change committed in between still wakes us.
-        let notified = signal.notified();
+        let notified = signal.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         signals.looked();
@@ -97,6 +98,14 @@ async fn pull_once(
             .ok_or_else(|| Error::Internal(format!("change of unknown customer {id}")))?;
         changes.push(Change { seq, customer });
     }
+    // How far this till has pulled (for the shop's sync lag on /metrics); written only when it
+    // moves on, so a waiting pull's repeated looks write nothing.
+    tx.execute(
+        "UPDATE device_sync_state SET pull_cursor = $3
+         WHERE tenant_id = $1 AND device_id = $2 AND pull_cursor < $3",
+        &[&tenant, &device.device, &since.max(0)],
+    )
+    .await?;
     tx.commit().await?;
     Ok(PullResponse {
         changes,

@@ -8,7 +8,7 @@
 //! server stays correct without it. The server stays stateless: this is only a wake-up.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -24,20 +24,53 @@ const RECHECK_POLLING: Duration = Duration::from_millis(200);
 /// Pause before connecting again after the listening connection failed.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
+/// One tenant's waiting pulls on this instance: their wake-up and how many there are.
+#[derive(Debug, Default)]
+pub struct TenantSignal {
+    pub notify: Notify,
+    waiting: AtomicI64,
+}
+
+impl TenantSignal {
+    /// Counts a pull as waiting until the guard is dropped (answered, or its client gone).
+    pub fn waiting(self: &Arc<Self>) -> Waiting {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(self.clone())
+    }
+}
+
+/// A pull counted as waiting; see [`TenantSignal::waiting`].
+#[derive(Debug)]
+pub struct Waiting(Arc<TenantSignal>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Per-tenant wake-ups of the pulls waiting on this instance.
 #[derive(Debug, Default)]
 pub struct ChangeSignals {
     /// One entry per tenant that has had a waiting pull (tenants are few; never swept).
-    tenants: Mutex<HashMap<Uuid, Arc<Notify>>>,
+    tenants: Mutex<HashMap<Uuid, Arc<TenantSignal>>>,
     listening: AtomicBool,
     looks: AtomicU64,
 }
 
 impl ChangeSignals {
     /// The wake-up of `tenant`'s waiting pulls.
-    pub fn tenant(&self, tenant: Uuid) -> Arc<Notify> {
+    pub fn tenant(&self, tenant: Uuid) -> Arc<TenantSignal> {
         let mut map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(tenant).or_default().clone()
+    }
+
+    /// Pulls waiting on this instance now, per tenant that has had one.
+    pub fn waiting_by_tenant(&self) -> Vec<(Uuid, i64)> {
+        let map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter()
+            .map(|(t, s)| (*t, s.waiting.load(Ordering::Relaxed)))
+            .collect()
     }
 
     /// How long a waiting pull may go without looking at the feed.
@@ -67,7 +100,7 @@ impl ChangeSignals {
     fn wake(&self, tenant: Uuid) {
         let map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(n) = map.get(&tenant) {
-            n.notify_waiters();
+            n.notify.notify_waiters();
         }
     }
 
@@ -75,7 +108,7 @@ impl ChangeSignals {
     fn wake_all(&self) {
         let map = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
         for n in map.values() {
-            n.notify_waiters();
+            n.notify.notify_waiters();
         }
     }
 

@@ -364,32 +364,6 @@ pub async fn upgrade(
     crate::customers::get(pool, actor, id).await
 }
 
-/// Deletes codes that expired more than an hour ago, in every tenant. Run by an operator (the
-/// owner role): the hourly caps look back one hour, so older codes serve no purpose.
-pub async fn purge_expired(owner: &Pool) -> Result<u64, Error> {
-    let mut client = owner.get().await?;
-    let tenants: Vec<Uuid> = client
-        .query("SELECT id FROM tenants", &[])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    let mut purged = 0;
-    // Tenant by tenant: row-level security is forced on the owner too.
-    for tenant in tenants {
-        let tx = db::tenant_tx(&mut client, crate::ids::TenantId(tenant)).await?;
-        purged += tx
-            .execute(
-                "DELETE FROM otp_codes
-                 WHERE tenant_id = $1 AND expires_at < now() - interval '1 hour'",
-                &[&tenant],
-            )
-            .await?;
-        tx.commit().await?;
-    }
-    Ok(purged)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod customers;
 mod devices;
 mod export;
 mod hostile_input;
+mod housekeeping;
 mod limits;
 mod long_poll;
 mod merge;

@@ -228,3 +228,110 @@ async fn the_server_checks_that_its_role_cannot_read_past_row_level_security() {
         "{refused:?}"
     );
 }
+
+/// Tables that hold no shop's rows: Citus reference tables (copied to every node) or tables
+/// kept on the coordinator. Anything else must be distributable by `tenant_id`.
+const NOT_DISTRIBUTED: [&str; 4] = [
+    // One row per shop: the distribution key's own table (a reference table).
+    "tenants",
+    // One person's verified phone shared by every shop they visit (a reference table).
+    "phone_identities",
+    // Sign-in lockout counters keyed by a hash of staff id or client address (coordinator).
+    "sign_in_strikes",
+    // refinery's migration history.
+    "refinery_schema_history",
+];
+
+#[tokio::test]
+async fn every_tenant_tables_keys_lead_with_tenant_id_so_the_database_can_be_distributed_by_shop() {
+    let app = TestApp::spawn().await;
+    let client = app.owner.get().await.unwrap();
+    let tables: Vec<(String, bool)> = client
+        .query(
+            "SELECT c.relname,
+                    EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                            AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let tenant_tables: Vec<&str> = tables
+        .iter()
+        .filter(|(_, t)| *t)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert!(
+        tenant_tables.len() >= 14,
+        "tenant tables: {tenant_tables:?}"
+    );
+    for (name, has_tenant) in &tables {
+        assert!(
+            *has_tenant || NOT_DISTRIBUTED.contains(&name.as_str()),
+            "{name} has no tenant_id and is not a known reference or coordinator table"
+        );
+    }
+
+    // Every primary key, unique constraint and unique index of a tenant table: its first
+    // column is tenant_id (Citus enforces uniqueness only within one shard).
+    let unique = client
+        .query(
+            "SELECT t.relname, i.relname, a.attname
+             FROM pg_index x
+             JOIN pg_class t ON t.oid = x.indrelid
+             JOIN pg_class i ON i.oid = x.indexrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
+             WHERE n.nspname = 'public' AND x.indisunique AND t.relname = ANY($1)",
+            &[&tenant_tables],
+        )
+        .await
+        .unwrap();
+    assert!(
+        unique.len() >= tenant_tables.len(),
+        "{} unique indexes",
+        unique.len()
+    );
+    for r in &unique {
+        let (table, index, first): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        assert_eq!(
+            first, "tenant_id",
+            "{table}: unique index {index} leads with {first}"
+        );
+    }
+
+    // Every foreign key between tenant tables joins on tenant_id first, on both sides; a
+    // tenant table may point at a reference table by its key alone.
+    let fks = client
+        .query(
+            "SELECT t.relname, con.conname, r.relname,
+                    (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = con.conkey[1]),
+                    (SELECT attname FROM pg_attribute WHERE attrelid = con.confrelid AND attnum = con.confkey[1])
+             FROM pg_constraint con
+             JOIN pg_class t ON t.oid = con.conrelid
+             JOIN pg_class r ON r.oid = con.confrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+             WHERE n.nspname = 'public' AND con.contype = 'f' AND t.relname = ANY($1)",
+            &[&tenant_tables],
+        )
+        .await
+        .unwrap();
+    assert!(fks.len() >= 10, "{} foreign keys", fks.len());
+    for r in &fks {
+        let (table, fk, target, from, to): (String, String, String, String, String) =
+            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        if NOT_DISTRIBUTED.contains(&target.as_str()) {
+            continue;
+        }
+        assert_eq!(
+            (from.as_str(), to.as_str()),
+            ("tenant_id", "tenant_id"),
+            "{table}.{fk} -> {target} does not lead with tenant_id"
+        );
+    }
+}
