@@ -394,6 +394,42 @@ impl TestApp {
     /// Another server instance on this test's database (as behind a load balancer), with its
     /// own in-memory state and `limits`; its base URL. Stops with the test's runtime.
     pub async fn second_instance(&self, limits: LimitConfig) -> String {
+        self.instance_until(limits, std::future::pending()).await
+    }
+
+    /// Another instance like [`Self::second_instance`] that the test stops: its base URL, its
+    /// long-poll wake-ups, and a sender that starts its graceful shutdown (new connections are
+    /// refused at once; open requests finish).
+    pub async fn stoppable_instance(
+        &self,
+        limits: LimitConfig,
+    ) -> (
+        String,
+        Arc<dukkan_server::wakeups::ChangeSignals>,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (base, changes) = self
+            .instance_with(limits, async move {
+                let _ = stopped.await;
+            })
+            .await;
+        (base, changes, stop)
+    }
+
+    async fn instance_until(
+        &self,
+        limits: LimitConfig,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> String {
+        self.instance_with(limits, shutdown).await.0
+    }
+
+    async fn instance_with(
+        &self,
+        limits: LimitConfig,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> (String, Arc<dukkan_server::wakeups::ChangeSignals>) {
         let otp = Otp::new(
             b"test secret of at least 32 bytes!",
             Arc::new(DevSink::default()),
@@ -409,10 +445,11 @@ impl TestApp {
             .with_limits(limits)
             .with_change_listener(&self.app_url)
             .expect("change listener");
+        let changes = state.changes.clone();
         tokio::spawn(async move {
-            let _ = dukkan_server::serve(listener, state, std::future::pending()).await;
+            let _ = dukkan_server::serve(listener, state, shutdown).await;
         });
-        format!("http://{addr}")
+        (format!("http://{addr}"), changes)
     }
 
     pub async fn tenant(&self, slug: &str) -> TenantId {
