@@ -484,3 +484,73 @@ async fn a_till_whose_data_key_is_gone_explains_it_in_the_window_and_changes_not
         "the unreadable store was left as it was"
     );
 }
+
+/// The file an export notice names (Fluent isolates the path with FSI/PDI marks).
+fn exported_path(notice: &str) -> std::path::PathBuf {
+    let clean: String = notice
+        .chars()
+        .filter(|c| !matches!(c, '\u{2066}'..='\u{2069}'))
+        .collect();
+    let start = clean.find('/').expect("a path in the notice");
+    let end = clean.find(".xlsx").expect("an .xlsx file") + ".xlsx".len();
+    std::path::PathBuf::from(&clean[start..end])
+}
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn the_customer_list_exports_an_excel_file_with_phones_as_text_in_english_and_arabic() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start().await;
+    app.use_language("en").await;
+    app.press(Key::F2).await;
+    app.find("first-name")
+        .await
+        .send_keys("Ahmed")
+        .await
+        .unwrap();
+    // Pasted from a chat app: a direction mark and slashes.
+    app.find("phone")
+        .await
+        .send_keys("\u{200F}9212/3456")
+        .await
+        .unwrap();
+    app.press(Key::Enter).await;
+    app.find("confirmation").await;
+    assert_eq!(app.text("card-phone").await, "+968 9212 3456");
+
+    app.press(Key::F8).await;
+    app.find("row").await;
+    app.find("export-xlsx").await.click().await.unwrap();
+    let notice = app
+        .wait_text("notice", ".xlsx", Duration::from_secs(30))
+        .await;
+    let path = exported_path(&notice);
+    let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+    let sheet = book.worksheet_range("Customers").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(rows.len(), 2, "header and Ahmed");
+    assert_eq!(rows[0][3], Data::String("Phone".into()));
+    assert_eq!(rows[1][1], Data::String("Ahmed".into()));
+    assert_eq!(
+        rows[1][3],
+        Data::String("+96892123456".into()),
+        "phone as text"
+    );
+    assert_eq!(rows[1][7], Data::Float(0.0), "orders as a number");
+    app.screenshot("customers-export-en").await;
+
+    app.use_language("ar").await;
+    app.find("export-xlsx").await.click().await.unwrap();
+    let notice = app
+        .text_until("notice", |t| t.contains(".xlsx") && t.contains("تصدير"))
+        .await;
+    let path = exported_path(&notice);
+    let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+    let sheet = book.worksheet_range("العملاء").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(rows[0][0], Data::String("رقم العميل".into()));
+    assert_eq!(rows[1][3], Data::String("+96892123456".into()));
+    app.screenshot("customers-export-ar").await;
+    app.close().await;
+}

@@ -68,6 +68,7 @@ list-filter-all = الكل
 list-filter-unsynced = غير المتزامنين فقط
 list-search-label = ابحث في القائمة
 list-export = تصدير CSV
+list-export-xlsx = تصدير Excel
 list-exported = { $rows ->
     [zero] لم يُصدَّر أي عميل إلى { $path }
     [one] تم تصدير عميل واحد إلى { $path }

@@ -68,6 +68,7 @@ list-filter-all = All
 list-filter-unsynced = Only not yet synced
 list-search-label = Search the list
 list-export = Export CSV
+list-export-xlsx = Export Excel
 list-exported = { $rows ->
     [one] Exported 1 customer to { $path }
    *[other] Exported { $rows } customers to { $path }

@@ -141,7 +141,22 @@ fn set_default_address(device: State<'_, Arc<Device>>, id: String) -> CmdResult<
     Ok(device.set_default_address(parse_address_id(&id)?)?)
 }
 
-/// Writes the filtered list as CSV into the user's Downloads folder (else the data folder).
+/// Where an export goes: the user's Downloads folder (else the data folder), with a name that
+/// says what and when.
+fn export_path<R: Runtime>(app: &tauri::AppHandle<R>, device: &Device, ext: &str) -> PathBuf {
+    let dir = match app.path().download_dir() {
+        Ok(dir) if dir.is_dir() => dir,
+        _ => device
+            .path()
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default(),
+    };
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    dir.join(format!("dukkan-customers-{stamp}.{ext}"))
+}
+
+/// Writes the list (its filters and search term) as CSV into the Downloads folder.
 #[tauri::command]
 fn export_csv<R: Runtime>(
     app: tauri::AppHandle<R>,
@@ -152,18 +167,29 @@ fn export_csv<R: Runtime>(
     // Checked before a file is made, so a refused export leaves nothing behind.
     device.authorize(dukkan_core::staff::Role::Manager)?;
     let storage = |e: std::io::Error| CommandError::from(DeviceError::Export(e.to_string()));
-    let dir = match app.path().download_dir() {
-        Ok(dir) if dir.is_dir() => dir,
-        _ => device
-            .path()
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default(),
-    };
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let path = dir.join(format!("dukkan-customers-{stamp}.csv"));
+    let path = export_path(&app, &device, "csv");
     let file = std::fs::File::create(&path).map_err(storage)?;
     let rows = device.export_csv(&filter, locale, std::io::BufWriter::new(file))?;
+    Ok(ExportResult {
+        path: path.display().to_string(),
+        rows: u32::try_from(rows).unwrap_or(u32::MAX),
+    })
+}
+
+/// Writes the list (its filters and search term) as an Excel workbook into the Downloads
+/// folder. Off the UI thread: a large list takes seconds.
+#[tauri::command]
+async fn export_xlsx<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    device: State<'_, Arc<Device>>,
+    filter: ListQuery,
+    locale: Locale,
+) -> CmdResult<ExportResult> {
+    device.authorize(dukkan_core::staff::Role::Manager)?;
+    let path = export_path(&app, &device, "xlsx");
+    let written = path.clone();
+    let rows =
+        off_the_ui_thread(&device, move |d| d.export_xlsx(&filter, locale, &written)).await?;
     Ok(ExportResult {
         path: path.display().to_string(),
         rows: u32::try_from(rows).unwrap_or(u32::MAX),
@@ -476,6 +502,7 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             delete_address,
             set_default_address,
             export_csv,
+            export_xlsx,
             sync_status,
             enroll_device,
             reset_enrollment,

@@ -18,6 +18,7 @@ pub mod search;
 pub mod staff;
 pub mod sync;
 pub mod text;
+pub mod time;
 
 pub use address::{Address, AddressInput, AddressType, CountryCode, GeoPoint};
 pub use customer::{

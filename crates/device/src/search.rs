@@ -32,6 +32,24 @@ pub struct ListQuery {
     pub after: Option<String>,
     /// Rows per page (1..=500; 50 when absent).
     pub limit: Option<u32>,
+    /// A search term: the page holds its best matches (as the counter's search finds them,
+    /// up to `limit`) that pass the filters above, and there is no next page.
+    #[serde(default)]
+    pub search: Option<String>,
+}
+
+impl ListQuery {
+    /// The search term, when there is one that is not blank.
+    pub fn term(&self) -> Option<&str> {
+        self.search.as_deref().filter(|t| !t.trim().is_empty())
+    }
+
+    /// Whether `c` passes the kind, status and sync filters.
+    pub(crate) fn admits(&self, c: &Customer) -> bool {
+        self.kind.is_none_or(|k| c.kind == k)
+            && self.active.is_none_or(|a| c.active == a)
+            && self.sync_state.is_none_or(|s| c.sync_state == s)
+    }
 }
 
 /// One page of customers and the cursor of the next one (`None` on the last page).
@@ -89,6 +107,15 @@ impl Device {
         // Browsing, whatever the filter (the rule the server applies to its list).
         self.authorize(Action::BrowseCustomers.role())?;
         let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+        if let Some(term) = q.term() {
+            let items = self
+                .search_hits(term, limit as usize)?
+                .into_iter()
+                .map(|h| h.customer)
+                .filter(|c| q.admits(c))
+                .collect();
+            return Ok(Page { items, next: None });
+        }
         let mut clauses = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         if let Some(kind) = q.kind {
@@ -132,6 +159,12 @@ impl Device {
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let limit = limit.clamp(1, 100);
         self.authorize(rules::list_action(true, true, limit, true).role())?;
+        self.search_hits(query, limit)
+    }
+
+    /// The search itself, for up to `limit` matches; whoever calls it has checked the role.
+    pub(crate) fn search_hits(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let limit = limit.max(1);
         let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
         let mut hits: Vec<SearchHit> = Vec::new();
         self.read(|conn| {

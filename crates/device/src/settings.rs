@@ -8,6 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 const STORE_LOCATION: &str = "store_location";
+const TIME_ZONE: &str = "time_zone";
 
 /// How far one of a customer's addresses is from the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +64,23 @@ impl Device {
             Ok(())
         })?;
         Ok(point)
+    }
+
+    /// The shop's time zone: the days dates are shown and exported in (Asia/Muscat until the
+    /// shop's own setting is kept here; a stored name that is no zone reads as the default).
+    pub fn time_zone(&self) -> Result<chrono_tz::Tz> {
+        let name: Option<String> = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                [TIME_ZONE],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })?;
+        Ok(name
+            .as_deref()
+            .and_then(dukkan_core::time::time_zone)
+            .unwrap_or(dukkan_core::time::DEFAULT_TIME_ZONE))
     }
 
     /// Forgets the store's location (no distances are shown any more).

@@ -302,6 +302,135 @@ fn the_list_filters_by_kind_active_and_sync_state() {
     );
 }
 
+const EN_HEADERS: [&str; 11] = [
+    "Customer Number",
+    "Name",
+    "Arabic Name",
+    "Phone",
+    "Email",
+    "Type",
+    "Status",
+    "Total Orders",
+    "Total Spent (OMR)",
+    "Loyalty Points",
+    "Joined Date",
+];
+
+/// Sets a customer's figures and creation instant as the server's snapshot would.
+fn set_figures(device: &Device, c: &Customer, orders: i64, spent_baisa: i64, created: &str) {
+    let conn = dukkan_device::store::connect_existing(device.path()).unwrap();
+    conn.execute(
+        "UPDATE customers SET order_count = ?2, total_spent_minor = ?3, loyalty_points = ?4,
+            created_at = ?5 WHERE id = ?1",
+        rusqlite::params![
+            c.id.to_string(),
+            orders,
+            spent_baisa,
+            spent_baisa / 1000,
+            created
+        ],
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_excel_export_keeps_phones_as_text_figures_as_numbers_and_the_shops_days() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let (dir, d) = device();
+    let a = add(&d, "Ahmed", Some("Al-Said"), Some("أحمد"), "92123456");
+    let b = add(&d, "Badr", None, None, "92123457");
+    d.create_guest().unwrap();
+    assign_number(&d, &a, 7);
+    // Joined at 23:30 and at 02:00 in Muscat (UTC+4): the shop's days, not UTC's.
+    set_figures(&d, &a, 3, 12_345, "2026-12-05T19:30:00.000Z");
+    set_figures(&d, &b, 0, 0, "2026-12-05T22:00:00.000Z");
+    d.deactivate_customer(b.id).unwrap();
+
+    let path = dir.path().join("export.xlsx");
+    assert_eq!(
+        d.export_xlsx(&ListQuery::default(), Locale::En, &path)
+            .unwrap(),
+        3
+    );
+    let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+    let sheet = book.worksheet_range("Customers").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(rows.len(), 4, "header and three customers");
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header, EN_HEADERS);
+    let ahmed = rows[1];
+    assert_eq!(ahmed[0], Data::String("CUST-00007".into()));
+    assert_eq!(ahmed[1], Data::String("Ahmed Al-Said".into()));
+    assert_eq!(ahmed[2], Data::String("أحمد".into()));
+    // The phone is text, never the number 9.68921E+10.
+    assert_eq!(ahmed[3], Data::String("+96892123456".into()));
+    assert_eq!(ahmed[6], Data::String("Active".into()));
+    assert_eq!(ahmed[7], Data::Float(3.0));
+    assert_eq!(ahmed[8], Data::Float(12.345));
+    assert_eq!(ahmed[9], Data::Float(12.0));
+    assert_eq!(ahmed[10], Data::String("2026-12-05".into()));
+    let badr = rows[2];
+    assert_eq!(badr[6], Data::String("Inactive".into()));
+    assert_eq!(
+        badr[10],
+        Data::String("2026-12-06".into()),
+        "02:00 in Muscat"
+    );
+    assert_eq!(rows[3][1], Data::String("Walk-in customer".into()));
+
+    // In Arabic, with the list's search and filters: only what the list shows.
+    let ar = dir.path().join("export-ar.xlsx");
+    let n = d
+        .export_xlsx(
+            &ListQuery {
+                search: Some("أحمد".into()),
+                active: Some(true),
+                ..Default::default()
+            },
+            Locale::Ar,
+            &ar,
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let mut book: Xlsx<_> = open_workbook(&ar).unwrap();
+    let sheet = book.worksheet_range("العملاء").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(rows[0][0], Data::String("رقم العميل".into()));
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][0], Data::String("CUST-00007".into()));
+}
+
+#[test]
+fn the_csv_export_honours_the_lists_search_and_filters() {
+    let (_dir, d) = device();
+    add(&d, "Ahmed", None, None, "92123456");
+    add(&d, "Ahmad", None, None, "92123457");
+    add(&d, "Salim", None, None, "92123458");
+    let mut out = Vec::new();
+    let n = d
+        .export_csv(
+            &ListQuery {
+                search: Some("ahm".into()),
+                ..Default::default()
+            },
+            Locale::En,
+            &mut out,
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    let text = String::from_utf8(out[3..].to_vec()).unwrap();
+    assert!(text.contains("Ahmed") && text.contains("Ahmad") && !text.contains("Salim"));
+    // The list's page with the same term shows the same customers.
+    let page = d
+        .list_customers(&ListQuery {
+            search: Some("ahm".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.next, None);
+}
+
 #[test]
 fn the_csv_export_has_a_bom_localised_headers_and_escapes_formulas() {
     let (_dir, d) = device();
@@ -320,24 +449,14 @@ fn the_csv_export_has_a_bom_localised_headers_and_escapes_formulas() {
     let text = String::from_utf8(en[3..].to_vec()).unwrap();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let headers: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(
-        headers,
-        [
-            "Customer Number",
-            "Name",
-            "Phone",
-            "Email",
-            "Type",
-            "Total Orders",
-            "Loyalty Points",
-            "Joined Date"
-        ]
-    );
+    assert_eq!(headers, EN_HEADERS);
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     assert_eq!(&rows[0][0], "CUST-00007");
-    assert_eq!(&rows[0][1], "Ahmed Al-Said / أحمد");
-    assert_eq!(&rows[0][2], "+96892123456");
-    assert_eq!(&rows[0][4], "Stub");
+    assert_eq!(&rows[0][1], "Ahmed Al-Said");
+    assert_eq!(&rows[0][2], "أحمد");
+    assert_eq!(&rows[0][3], "+96892123456");
+    assert_eq!(&rows[0][5], "Stub");
+    assert_eq!(&rows[0][6], "Active");
     assert!(
         rows[1][1].starts_with("'="),
         "formula neutralised: {}",

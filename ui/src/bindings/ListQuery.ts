@@ -13,4 +13,9 @@ after: string | null,
 /**
  * Rows per page (1..=500; 50 when absent).
  */
-limit: number | null, };
+limit: number | null, 
+/**
+ * A search term: the page holds its best matches (as the counter's search finds them,
+ * up to `limit`) that pass the filters above, and there is no next page.
+ */
+search: string | null, };

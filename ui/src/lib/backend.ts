@@ -43,6 +43,8 @@ export interface Backend {
   deleteAddress(id: string): Promise<void>;
   setDefaultAddress(id: string): Promise<AddressRecord>;
   exportCsv(filter: ListQuery, locale: Locale): Promise<ExportResult>;
+  /** The same list as an Excel workbook (phones as text, figures as numbers). */
+  exportXlsx(filter: ListQuery, locale: Locale): Promise<ExportResult>;
   /** Queues the upgrade stub → full (works offline; the server sends the code when it arrives). */
   requestUpgrade(id: string, email: string, preferences: Preferences, smsLanguage: Locale | null): Promise<UpgradeRequest>;
   /** Asks the server for a new code (online). */
@@ -134,6 +136,7 @@ export const tauriBackend: Backend = {
   deleteAddress: (id) => call("delete_address", { id }),
   setDefaultAddress: (id) => call("set_default_address", { id }),
   exportCsv: (filter, locale) => call("export_csv", { filter, locale }),
+  exportXlsx: (filter, locale) => call("export_xlsx", { filter, locale }),
   requestUpgrade: (id, email, preferences, smsLanguage) =>
     call("request_upgrade", { id, email, preferences, smsLanguage }),
   resendUpgradeCode: (id) => call("resend_upgrade_code", { id }),

@@ -37,6 +37,34 @@ describe("the customers list", () => {
     await waitFor(() => expect(queries.at(-1)?.syncState).toBe("pending"));
   });
 
+  it("searches through the till with the filters, and exports what the list shows as CSV or Excel", async () => {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    mockIPC((cmd, payload) => {
+      const args = (payload ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args });
+      if (cmd === "list_customers") return { items: [customer({ firstName: "Ahmed" })], next: null };
+      if (cmd === "export_csv" || cmd === "export_xlsx") {
+        return { path: `/home/till/Downloads/dukkan-customers.${cmd === "export_csv" ? "csv" : "xlsx"}`, rows: 1 };
+      }
+      throw new Error(cmd);
+    });
+    const user = userEvent.setup();
+    render(App, { props: { backend: tauriBackend } });
+    await user.keyboard("{F8}");
+    await user.type(await screen.findByTestId("list-search"), "ahm");
+    await waitFor(() =>
+      expect((calls.at(-1)?.args.query as ListQuery | undefined)?.search).toBe("ahm"),
+    );
+    expect(calls.some((c) => c.cmd === "search_customers")).toBe(false);
+    await user.click(screen.getByTestId("export-xlsx"));
+    await waitFor(() => expect(screen.getByTestId("notice").textContent).toContain("dukkan-customers.xlsx"));
+    const xlsx = calls.find((c) => c.cmd === "export_xlsx");
+    expect(xlsx?.args.filter).toMatchObject({ search: "ahm", active: true, limit: null });
+    await user.click(screen.getByTestId("export"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "export_csv")).toBe(true));
+    expect(calls.find((c) => c.cmd === "export_csv")?.args.filter).toMatchObject({ search: "ahm" });
+  });
+
   it("deactivates a customer after confirmation", async () => {
     const c = customer({ firstName: "Huda" });
     const calls: string[] = [];
