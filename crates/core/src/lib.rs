@@ -9,6 +9,7 @@ pub mod address;
 pub mod customer;
 pub mod email;
 pub mod error;
+pub mod export;
 pub mod i18n;
 pub mod ids;
 pub mod ops;

@@ -1,13 +1,14 @@
 //! Exports of the local list, as CSV (UTF-8 with a byte-order mark, so that Excel shows Arabic
-//! names correctly) and as an Excel workbook. Both hold the same columns from the same rows:
-//! the customers the list shows for its filters and search term (all of them; paging is
-//! ignored), with dates as days of the shop's time zone.
+//! names correctly) and as an Excel workbook: the columns and rows of `dukkan_core::export`
+//! (the same as the server's), for the customers the list shows for its filters and search
+//! term (all of them; paging is ignored), with dates as days of the shop's time zone.
 
 use crate::customers::{customer_from_row, Customer, CUSTOMER_COLUMNS};
 use crate::error::{DeviceError, Result};
 use crate::search::ListQuery;
 use crate::Device;
-use dukkan_core::i18n::{Locale, Localizer};
+use dukkan_core::export::{ExportRow, Labels, XlsxExport};
+use dukkan_core::i18n::Locale;
 use rusqlite::types::Value;
 use std::io::Write;
 use std::path::Path;
@@ -16,100 +17,25 @@ use std::path::Path;
 /// is the whole list with filters).
 pub const EXPORT_SEARCH_MAX: usize = 10_000;
 
-/// The columns, as Fluent ids of their headers, in order.
-const COLUMNS: [&str; 11] = [
-    "export-column-number",
-    "export-column-name",
-    "export-column-name2",
-    "export-column-phone",
-    "export-column-email",
-    "export-column-type",
-    "export-column-status",
-    "export-column-orders",
-    "export-column-spent",
-    "export-column-points",
-    "export-column-joined",
-];
-
-/// One cell: text stays text (a phone is never turned into a number), figures are numbers.
-enum Cell {
-    Text(String),
-    Number(f64),
-}
-
-/// Keeps spreadsheet programs from running a cell as a formula (CSV injection): text starting
-/// with `=`, `+`, `-`, `@`, tab or carriage return gets a leading apostrophe.
-fn neutralised(s: &str) -> String {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_owned(),
+/// The export's view of a till customer.
+fn export_row(c: &Customer) -> ExportRow<'_> {
+    ExportRow {
+        number: c.customer_number,
+        first_name: c.first_name.as_deref(),
+        last_name: c.last_name.as_deref(),
+        name2: c.name2.as_deref(),
+        phone: c.phone.as_deref(),
+        email: c.email.as_deref(),
+        kind: c.kind,
+        active: c.active,
+        merged: c.merged_into.is_some(),
+        orders: c.order_count,
+        spent_baisa: c.total_spent_minor,
+        points: c.loyalty_points,
+        joined: chrono::DateTime::parse_from_rfc3339(&c.created_at)
+            .ok()
+            .map(|at| at.with_timezone(&chrono::Utc)),
     }
-}
-
-/// The texts a row needs in the export's language.
-struct Labels {
-    t: Box<dyn Fn(&str) -> String>,
-    pending: String,
-    guest: String,
-    active: String,
-    inactive: String,
-    merged: String,
-}
-
-impl Labels {
-    fn new(locale: Locale) -> Labels {
-        let l10n = Localizer::global();
-        let t = move |id: &str| l10n.format(locale, id, &[]);
-        Labels {
-            pending: t("customer-number-pending"),
-            guest: t("customer-guest-name"),
-            active: t("export-status-active"),
-            inactive: t("export-status-inactive"),
-            merged: t("export-status-merged"),
-            t: Box::new(t),
-        }
-    }
-}
-
-/// The row of `c`, column by column as [`COLUMNS`].
-fn row(c: &Customer, labels: &Labels, zone: chrono_tz::Tz) -> [Cell; 11] {
-    let latin = [c.first_name.as_deref(), c.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let name = match (latin.is_empty(), &c.name2) {
-        (false, _) => latin,
-        (true, Some(_)) => String::new(),
-        (true, None) => labels.guest.clone(),
-    };
-    let status = if c.merged_into.is_some() {
-        &labels.merged
-    } else if c.active {
-        &labels.active
-    } else {
-        &labels.inactive
-    };
-    [
-        Cell::Text(
-            c.customer_number
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| labels.pending.clone()),
-        ),
-        Cell::Text(neutralised(&name)),
-        Cell::Text(neutralised(c.name2.as_deref().unwrap_or(""))),
-        // Validated E.164 (a plus and digits), kept as text: a spreadsheet must not read it as
-        // the number 9.68921E+10.
-        Cell::Text(c.phone.clone().unwrap_or_default()),
-        Cell::Text(neutralised(c.email.as_deref().unwrap_or(""))),
-        Cell::Text((labels.t)(c.kind.label_id())),
-        Cell::Text(status.clone()),
-        Cell::Number(c.order_count as f64),
-        // Baisa to rials (3 decimals).
-        Cell::Number(c.total_spent_minor as f64 / 1000.0),
-        Cell::Number(c.loyalty_points as f64),
-        Cell::Text(dukkan_core::time::local_date(&c.created_at, zone).unwrap_or_default()),
-    ]
 }
 
 impl Device {
@@ -163,79 +89,30 @@ impl Device {
     /// customers written.
     pub fn export_csv<W: Write>(&self, filter: &ListQuery, locale: Locale, out: W) -> Result<u64> {
         self.authorize(dukkan_core::staff::Role::Manager)?;
-        let labels = Labels::new(locale);
-        let zone = self.time_zone()?;
+        let labels = Labels::new(locale, self.time_zone()?);
         let err = |e: csv::Error| DeviceError::Export(e.to_string());
         let mut out = out;
         out.write_all(b"\xEF\xBB\xBF")
             .map_err(|e| DeviceError::Export(e.to_string()))?;
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(COLUMNS.map(|id| (labels.t)(id)))
-            .map_err(err)?;
+        w.write_record(labels.headers()).map_err(err)?;
         let count = self.export_each(filter, |c| {
-            let cells = row(c, &labels, zone).map(|cell| match cell {
-                Cell::Text(s) => s,
-                Cell::Number(n) => n.to_string(),
-            });
-            w.write_record(cells).map_err(err)
+            w.write_record(labels.cells(&export_row(c)).map(|cell| cell.into_text()))
+                .map_err(err)
         })?;
         w.flush().map_err(|e| DeviceError::Export(e.to_string()))?;
         Ok(count)
     }
 
-    /// Writes the export of `filter` as an Excel workbook at `path`: headers in `locale` (the
-    /// sheet right-to-left in Arabic), phones and numbers as text, orders, spend and points as
-    /// numbers (spend with 3 decimals). Rows go to a temporary file as they are written, so
-    /// memory stays bounded whatever the size. Returns the number of customers written.
+    /// Writes the export of `filter` as an Excel workbook at `path` (headers in `locale`, the
+    /// sheet right-to-left in Arabic). Returns the number of customers written.
     pub fn export_xlsx(&self, filter: &ListQuery, locale: Locale, path: &Path) -> Result<u64> {
-        use rust_xlsxwriter::{Format, Workbook};
         self.authorize(dukkan_core::staff::Role::Manager)?;
-        let labels = Labels::new(locale);
-        let zone = self.time_zone()?;
+        let labels = Labels::new(locale, self.time_zone()?);
         let err = |e: rust_xlsxwriter::XlsxError| DeviceError::Export(e.to_string());
-        let mut book = Workbook::new();
-        let bold = Format::new().set_bold();
-        let rials = Format::new().set_num_format("#,##0.000");
-        let sheet = book.add_worksheet_with_constant_memory().map_err(err)?;
-        sheet
-            .set_name((labels.t)("export-sheet-name"))
-            .map_err(err)?;
-        if locale == Locale::Ar {
-            sheet.set_right_to_left(true);
-        }
-        for (col, width) in [14, 24, 24, 16, 28, 10, 10, 12, 16, 12, 12]
-            .into_iter()
-            .enumerate()
-        {
-            sheet.set_column_width(col as u16, width).map_err(err)?;
-        }
-        for (col, id) in COLUMNS.iter().enumerate() {
-            sheet
-                .write_string_with_format(0, col as u16, (labels.t)(id), &bold)
-                .map_err(err)?;
-        }
-        sheet.set_freeze_panes(1, 0).map_err(err)?;
-        let mut next_row = 1u32;
+        let mut book = XlsxExport::new(&labels).map_err(err)?;
         let count = self.export_each(filter, |c| {
-            for (col, cell) in row(c, &labels, zone).into_iter().enumerate() {
-                let col = col as u16;
-                match cell {
-                    Cell::Text(s) if s.is_empty() => {}
-                    Cell::Text(s) => {
-                        sheet.write_string(next_row, col, s).map_err(err)?;
-                    }
-                    Cell::Number(n) if COLUMNS[col as usize] == "export-column-spent" => {
-                        sheet
-                            .write_number_with_format(next_row, col, n, &rials)
-                            .map_err(err)?;
-                    }
-                    Cell::Number(n) => {
-                        sheet.write_number(next_row, col, n).map_err(err)?;
-                    }
-                }
-            }
-            next_row += 1;
-            Ok(())
+            book.push(labels.cells(&export_row(c))).map_err(err)
         })?;
         book.save(path).map_err(err)?;
         Ok(count)

@@ -222,6 +222,15 @@ enum TenantCommand {
         #[arg(long)]
         daily_cap: Option<i32>,
     },
+    /// Set a shop's time zone (IANA name; default Asia/Muscat): the days its exports and date
+    /// filters use.
+    TimeZone {
+        #[arg(long)]
+        slug: String,
+        /// e.g. Asia/Muscat, Asia/Dubai.
+        #[arg(long)]
+        zone: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -429,6 +438,14 @@ async fn main() -> anyhow::Result<()> {
                     .await
                     .map_err(cli_error)?;
             print(&policy)?;
+        }
+        Command::Tenant {
+            command: TenantCommand::TimeZone { slug, zone },
+        } => {
+            let zone = tenants::set_time_zone(&owner_pool()?, slug, zone)
+                .await
+                .map_err(cli_error)?;
+            print(&serde_json::json!({ "slug": slug, "timeZone": zone }))?;
         }
         Command::Staff {
             command: StaffCommand::Add { tenant, name, role },

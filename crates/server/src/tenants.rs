@@ -114,6 +114,37 @@ pub async fn set_sms_policy(
     })
 }
 
+/// Sets a shop's time zone by its IANA name (`Asia/Dubai`); an unknown zone is refused. Run
+/// with the owner's pool. Returns the zone's name.
+pub async fn set_time_zone(pool: &Pool, slug: &str, zone: &str) -> Result<String, Error> {
+    let zone = dukkan_core::time::time_zone(zone).ok_or(Error::InvalidBody)?;
+    let mut client = pool.get().await?;
+    let tenant = find_by_slug(&client, slug).await?.ok_or(Error::NotFound)?;
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    tx.execute(
+        "UPDATE tenants SET time_zone = $2 WHERE id = $1",
+        &[&tenant.0, &zone.name()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(zone.name().to_owned())
+}
+
+/// A shop's time zone (the default for a stored name that is no zone).
+pub async fn time_zone(
+    client: &impl deadpool_postgres::GenericClient,
+    tenant: TenantId,
+) -> Result<chrono_tz::Tz, Error> {
+    let name: Option<String> = client
+        .query_opt("SELECT time_zone FROM tenants WHERE id = $1", &[&tenant.0])
+        .await?
+        .map(|r| r.get(0));
+    Ok(name
+        .as_deref()
+        .and_then(dukkan_core::time::time_zone)
+        .unwrap_or(dukkan_core::time::DEFAULT_TIME_ZONE))
+}
+
 /// The tenant with this slug.
 pub async fn find_by_slug(
     client: &deadpool_postgres::Object,

@@ -312,22 +312,23 @@ pub(super) async fn merge_customers(
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/export", tag = "customers", security(("bearer" = [])), params(crate::export::ExportQuery),
-    responses((status = 200, description = "CSV, UTF-8 with BOM, streamed", content_type = "text/csv", body = String), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+    responses((status = 200, description = "CSV (UTF-8 with BOM, streamed) or, with format=xlsx, an Excel workbook", content_type = "text/csv", body = String), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 pub(super) async fn export_customers(
     State(s): State<AppState>,
     actor: Actor,
     RequestLocale(locale): RequestLocale,
     ApiQuery(q): ApiQuery<crate::export::ExportQuery>,
 ) -> Result<axum::response::Response, Error> {
+    let format = q.format.unwrap_or_default();
     let chunks = crate::export::start(&s.pool, &actor, q, locale).await?;
     let stream = futures_util::stream::unfold(chunks, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     });
     axum::response::Response::builder()
-        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .header(header::CONTENT_TYPE, format.content_type())
         .header(
             header::CONTENT_DISPOSITION,
-            "attachment; filename=\"customers.csv\"",
+            format!("attachment; filename=\"{}\"", format.file_name()),
         )
         .body(axum::body::Body::from_stream(stream))
         .map_err(|e| Error::Internal(e.to_string()))

@@ -54,13 +54,14 @@ async fn an_admin_exports_csv_that_round_trips_arabic_names() {
     assert_eq!(rows.len(), 2, "only this tenant's customers: {rows:?}");
     assert_eq!(rows[0][0], "CUST-00001");
     assert_eq!(rows[0][1], "أحمد البلوشي");
-    assert_eq!(rows[0][2], "+96892123456");
+    assert_eq!(rows[0][3], "+96892123456");
     assert_eq!(
-        rows[0][3], "'=cmd@example.om",
+        rows[0][4], "'=cmd@example.om",
         "formula-like cells are neutralised"
     );
-    assert_eq!(rows[0][4], "Stub");
-    assert_eq!(rows[1][4], "Guest");
+    assert_eq!(rows[0][5], "Stub");
+    assert_eq!(rows[0][6], "Active");
+    assert_eq!(rows[1][5], "Guest");
     let header = csv::Reader::from_reader(&bytes[3..])
         .headers()
         .unwrap()
@@ -75,7 +76,123 @@ async fn an_admin_exports_csv_that_round_trips_arabic_names() {
     assert_eq!(&header[0], "رقم العميل");
     let rows = records(&ar);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0][4], "مبدئي");
+    assert_eq!(rows[0][5], "مبدئي");
+}
+
+#[tokio::test]
+async fn an_admin_exports_an_excel_workbook_with_phones_as_text_and_figures_as_numbers() {
+    use calamine::{Data, Reader, Xlsx};
+    let app = TestApp::spawn().await;
+    let (_, admin) = app.tenant_with("shop", Role::Admin).await;
+    let cashier = app.sign_in("shop", Role::Cashier).await;
+    let c = app
+        .post(
+            "/api/v1/customers",
+            &admin,
+            json!({"type": "stub", "firstName": "Ahmed", "name2": "أحمد", "phone": "92123456"}),
+        )
+        .await;
+    app.post("/api/v1/customers", &admin, json!({"type": "guest"}))
+        .await;
+    let id: uuid::Uuid = c.body["id"].as_str().unwrap().parse().unwrap();
+    // Two orders (12.345 OMR in all), written as the orders ledger would.
+    let owner = app.owner.get().await.unwrap();
+    for total in [10_000i64, 2_345] {
+        owner
+            .execute(
+                "INSERT INTO orders (tenant_id, id, customer_id, total_minor)
+                 SELECT tenant_id, gen_random_uuid(), id, $2 FROM customers WHERE id = $1",
+                &[&id, &total],
+            )
+            .await
+            .unwrap();
+    }
+
+    let (status, _) = export(&app, &cashier, "?format=xlsx", "en").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let resp = app
+        .client
+        .get(format!("{}/api/v1/customers/export?format=xlsx", app.base))
+        .bearer_auth(&admin)
+        .header("accept-language", "ar")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("customers.xlsx"));
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range("العملاء").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(rows.len(), 3, "header and two customers");
+    assert_eq!(rows[0][0], Data::String("رقم العميل".into()));
+    assert_eq!(rows[1][0], Data::String("CUST-00001".into()));
+    assert_eq!(rows[1][1], Data::String("Ahmed".into()));
+    assert_eq!(rows[1][2], Data::String("أحمد".into()));
+    assert_eq!(
+        rows[1][3],
+        Data::String("+96892123456".into()),
+        "phone as text"
+    );
+    assert_eq!(rows[1][6], Data::String("نشط".into()));
+    assert_eq!(rows[1][7], Data::Float(2.0), "orders");
+    assert_eq!(rows[1][8], Data::Float(12.345), "total spent in rials");
+    assert_eq!(rows[2][1], Data::String("عميل عابر".into()));
+}
+
+#[tokio::test]
+async fn dates_and_date_filters_are_the_shops_days_in_its_time_zone() {
+    let app = TestApp::spawn().await;
+    let (_, admin) = app.tenant_with("shop", Role::Admin).await;
+    app.stub(&admin, "Evening", "92123456").await;
+    app.stub(&admin, "Night", "93334444").await;
+    let owner = app.owner.get().await.unwrap();
+    // 23:30 in Muscat on 15 January, and 02:00 in Muscat on 16 January (22:00 UTC on the 15th).
+    for (name, at) in [
+        ("Evening", "2024-01-15T19:30:00Z"),
+        ("Night", "2024-01-15T22:00:00Z"),
+    ] {
+        owner
+            .execute(
+                &format!("UPDATE customers SET created_at = '{at}' WHERE first_name = $1"),
+                &[&name],
+            )
+            .await
+            .unwrap();
+    }
+    let (_, bytes) = export(&app, &admin, "?endDate=2024-01-15", "en").await;
+    let rows = records(&bytes);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0][1].as_str(), rows[0][10].as_str()),
+        ("Evening", "2024-01-15")
+    );
+    let (_, bytes) = export(&app, &admin, "?startDate=2024-01-16", "en").await;
+    let rows = records(&bytes);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0][1].as_str(), rows[0][10].as_str()),
+        ("Night", "2024-01-16")
+    );
+
+    // A shop in UTC sees UTC days.
+    dukkan_server::tenants::set_time_zone(&app.owner, "shop", "UTC")
+        .await
+        .unwrap();
+    let (_, bytes) = export(&app, &admin, "?endDate=2024-01-15", "en").await;
+    assert_eq!(records(&bytes).len(), 2);
+    assert!(
+        dukkan_server::tenants::set_time_zone(&app.owner, "shop", "Mars/Olympus")
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -110,6 +227,7 @@ async fn export_filters_by_creation_date_and_refuses_bad_filters() {
         "?startDate=yesterday",
         "?type=vip",
         "?endDate=2024-13-01",
+        "?format=pdf",
         "?x=1",
     ] {
         let a = app
@@ -185,7 +303,7 @@ async fn sixteen_stalled_export_readers_hold_no_connection_and_every_row_comes_o
     // And a reader that goes on gets every customer exactly once, in order.
     let mut reader = stalled.pop().unwrap();
     let mut body = vec![0xEF, 0xBB, 0xBF];
-    body.extend(b"1,2,3,4,5,6,7,8\n");
+    body.extend(b"1,2,3,4,5,6,7,8,9,10,11\n");
     while let Some(chunk) = reader.recv().await {
         body.extend_from_slice(&chunk.unwrap());
     }
