@@ -48,7 +48,7 @@ impl Device {
     ) -> Result<u64> {
         if let Some(term) = filter.term() {
             let mut count = 0;
-            for hit in self.search_hits(term, EXPORT_SEARCH_MAX)? {
+            for hit in self.search_hits(term, EXPORT_SEARCH_MAX, filter.active)? {
                 if filter.admits(&hit.customer) {
                     each(&hit.customer)?;
                     count += 1;

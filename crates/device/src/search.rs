@@ -33,7 +33,8 @@ pub struct ListQuery {
     /// Rows per page (1..=500; 50 when absent).
     pub limit: Option<u32>,
     /// A search term: the page holds its best matches (as the counter's search finds them,
-    /// up to `limit`) that pass the filters above, and there is no next page.
+    /// up to `limit`) among the customers the filters above admit — inactive ones too when
+    /// `active` asks for them — and there is no next page.
     #[serde(default)]
     pub search: Option<String>,
 }
@@ -109,7 +110,7 @@ impl Device {
         let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
         if let Some(term) = q.term() {
             let items = self
-                .search_hits(term, limit as usize)?
+                .search_hits(term, limit as usize, q.active)?
                 .into_iter()
                 .map(|h| h.customer)
                 .filter(|c| q.admits(c))
@@ -159,16 +160,30 @@ impl Device {
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let limit = limit.clamp(1, 100);
         self.authorize(rules::list_action(true, true, limit, true).role())?;
-        self.search_hits(query, limit)
+        self.search_hits(query, limit, Some(true))
     }
 
-    /// The search itself, for up to `limit` matches; whoever calls it has checked the role.
-    pub(crate) fn search_hits(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+    /// The search itself, for up to `limit` matches among the active customers (`Some(true)`),
+    /// the inactive ones (`Some(false)`: a manager looking for someone to bring back) or all;
+    /// whoever calls it has checked the role.
+    pub(crate) fn search_hits(
+        &self,
+        query: &str,
+        limit: usize,
+        active: Option<bool>,
+    ) -> Result<Vec<SearchHit>> {
         let limit = limit.max(1);
         let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
+        let scope = match active {
+            Some(true) => "+c.active = 1",
+            Some(false) => "+c.active = 0",
+            None => "1 = 1",
+        };
         let mut hits: Vec<SearchHit> = Vec::new();
         self.read(|conn| {
             let mut run = |kind: MatchKind, tail: &str, params: Vec<Value>| -> Result<()> {
+                let tail = tail.replace("+c.active = 1", scope);
+                let tail = tail.as_str();
                 let mut params = params;
                 params.push(Value::Integer(limit as i64));
                 for customer in query_customers(conn, &format!("{tail} LIMIT ?"), params)? {

@@ -401,6 +401,40 @@ fn the_excel_export_keeps_phones_as_text_figures_as_numbers_and_the_shops_days()
 }
 
 #[test]
+fn the_lists_search_finds_inactive_customers_when_the_filter_asks_for_them() {
+    let (_dir, d) = device();
+    let gone = add(&d, "Ahmed", None, None, "92123456");
+    let here = add(&d, "Ahmad", None, None, "92123457");
+    d.deactivate_customer(gone.id).unwrap();
+    let found = |active: Option<bool>| -> Vec<dukkan_core::CustomerId> {
+        d.list_customers(&ListQuery {
+            search: Some("ahm".into()),
+            active,
+            ..Default::default()
+        })
+        .unwrap()
+        .items
+        .iter()
+        .map(|c| c.id)
+        .collect()
+    };
+    assert_eq!(found(Some(true)), vec![here.id]);
+    assert_eq!(found(Some(false)), vec![gone.id]);
+    let all = found(None);
+    assert!(all.contains(&gone.id) && all.contains(&here.id) && all.len() == 2);
+    // By phone too, and the counter's search still finds active customers only.
+    let by_phone = d
+        .list_customers(&ListQuery {
+            search: Some("92123456".into()),
+            active: Some(false),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_phone.items.len(), 1);
+    assert!(d.search("92123456", 10).unwrap().is_empty());
+}
+
+#[test]
 fn the_csv_export_honours_the_lists_search_and_filters() {
     let (_dir, d) = device();
     add(&d, "Ahmed", None, None, "92123456");
