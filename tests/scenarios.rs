@@ -713,7 +713,14 @@ impl TillDoor {
             for m in &members {
                 staff.insert(m.role.as_str(), m.id.to_string());
             }
-            d.replace_roster(&Roster { staff: members }, None).unwrap();
+            d.replace_roster(
+                &Roster {
+                    staff: members,
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap();
         }
         TillDoor {
             _dir: dir,

@@ -445,6 +445,12 @@ pub struct StartupProblem {
 /// The problem that kept the store closed, if any (managed for every start).
 struct Startup(Option<StartupProblem>);
 
+/// The shop's time zone (IANA name): the UI shows every date in its days and hours.
+#[tauri::command]
+fn time_zone(device: State<'_, Arc<Device>>) -> CmdResult<String> {
+    Ok(device.time_zone()?.name().to_owned())
+}
+
 /// `None` when the till started normally; else why its data could not be opened.
 #[tauri::command]
 fn startup_problem(startup: State<'_, Startup>) -> Option<StartupProblem> {
@@ -524,7 +530,8 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             sign_in,
             set_owner_pin,
             sign_out,
-            startup_problem
+            startup_problem,
+            time_zone
         ])
 }
 

@@ -98,6 +98,10 @@ pub struct RosterMember {
 #[serde(rename_all = "camelCase")]
 pub struct Roster {
     pub staff: Vec<RosterMember>,
+    /// The shop's time zone (IANA name), whose days the till shows and exports; absent from
+    /// servers that predate it (the till then keeps what it has, Asia/Muscat at first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 #[cfg(test)]

@@ -421,6 +421,18 @@ impl Device {
                         m.pin_hash
                     ])?;
                 }
+                // The shop's time zone comes with its roster; a name that is no zone is ignored.
+                if let Some(zone) = roster
+                    .time_zone
+                    .as_deref()
+                    .and_then(dukkan_core::time::time_zone)
+                {
+                    tx.execute(
+                        "INSERT INTO settings (key, value) VALUES ('time_zone', ?1)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        [zone.name()],
+                    )?;
+                }
                 match etag {
                     Some(tag) => tx.execute(
                         "INSERT INTO settings (key, value) VALUES (?1, ?2)

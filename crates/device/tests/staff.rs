@@ -13,6 +13,7 @@ use dukkan_device::{CustomerChanges, Device, DeviceError, ListQuery};
 fn roster(members: &[RosterMember]) -> Roster {
     Roster {
         staff: members.to_vec(),
+        ..Default::default()
     }
 }
 
@@ -583,4 +584,29 @@ fn a_staffed_till_keeps_its_last_good_roster_when_an_empty_or_unusable_one_arriv
         d.sign_in(&aisha.id.to_string(), "2468").unwrap().name,
         "Aisha"
     );
+}
+
+#[test]
+fn the_shops_time_zone_comes_with_the_roster_and_an_unknown_zone_is_ignored() {
+    let (_dir, d) = device();
+    assert_eq!(d.time_zone().unwrap(), dukkan_core::time::DEFAULT_TIME_ZONE);
+    let aisha = member("Aisha", Role::Cashier, "2468");
+    d.replace_roster(
+        &Roster {
+            staff: vec![aisha.clone()],
+            time_zone: Some("Asia/Dubai".into()),
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(d.time_zone().unwrap().name(), "Asia/Dubai");
+    d.replace_roster(
+        &Roster {
+            staff: vec![aisha],
+            time_zone: Some("Mars/Olympus".into()),
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(d.time_zone().unwrap().name(), "Asia/Dubai", "kept");
 }

@@ -341,6 +341,7 @@ pub async fn roster(pool: &Pool, tenant: TenantId) -> Result<dukkan_core::staff:
             &[&tenant.0],
         )
         .await?;
+    let zone = crate::tenants::time_zone(&tx, tenant).await?;
     tx.commit().await?;
     let staff = rows
         .iter()
@@ -353,5 +354,8 @@ pub async fn roster(pool: &Pool, tenant: TenantId) -> Result<dukkan_core::staff:
             })
         })
         .collect();
-    Ok(dukkan_core::staff::Roster { staff })
+    Ok(dukkan_core::staff::Roster {
+        staff,
+        time_zone: Some(zone.name().to_owned()),
+    })
 }

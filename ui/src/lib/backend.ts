@@ -57,6 +57,8 @@ export interface Backend {
   enrollmentInfo(): Promise<EnrollmentInfo>;
   /** Where the key of the till's encrypted store is kept. */
   keyPlace(): Promise<KeyPlace>;
+  /** The shop's time zone (IANA name), whose days dates are shown in. */
+  timeZone(): Promise<string>;
   /** Why the till's data could not be opened at start; `null` when it started normally. */
   startupProblem(): Promise<StartupProblem | null>;
   enrollDevice(serverUrl: string, tenant: string, code: string): Promise<void>;
@@ -146,6 +148,7 @@ export const tauriBackend: Backend = {
   enrollmentInfo: () => call("enrollment_info"),
   keyPlace: () => call("key_place"),
   startupProblem: () => call("startup_problem"),
+  timeZone: () => call("time_zone"),
   enrollDevice: (serverUrl, tenant, code) => call("enroll_device", { serverUrl, tenant, code }),
   resetEnrollment: (force) => call("reset_enrollment", { force }),
   parkedOps: () => call("parked_ops"),

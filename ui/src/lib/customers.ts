@@ -1,5 +1,6 @@
 // How a customer is shown: display name, number or "pending", kind and sync labels.
 import type { Customer } from "../bindings/Customer";
+import { shopDay } from "./format";
 import { t } from "./i18n.svelte";
 
 export function displayName(c: Customer): string {
@@ -20,7 +21,8 @@ export function syncLabel(c: Customer): string {
   return t(`sync-state-${c.syncState}`);
 }
 
-/** Dates stored as RFC 3339 UTC, shown as the local calendar day. */
+/** Dates stored as RFC 3339 UTC, shown as the shop's calendar day (not UTC's: in Muscat,
+ * 02:00 on the 6th is 22:00 UTC on the 5th). */
 export function shortDate(iso: string | null): string {
-  return iso ? iso.slice(0, 10) : "—";
+  return shopDay(iso);
 }

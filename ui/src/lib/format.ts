@@ -1,12 +1,44 @@
 // Locale-aware formatting of times, distances, operation kinds and server refusal codes.
 import { hasMessage, i18n, t } from "./i18n.svelte";
 
-/** An RFC 3339 instant as a local date and time in the current language. */
+/** The shop's time zone (IANA), whose days and hours every date is shown in: the till's
+ * setting, which comes from the shop's server; Asia/Muscat until it is read. */
+export const shopTime = { zone: "Asia/Muscat" };
+
+/** Uses `zone` for every date shown from now on (an unknown zone keeps the current one). */
+export function setShopTimeZone(zone: string): void {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    shopTime.zone = zone;
+  } catch {
+    // Kept: a zone this WebView does not know cannot be used.
+  }
+}
+
+/** An RFC 3339 instant as the shop's date and time in the current language. */
 export function dateTime(iso: string | null): string {
   if (!iso) return "—";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(i18n.locale, { dateStyle: "medium", timeStyle: "short" }).format(d);
+  return new Intl.DateTimeFormat(i18n.locale, {
+    dateStyle: "medium",
+    timeStyle: "short",
+    timeZone: shopTime.zone,
+  }).format(d);
+}
+
+/** An RFC 3339 instant as the shop's day, `YYYY-MM-DD` (as the exports write it). */
+export function shopDay(iso: string | null): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso.slice(0, 10);
+  // en-CA writes dates as YYYY-MM-DD.
+  return new Intl.DateTimeFormat("en-CA", {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    timeZone: shopTime.zone,
+  }).format(d);
 }
 
 /** "12.3 km from the store", or metres under 1 km ("850 m from the store"). */

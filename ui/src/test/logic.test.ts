@@ -95,3 +95,20 @@ describe("windowing", () => {
     expect(needsMore({ start: 0, end: 20 }, 200)).toBe(false);
   });
 });
+
+describe("the shop's time", () => {
+  it("shows days and times in the shop's zone, not UTC's", async () => {
+    const { dateTime, setShopTimeZone, shopDay } = await import("../lib/format");
+    setShopTimeZone("Asia/Muscat");
+    // 23:30 and 02:00 in Muscat.
+    expect(shopDay("2026-12-05T19:30:00Z")).toBe("2026-12-05");
+    expect(shopDay("2026-12-05T22:00:00Z")).toBe("2026-12-06");
+    expect(dateTime("2026-12-05T22:00:00Z")).toContain("2:00");
+    setShopTimeZone("UTC");
+    expect(shopDay("2026-12-05T22:00:00Z")).toBe("2026-12-05");
+    setShopTimeZone("Mars/Olympus");
+    expect(shopDay("2026-12-05T22:00:00Z")).toBe("2026-12-05");
+    setShopTimeZone("Asia/Muscat");
+    expect(shopDay(null)).toBe("—");
+  });
+});

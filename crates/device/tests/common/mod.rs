@@ -82,6 +82,7 @@ pub fn signed_in(d: &Device, role: dukkan_core::staff::Role) -> dukkan_device::S
     d.replace_roster(
         &dukkan_core::staff::Roster {
             staff: vec![m.clone()],
+            ..Default::default()
         },
         None,
     )

@@ -95,6 +95,29 @@ async fn the_etag_answers_304_until_staff_change_and_deactivated_staff_leave_the
 }
 
 #[tokio::test]
+async fn the_roster_brings_the_shops_time_zone_and_a_new_zone_changes_its_etag() {
+    let app = TestApp::spawn().await;
+    app.tenant("shop").await;
+    staff::add(&app.owner, "shop", "Aisha", Role::Cashier, "2468")
+        .await
+        .unwrap();
+    let token = app.device_token("shop").await;
+    let first = roster_with(&app, &token, None).await;
+    assert_eq!(first.body["timeZone"], "Asia/Muscat");
+    let tag = first.header("etag").to_owned();
+    dukkan_server::tenants::set_time_zone(&app.owner, "shop", "Asia/Dubai")
+        .await
+        .unwrap();
+    let moved = roster_with(&app, &token, Some(&tag)).await;
+    assert_eq!(
+        moved.status,
+        StatusCode::OK,
+        "a new zone is news to the till"
+    );
+    assert_eq!(moved.body["timeZone"], "Asia/Dubai");
+}
+
+#[tokio::test]
 async fn deactivating_a_staff_member_ends_their_rest_session_and_unknown_ids_are_not_found() {
     let app = TestApp::spawn().await;
     app.tenant("shop").await;
