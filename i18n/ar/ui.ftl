@@ -265,6 +265,7 @@ activity-fields = الحقول
 activity-state = الحالة
 activity-none = لم يُسجَّل شيء بعد.
 activity-nobody = لم يسجّل أحد دخوله
+activity-former-staff = موظف سابق ({ $id })
 activity-state-pending = بانتظار الإرسال
 activity-state-parked = رفضه الخادم
 activity-state-acknowledged = أكّد الخادم استلامه

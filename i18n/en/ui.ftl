@@ -250,6 +250,7 @@ activity-fields = Fields
 activity-state = State
 activity-none = Nothing recorded yet.
 activity-nobody = No one signed in
+activity-former-staff = Former staff member ({ $id })
 activity-state-pending = Waiting to send
 activity-state-parked = Refused by the server
 activity-state-acknowledged = Acknowledged by the server

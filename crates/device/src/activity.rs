@@ -17,6 +17,8 @@ pub struct AuditEntry {
     pub at: String,
     /// The signed-in staff member, `None` when nobody was signed in.
     pub staff_id: Option<String>,
+    /// Their name, while they are on this till's roster.
+    pub staff_name: Option<String>,
     pub device_id: String,
     /// `customer` or `address`.
     pub entity: String,
@@ -77,10 +79,11 @@ impl Device {
         let limit = ACTIVITY_LIMIT as i64;
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT at, staff_id, device_id, entity, action, fields FROM audit_log
-                 WHERE customer_id = ?1
-                    OR customer_id IN (SELECT id FROM customers WHERE merged_into = ?1)
-                 ORDER BY at DESC, seq DESC LIMIT ?2",
+                "SELECT a.at, a.staff_id, a.device_id, a.entity, a.action, a.fields, s.name
+                 FROM audit_log a LEFT JOIN staff s ON s.id = a.staff_id
+                 WHERE a.customer_id = ?1
+                    OR a.customer_id IN (SELECT id FROM customers WHERE merged_into = ?1)
+                 ORDER BY a.at DESC, a.seq DESC LIMIT ?2",
             )?;
             let audit = stmt
                 .query_map(rusqlite::params![id, limit], |r| {
@@ -88,6 +91,7 @@ impl Device {
                     Ok(AuditEntry {
                         at: r.get(0)?,
                         staff_id: r.get(1)?,
+                        staff_name: r.get(6)?,
                         device_id: r.get(2)?,
                         entity: r.get(3)?,
                         action: r.get(4)?,

@@ -143,6 +143,11 @@ fn activity_lists_audit_entries_newest_first_with_field_names_and_never_values()
     let update = &activity.audit[1];
     assert_eq!(update.fields, vec!["email".to_owned()]);
     assert_eq!(update.staff_id.as_deref(), Some(staff.id.as_str()));
+    assert_eq!(
+        update.staff_name.as_deref(),
+        Some(staff.name.as_str()),
+        "named"
+    );
     assert_eq!(update.device_id, d.device_id().to_string());
     let json = serde_json::to_string(&activity).unwrap();
     assert!(!json.contains("secret@example.om") && !json.contains("92123456"));

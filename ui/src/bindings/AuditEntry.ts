@@ -7,7 +7,11 @@ export type AuditEntry = { at: string,
 /**
  * The signed-in staff member, `None` when nobody was signed in.
  */
-staffId: string | null, deviceId: string, 
+staffId: string | null, 
+/**
+ * Their name, while they are on this till's roster.
+ */
+staffName: string | null, deviceId: string, 
 /**
  * `customer` or `address`.
  */

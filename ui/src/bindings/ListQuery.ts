@@ -16,6 +16,7 @@ after: string | null,
 limit: number | null, 
 /**
  * A search term: the page holds its best matches (as the counter's search finds them,
- * up to `limit`) that pass the filters above, and there is no next page.
+ * up to `limit`) among the customers the filters above admit — inactive ones too when
+ * `active` asks for them — and there is no next page.
  */
 search: string | null, };

@@ -385,9 +385,9 @@ describe("the customer detail", () => {
   const c = customer({ firstName: "Salim", phone: "+96899887766" });
   const activity: CustomerActivity = {
     audit: [
-      { at: "2026-11-25T10:05:00.000Z", staffId: null, deviceId: "d1", entity: "address", action: "address_added", fields: ["area", "latitude", "longitude"] },
-      { at: "2026-11-25T10:01:00.000Z", staffId: "staff-7", deviceId: "d1", entity: "customer", action: "customer_updated", fields: ["email", "lastName"] },
-      { at: "2026-11-25T10:00:00.000Z", staffId: "staff-7", deviceId: "d1", entity: "customer", action: "customer_created", fields: ["kind", "firstName", "phone"] },
+      { at: "2026-11-25T10:05:00.000Z", staffId: null, staffName: null, deviceId: "d1", entity: "address", action: "address_added", fields: ["area", "latitude", "longitude"] },
+      { at: "2026-11-25T10:01:00.000Z", staffId: "0190a0b0-0000-7000-8000-0000000000a7", staffName: "Huda", deviceId: "d1", entity: "customer", action: "customer_updated", fields: ["email", "lastName"] },
+      { at: "2026-11-25T10:00:00.000Z", staffId: "0190a0b0-0000-7000-8000-0000000000a8", staffName: null, deviceId: "d1", entity: "customer", action: "customer_created", fields: ["kind", "firstName", "phone"] },
     ],
     sync: [
       { deviceSeq: 3, kind: "address_added", at: "2026-11-25T10:05:00.000Z", state: "pending", errorCode: null, attempts: 0 },
@@ -414,6 +414,31 @@ describe("the customer detail", () => {
     await screen.findByTestId("detail-name");
   }
 
+  it("asks before deactivating from the detail page, and keeps the customer when told to", async () => {
+    const { called } = fakeShell({
+      handlers: {
+        search_customers: () => [{ matched: "phoneLast4", customer: c }],
+        customer_details: () => ({ customer: c, addresses: [], upgrade: null }),
+        address_distances: () => [],
+        customer_activity: () => activity,
+        deactivate_customer: () => ({ ...c, active: false }),
+      },
+    });
+    const user = setup();
+    await openDetail(user);
+    await user.click(screen.getByTestId("detail-deactivate"));
+    expect(screen.getByRole("alertdialog").textContent).toContain("Deactivate Salim?");
+    expect(called("deactivate_customer")).toHaveLength(0);
+    await user.click(screen.getByTestId("detail-deactivate-no"));
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    expect(called("deactivate_customer")).toHaveLength(0);
+    await user.click(screen.getByTestId("detail-deactivate"));
+    // The confirming button has the focus: Enter confirms.
+    expect(document.activeElement).toBe(screen.getByTestId("detail-deactivate-yes"));
+    await user.keyboard("{Enter}");
+    await waitFor(() => expect(called("deactivate_customer")).toHaveLength(1));
+  });
+
   it("shows the distance from the store on addresses with GPS only", async () => {
     detailShell([{ addressId: "0190a0b0-0000-7000-8000-00000000a001", km: 2.46 }]);
     const user = setup();
@@ -438,7 +463,10 @@ describe("the customer detail", () => {
     expect(within(rows[1]).getByTestId("audit-fields").textContent).toBe("Email, Last name");
     expect(within(rows[0]).getByTestId("audit-fields").textContent).toBe("Area, Latitude, Longitude");
     expect(rows[0].textContent).toContain("No one signed in");
-    expect(rows[1].textContent).toContain("staff-7");
+    // Who: the staff member's name, not their id; someone no longer on the roster by a short id.
+    expect(within(rows[1]).getByTestId("audit-who").textContent).toBe("Huda");
+    expect(rows[1].textContent).not.toContain("0190a0b0");
+    expect(within(rows[2]).getByTestId("audit-who").textContent).toBe("Former staff member (0190a0b0)");
     const sync = screen.getAllByTestId("sync-entry");
     expect(sync.map((r) => r.dataset.state)).toEqual(["pending", "parked", "acknowledged"]);
     expect(sync[0].textContent).toContain("Waiting to send");
