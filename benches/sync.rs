@@ -202,6 +202,48 @@ async fn push_offline_creates(n: usize) -> (Duration, Duration) {
     (pushed, synced)
 }
 
+/// Bytes of the whole feed fetched page by page as a till's first sync asks for it, with
+/// `encoding` accepted and each body counted as it came over the wire.
+async fn feed_over_the_wire(app: &TestApp, token: &str, encoding: &str) -> usize {
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .no_zstd()
+        .build()
+        .unwrap();
+    let plain = reqwest::Client::new();
+    let (mut since, mut bytes) = (0i64, 0usize);
+    loop {
+        let url = format!("{}/api/v1/sync/pull?since={since}&wait=0", app.base);
+        let body = raw
+            .get(&url)
+            .bearer_auth(token)
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        bytes += body.len();
+        // The cursor, read from an uncompressed copy of the same page.
+        let page: serde_json::Value = plain
+            .get(&url)
+            .bearer_auth(token)
+            .header("accept-encoding", "identity")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        since = page["cursor"].as_i64().unwrap();
+        if !page["more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    bytes
+}
+
 /// (b) Seeds `n` customers on the server with SQL, then times a fresh device's initial pull.
 async fn initial_pull(n: usize) -> (Duration, Duration) {
     let app = TestApp::spawn().await;
@@ -259,6 +301,19 @@ async fn initial_pull(n: usize) -> (Duration, Duration) {
     assert_eq!(local_count(&t.device), n as i64);
     let hit = t.device.search(&format!("91{:06}", n / 2), 5).unwrap();
     assert_eq!(hit.len(), 1, "a pulled customer is searchable by phone");
+    // What the first sync puts on the wire, uncompressed and compressed, in the same run.
+    let probe = enrolled_device(&app, "bench").await;
+    let probe_token = token(&probe.device);
+    let identity = feed_over_the_wire(&app, &probe_token, "identity").await;
+    for encoding in ["zstd", "gzip"] {
+        let bytes = feed_over_the_wire(&app, &probe_token, encoding).await;
+        eprintln!(
+            "(b'') bytes on the wire for the first sync of {n} customers: identity {:.1} MB, {encoding} {:.1} MB (×{:.1} smaller)",
+            identity as f64 / 1e6,
+            bytes as f64 / 1e6,
+            identity as f64 / bytes as f64
+        );
+    }
     if breakdown_wanted() {
         let probe = enrolled_device(&app, "bench").await;
         eprintln!(

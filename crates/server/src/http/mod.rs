@@ -292,6 +292,9 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(axum::middleware::from_fn(localize_errors))
+        // Responses compressed (zstd or gzip, as the client accepts): a till's first sync of a
+        // shop is mostly repeated JSON keys and names, a fraction of its size compressed.
+        .layer(tower_http::compression::CompressionLayer::new())
         // Outermost, so refusals by the layers above are counted too.
         .layer(axum::middleware::from_fn_with_state(
             metrics,

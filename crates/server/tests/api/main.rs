@@ -5,6 +5,7 @@ mod support;
 
 mod addresses;
 mod auth;
+mod compression;
 mod customer_numbers;
 mod customers;
 mod devices;
