@@ -65,6 +65,15 @@ pub struct ExportResult {
     pub rows: u32,
 }
 
+impl ExportResult {
+    fn new(path: &std::path::Path, rows: u64) -> Self {
+        ExportResult {
+            path: path.display().to_string(),
+            rows: u32::try_from(rows).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 #[tauri::command]
 fn create_guest(device: State<'_, Arc<Device>>) -> CmdResult<Customer> {
     Ok(device.create_guest()?)
@@ -170,10 +179,7 @@ fn export_csv<R: Runtime>(
     let path = export_path(&app, &device, "csv");
     let file = std::fs::File::create(&path).map_err(storage)?;
     let rows = device.export_csv(&filter, locale, std::io::BufWriter::new(file))?;
-    Ok(ExportResult {
-        path: path.display().to_string(),
-        rows: u32::try_from(rows).unwrap_or(u32::MAX),
-    })
+    Ok(ExportResult::new(&path, rows))
 }
 
 /// Writes the list (its filters and search term) as an Excel workbook into the Downloads
@@ -190,10 +196,7 @@ async fn export_xlsx<R: Runtime>(
     let written = path.clone();
     let rows =
         off_the_ui_thread(&device, move |d| d.export_xlsx(&filter, locale, &written)).await?;
-    Ok(ExportResult {
-        path: path.display().to_string(),
-        rows: u32::try_from(rows).unwrap_or(u32::MAX),
-    })
+    Ok(ExportResult::new(&path, rows))
 }
 
 /// The running sync engine, when the device is enrolled.

@@ -29,16 +29,21 @@ struct StoredPoint {
 }
 
 impl Device {
+    /// The value kept under `key`, if any.
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+    }
+
     /// Where the store is, if a manager set it.
     pub fn store_location(&self) -> Result<Option<GeoPoint>> {
-        let text: Option<String> = self.read(|c| {
-            Ok(c.query_row(
-                "SELECT value FROM settings WHERE key = ?1",
-                [STORE_LOCATION],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })?;
+        let text = self.setting(STORE_LOCATION)?;
         let point = text
             .and_then(|t| serde_json::from_str::<StoredPoint>(&t).ok())
             .and_then(|p| GeoPoint::new(p.latitude, p.longitude).ok());
@@ -69,15 +74,8 @@ impl Device {
     /// The shop's time zone: the days dates are shown and exported in (Asia/Muscat until the
     /// shop's own setting is kept here; a stored name that is no zone reads as the default).
     pub fn time_zone(&self) -> Result<chrono_tz::Tz> {
-        let name: Option<String> = self.read(|c| {
-            Ok(c.query_row(
-                "SELECT value FROM settings WHERE key = ?1",
-                [TIME_ZONE],
-                |r| r.get(0),
-            )
-            .optional()?)
-        })?;
-        Ok(name
+        Ok(self
+            .setting(TIME_ZONE)?
             .as_deref()
             .and_then(dukkan_core::time::time_zone)
             .unwrap_or(dukkan_core::time::DEFAULT_TIME_ZONE))

@@ -8,7 +8,6 @@ use dukkan_server::metrics::Metrics;
 use dukkan_server::staff::Role;
 use dukkan_server::{db, wakeups::ChangeSignals};
 use reqwest::StatusCode;
-use serde_json::json;
 use std::sync::Arc;
 
 /// Makes every session of the shop expired, as if twelve hours had passed.
@@ -25,15 +24,7 @@ async fn expire_sessions(app: &TestApp, tenant: dukkan_server::ids::TenantId) {
 }
 
 async fn send_code(app: &TestApp, token: &str, phone: &str) {
-    let c = app.stub(token, "Ahmed", phone).await;
-    let sent = app
-        .post(
-            "/api/v1/customers/send-otp",
-            token,
-            json!({"customerId": c["id"]}),
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::OK, "{sent:?}");
+    crate::otp::stub_and_send(app, token, phone).await;
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ fn code_in(body: &str) -> String {
         .to_owned()
 }
 
-async fn stub_and_send(app: &TestApp, token: &str, phone: &str) -> (Value, String) {
+pub(crate) async fn stub_and_send(app: &TestApp, token: &str, phone: &str) -> (Value, String) {
     let c = app.stub(token, "Ahmed", phone).await;
     let sent = app
         .post(
