@@ -197,9 +197,37 @@ impl Device {
                 for change in &page.changes {
                     upsert_snapshot(tx, &change.customer)?;
                 }
+                // Only customers with ops still in the outbox need them re-applied and their
+                // sync state worked out again; a snapshot alone leaves a customer synced. One
+                // look at the outbox per page (a first sync's pages have none).
+                let ids: Vec<String> = page
+                    .changes
+                    .iter()
+                    .map(|c| c.customer.id.to_string())
+                    .collect();
+                let with_ops: std::collections::HashSet<String> = {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT DISTINCT customer_id FROM outbox
+                         WHERE customer_id IN (SELECT value FROM json_each(?1))",
+                    )?;
+                    let rows = stmt.query_map(
+                        [serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())],
+                        |r| r.get::<_, String>(0),
+                    )?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
                 for change in &page.changes {
-                    reapply_pending(tx, ctx, change.customer.id)?;
-                    refresh_sync_state(tx, &change.customer.id.to_string())?;
+                    let id = change.customer.id.to_string();
+                    if with_ops.contains(&id) {
+                        reapply_pending(tx, ctx, change.customer.id)?;
+                        refresh_sync_state(tx, &id)?;
+                    } else {
+                        tx.prepare_cached(
+                            "UPDATE customers SET sync_state = 'synced'
+                             WHERE id = ?1 AND sync_state <> 'synced'",
+                        )?
+                        .execute([&id])?;
+                    }
                 }
                 set_state(tx, "cursor", &page.cursor.to_string())
             })
