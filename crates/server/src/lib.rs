@@ -15,6 +15,7 @@ pub mod db;
 pub mod devices;
 pub mod error;
 pub mod export;
+pub mod history;
 pub mod housekeeping;
 pub mod http;
 pub mod ids;

@@ -201,6 +201,7 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Er
     paths(
         sign_in, sign_out, change_password, enroll, create_enroll_code, list_devices, revoke_device,
         create_customer, list_customers, get_customer, patch_customer, deactivate_customer, reactivate_customer,
+        customer_history,
         merge_customers, export_customers, send_otp, verify_otp, upgrade_customer,
         list_addresses, add_address, patch_address, delete_address, default_address,
         healthz, readyz, crate::metrics::scrape, openapi_json,
@@ -244,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         .route("/customers/verify-otp", post(verify_otp))
         .route("/customers/{id}/upgrade", post(upgrade_customer))
         .route("/customers/{id}/reactivate", post(reactivate_customer))
+        .route("/customers/{id}/history", get(customer_history))
         .route(
             "/customers/{id}",
             get(get_customer)

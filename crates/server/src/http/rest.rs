@@ -206,6 +206,17 @@ pub(super) async fn reactivate_customer(
     Ok(Json(customers::reactivate(&s.pool, &actor, id).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/customers/{id}/history", tag = "customers", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id"), crate::history::HistoryQuery),
+    responses((status = 200, description = "Audit entries of the customer and its addresses (names of fields, never values) and its merges, newest first", body = crate::history::CustomerHistory), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed (managers and admins)", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(super) async fn customer_history(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<crate::history::HistoryQuery>,
+) -> Result<Json<crate::history::CustomerHistory>, Error> {
+    Ok(Json(crate::history::history(&s.pool, &actor, id, q).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/customers/{id}/addresses", tag = "addresses", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")),
     responses((status = 200, description = "Addresses, default first", body = Vec<AddressView>), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 pub(super) async fn list_addresses(

@@ -10,6 +10,7 @@ mod customer_numbers;
 mod customers;
 mod devices;
 mod export;
+mod history;
 mod hostile_input;
 mod housekeeping;
 mod limits;
