@@ -332,9 +332,11 @@ pub(super) async fn export_customers(
 ) -> Result<axum::response::Response, Error> {
     let format = q.format.unwrap_or_default();
     let chunks = crate::export::start(&s.pool, &actor, q, locale).await?;
-    let stream = futures_util::stream::unfold(chunks, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
+    // Fused: the compression layer polls a body once more after its end.
+    let stream =
+        futures_util::StreamExt::fuse(futures_util::stream::unfold(chunks, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        }));
     axum::response::Response::builder()
         .header(header::CONTENT_TYPE, format.content_type())
         .header(
