@@ -511,6 +511,24 @@ fn rows() -> Vec<Row> {
             end: salim,
         },
         Row {
+            name: "a phone pasted as a tel: link with a direction mark and slashes is one number",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (
+                    Cashier,
+                    edit(
+                        0,
+                        Changes {
+                            phone: Some(Phone::Text("tel:+968/9377\u{200F}/7777")),
+                            ..Default::default()
+                        },
+                    ),
+                ),
+            ],
+            answers: vec!["ok", "ok"],
+            end: "stub active Salim|-|-|+96893777777|- [] default=-",
+        },
+        Row {
             name: "a malformed email is refused",
             steps: vec![
                 (Cashier, stub(0, "Salim", 0)),
