@@ -4,9 +4,10 @@
 # at a time (tauri-driver's ports are fixed). Starts its own Xvfb when there is no display.
 # Screenshots: target/e2e/*.png
 #
-# Then proves packaging: builds the .deb once with the Tauri CLI from ui/node_modules
-# (`tauri build --debug --bundles deb`, reusing the debug build) and checks that it holds the
-# binary. Set DUKKAN_SKIP_DEB=1 to skip that step when iterating on the tests.
+# Then proves packaging: packages the very binary the tests drove into a .deb with the Tauri CLI
+# from ui/node_modules (`tauri bundle --debug --bundles deb`: no second compile; the `dukkan`
+# package builds with `custom-protocol` by default, as `tauri build` would) and checks that it
+# holds the binary. Set DUKKAN_SKIP_DEB=1 to skip that step when iterating on the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Always rebuild ui/dist: the app embeds it at compile time, and a stale dist tests old UI.
@@ -22,7 +23,10 @@ cargo test -p dukkan --test e2e_counter --test e2e_sync -- --ignored --test-thre
 
 if [ "${DUKKAN_SKIP_DEB:-0}" != 1 ]; then
   start=$(date +%s)
-  ui/node_modules/.bin/tauri build --debug --bundles deb --ci
+  # The binary the e2e tests drove (built by `cargo test`, so with the device crate's test-only
+  # `testing` visibility on; a release goes through `tauri build`, which builds without it).
+  [ -x target/debug/dukkan ] || { echo "target/debug/dukkan is missing: run the e2e tests first" >&2; exit 1; }
+  ui/node_modules/.bin/tauri bundle --debug --bundles deb --ci
   deb=$(ls -t target/debug/bundle/deb/*.deb | head -n 1)
   contents=$(dpkg-deb -c "$deb")
   if ! grep -Eq ' (\./)?usr/bin/dukkan$' <<<"$contents"; then
