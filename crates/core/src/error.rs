@@ -33,6 +33,18 @@ pub enum Field {
     Query,
     /// A staff member's name (a standalone till's owner).
     StaffName,
+    /// An order's ticket reference.
+    Ticket,
+    /// An order's amount (rials).
+    Amount,
+    /// How many pieces an order has.
+    Pieces,
+    /// An order's note.
+    OrderNote,
+    /// Loyalty points (an adjustment).
+    Points,
+    /// Why a manager adjusted points.
+    Reason,
 }
 
 impl Field {
@@ -60,6 +72,12 @@ impl Field {
             Field::CustomerNumber => "customer-number",
             Field::Query => "query",
             Field::StaffName => "staff-name",
+            Field::Ticket => "ticket",
+            Field::Amount => "amount",
+            Field::Pieces => "pieces",
+            Field::OrderNote => "order-note",
+            Field::Points => "points",
+            Field::Reason => "reason",
         }
     }
 

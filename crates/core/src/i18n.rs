@@ -298,6 +298,12 @@ mod tests {
             Field::CustomerNumber,
             Field::Query,
             Field::StaffName,
+            Field::Ticket,
+            Field::Amount,
+            Field::Pieces,
+            Field::OrderNote,
+            Field::Points,
+            Field::Reason,
         ];
         let errors = [
             ValidationError::Required(Field::Phone),

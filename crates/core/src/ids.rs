@@ -67,6 +67,15 @@ uuid_id!(
     /// A device (one till / one installation).
     DeviceId
 );
+uuid_id!(
+    /// An order (a drop-off ticket): made where the order is taken, so recording it is
+    /// idempotent everywhere.
+    OrderId
+);
+uuid_id!(
+    /// A manager's adjustment of a customer's loyalty points.
+    AdjustmentId
+);
 
 #[cfg(test)]
 mod tests {

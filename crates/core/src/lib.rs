@@ -13,6 +13,7 @@ pub mod export;
 pub mod i18n;
 pub mod ids;
 pub mod ops;
+pub mod orders;
 pub mod phone;
 pub mod rules;
 pub mod search;
@@ -27,6 +28,6 @@ pub use customer::{
 };
 pub use email::Email;
 pub use error::{Field, LocalizedMessage, MessageArg, ValidationError};
-pub use ids::{AddressId, CustomerId, DeviceId, OpId};
+pub use ids::{AddressId, AdjustmentId, CustomerId, DeviceId, OpId, OrderId};
 pub use phone::Phone;
 pub use text::{FreeText, PersonName};

@@ -102,6 +102,10 @@ pub struct Roster {
     /// servers that predate it (the till then keeps what it has, Asia/Muscat at first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The shop's loyalty rule; absent from servers that predate it (the till keeps what it
+    /// has, 1 point per rial at first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loyalty: Option<crate::orders::LoyaltyRule>,
 }
 
 #[cfg(test)]

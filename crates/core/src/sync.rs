@@ -20,6 +20,9 @@ pub const MAX_DEVICE_SEQ: i64 = 1 << 50;
 /// Longest `at` text accepted on a pushed op (RFC 3339 with nanoseconds and an offset is 35).
 pub const AT_MAX_CHARS: usize = 40;
 
+/// Most orders a customer snapshot carries (the newest): the till's Orders tab.
+pub const RECENT_ORDERS: usize = 20;
+
 /// Most ops accepted in one push.
 pub const MAX_PUSH_BATCH: usize = 200;
 /// Most changes returned in one pull page.
@@ -133,6 +136,10 @@ pub struct CustomerSnapshot {
     pub order_count: i64,
     pub total_spent_minor: i64,
     pub last_order_at: Option<String>,
+    /// The customer's latest orders (at most [`RECENT_ORDERS`], newest first), so every till
+    /// of the shop shows them; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_orders: Vec<crate::orders::OrderRecord>,
     pub active: bool,
     pub merged_into: Option<CustomerId>,
     pub default_address_id: Option<crate::ids::AddressId>,

@@ -45,6 +45,17 @@ pub(crate) fn state(conn: &Connection, id: CustomerId) -> Result<CustomerState> 
     })
 }
 
+/// The customer a change of `id` lands on: `id`, or the survivor it was merged into.
+fn owner_of(tx: &Transaction<'_>, id: CustomerId) -> Result<String> {
+    tx.query_row(
+        "SELECT COALESCE(merged_into, id) FROM customers WHERE id = ?1",
+        [id.to_string()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or(DeviceError::NotFound(Entity::Customer))
+}
+
 /// The customer an address belongs to on this till.
 pub(crate) fn address_owner(conn: &Connection, address: AddressId) -> Result<Option<CustomerId>> {
     let owner: Option<String> = conn
@@ -187,14 +198,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, ctx: &WriteContext, op: &Op) -> Result
             address,
         } => {
             // An op queued before its customer was merged belongs to the survivor now.
-            let owner: String = tx
-                .query_row(
-                    "SELECT COALESCE(merged_into, id) FROM customers WHERE id = ?1",
-                    [customer_id.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or(DeviceError::NotFound(Entity::Customer))?;
+            let owner = owner_of(tx, *customer_id)?;
             write_address(tx, &owner, &address_id.to_string(), address, &ctx.now)?;
         }
         Op::AddressDeleted { address_id, .. } => {
@@ -243,6 +247,75 @@ pub(crate) fn apply(tx: &Transaction<'_>, ctx: &WriteContext, op: &Op) -> Result
                     ctx.now,
                     ctx.staff_id
                 ],
+            )?;
+        }
+        Op::OrderRecorded(o) => {
+            // A pending order re-applied after a pull belongs to the survivor of a merge.
+            let owner = owner_of(tx, o.customer_id)?;
+            let mut state = state(tx, o.customer_id)?;
+            if state.merged {
+                state = self::state(
+                    tx,
+                    owner
+                        .parse()
+                        .map_err(|_| DeviceError::NotFound(Entity::Customer))?,
+                )?;
+            }
+            let order = rules::decide_order(&state, o)?;
+            let points = crate::orders::loyalty_rule(tx)?.points_for(order.amount_baisa);
+            tx.prepare_cached(
+                "INSERT INTO orders (id, customer_id, ticket, amount_baisa, pieces, note, points, created_at, created_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO NOTHING",
+            )?
+            .execute(params![
+                order.order_id.to_string(),
+                owner,
+                order.ticket,
+                order.amount_baisa,
+                order.pieces,
+                order.note,
+                points,
+                ctx.now,
+                ctx.staff_id,
+            ])?;
+            // Added to the customer's figures unless the server has counted it already (it came
+            // with the snapshot this op is re-applied on): the server's figures never include
+            // an order still only here.
+            let counted: bool = tx.query_row(
+                "SELECT from_server FROM orders WHERE id = ?1",
+                [order.order_id.to_string()],
+                |r| r.get(0),
+            )?;
+            if !counted {
+                tx.execute(
+                    "UPDATE customers SET order_count = order_count + 1,
+                        total_spent_minor = total_spent_minor + ?2,
+                        loyalty_points = loyalty_points + ?3,
+                        last_order_at = max(COALESCE(last_order_at, ''), ?4),
+                        updated_at = ?4, updated_by = ?5
+                     WHERE id = ?1",
+                    params![owner, order.amount_baisa, points, ctx.now, ctx.staff_id],
+                )?;
+            }
+        }
+        Op::PointsAdjusted {
+            customer_id,
+            delta,
+            reason,
+            ..
+        } => {
+            let current = state(tx, *customer_id)?;
+            rules::decide_points_adjustment(
+                &current,
+                crate::orders::points_of(tx, *customer_id)?,
+                *delta,
+                reason,
+            )?;
+            tx.execute(
+                "UPDATE customers SET loyalty_points = loyalty_points + ?2, updated_at = ?3, updated_by = ?4
+                 WHERE id = ?1",
+                params![customer_id.to_string(), delta, ctx.now, ctx.staff_id],
             )?;
         }
         // Queued (again): a request not yet pushed waits for the server, whatever the server

@@ -26,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 mod journal;
+pub mod orders;
 mod pulled;
 pub mod search;
 pub mod settings;
@@ -40,6 +41,7 @@ pub use customers::{
     Customer, CustomerChanges, CustomerDetails, StubOutcome, SyncState, UpgradeRequest,
 };
 pub use error::{DeviceError, Entity, Result};
+pub use orders::OrderInput;
 pub use search::{ListQuery, MatchKind, Page, SearchHit};
 pub use settings::AddressDistance;
 pub use staff::{StaffMember, StaffSession, MAX_PIN_FAILURES, PIN_LOCKOUT};

@@ -22,6 +22,7 @@ pub(crate) fn remove_local_customer(tx: &Transaction<'_>, id: &str) -> Result<()
     };
     tx.execute("DELETE FROM customers_fts WHERE rowid = ?1", [seq])?;
     tx.execute("DELETE FROM upgrade_requests WHERE customer_id = ?1", [id])?;
+    tx.execute("DELETE FROM orders WHERE customer_id = ?1", [id])?;
     // The last address deleted leaves the default empty (addresses_promote_on_delete).
     tx.execute("DELETE FROM addresses WHERE customer_id = ?1", [id])?;
     tx.execute("DELETE FROM customers WHERE id = ?1", [id])?;
@@ -71,6 +72,10 @@ pub(crate) fn redirect(tx: &Transaction<'_>, from: &str, to: CustomerId) -> Resu
     )?;
     tx.execute(
         "UPDATE outbox SET customer_id = ?2 WHERE customer_id = ?1",
+        params![from, to_s],
+    )?;
+    tx.execute(
+        "UPDATE orders SET customer_id = ?2 WHERE customer_id = ?1",
         params![from, to_s],
     )?;
     tx.execute(
@@ -154,6 +159,7 @@ pub(crate) fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Res
             c.updated_at,
         ],
     )?;
+    crate::orders::upsert_server_orders(tx, &id, &c.recent_orders)?;
     // Addresses: upsert the server's, drop the rest, then take the server's default.
     for a in &c.addresses {
         crate::apply::write_address(tx, &id, &a.id.to_string(), &a.address, &c.updated_at)?;

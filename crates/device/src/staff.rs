@@ -433,6 +433,21 @@ impl Device {
                         [zone.name()],
                     )?;
                 }
+                // So is its loyalty rule (points a till gives while offline, until the server's
+                // figures arrive).
+                if let Some(rule) = roster
+                    .loyalty
+                    .and_then(|r| dukkan_core::orders::LoyaltyRule::new(r.points_per_rial).ok())
+                {
+                    tx.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        params![
+                            crate::orders::LOYALTY_RULE,
+                            serde_json::to_string(&rule).unwrap_or_default()
+                        ],
+                    )?;
+                }
                 match etag {
                     Some(tag) => tx.execute(
                         "INSERT INTO settings (key, value) VALUES (?1, ?2)

@@ -216,8 +216,14 @@ impl Device {
                     )?;
                     rows.collect::<rusqlite::Result<_>>()?
                 };
-                for change in &page.changes {
+                // Once per customer, after its last snapshot of the page: re-applying a pending
+                // order twice would count it twice.
+                let mut reapplied = std::collections::HashSet::new();
+                for change in page.changes.iter().rev() {
                     let id = change.customer.id.to_string();
+                    if !reapplied.insert(id.clone()) {
+                        continue;
+                    }
                     if with_ops.contains(&id) {
                         reapply_pending(tx, ctx, change.customer.id)?;
                         refresh_sync_state(tx, &id)?;

@@ -587,7 +587,7 @@ fn a_staffed_till_keeps_its_last_good_roster_when_an_empty_or_unusable_one_arriv
 }
 
 #[test]
-fn the_shops_time_zone_comes_with_the_roster_and_an_unknown_zone_is_ignored() {
+fn the_shops_time_zone_and_loyalty_rule_come_with_the_roster_and_an_unknown_zone_is_ignored() {
     let (_dir, d) = device();
     assert_eq!(d.time_zone().unwrap(), dukkan_core::time::DEFAULT_TIME_ZONE);
     let aisha = member("Aisha", Role::Cashier, "2468");
@@ -595,6 +595,7 @@ fn the_shops_time_zone_comes_with_the_roster_and_an_unknown_zone_is_ignored() {
         &Roster {
             staff: vec![aisha.clone()],
             time_zone: Some("Asia/Dubai".into()),
+            loyalty: Some(dukkan_core::orders::LoyaltyRule::new(5).unwrap()),
         },
         None,
     )
@@ -604,9 +605,11 @@ fn the_shops_time_zone_comes_with_the_roster_and_an_unknown_zone_is_ignored() {
         &Roster {
             staff: vec![aisha],
             time_zone: Some("Mars/Olympus".into()),
+            loyalty: None,
         },
         None,
     )
     .unwrap();
     assert_eq!(d.time_zone().unwrap().name(), "Asia/Dubai", "kept");
+    assert_eq!(d.loyalty_rule().unwrap().points_per_rial, 5, "kept too");
 }

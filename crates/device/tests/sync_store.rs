@@ -42,6 +42,7 @@ fn snapshot(id: CustomerId, number: u32, first: &str, phone: &str) -> CustomerSn
         order_count: 0,
         total_spent_minor: 0,
         last_order_at: None,
+        recent_orders: Vec::new(),
         active: true,
         merged_into: None,
         default_address_id: None,

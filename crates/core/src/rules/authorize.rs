@@ -17,6 +17,10 @@ pub enum Action {
     Merge,
     /// Making a stub full once its phone is verified (the server's, answering a code).
     CompleteUpgrade,
+    /// Taking a drop-off order for a customer.
+    RecordOrder,
+    /// Adding or taking away loyalty points by hand (with a reason).
+    AdjustPoints,
     /// Finding a customer: a search term, the first [`SEARCH_MATCHES_MAX`] active matches.
     SearchCustomers,
     /// Browsing the customer list: without a term, page after page, inactive customers.
@@ -33,10 +37,13 @@ impl Action {
             | Action::EditAddresses
             | Action::RequestUpgrade
             | Action::CompleteUpgrade
+            | Action::RecordOrder
             | Action::SearchCustomers => Role::Cashier,
-            Action::Deactivate | Action::Reactivate | Action::Merge | Action::BrowseCustomers => {
-                Role::Manager
-            }
+            Action::Deactivate
+            | Action::Reactivate
+            | Action::Merge
+            | Action::AdjustPoints
+            | Action::BrowseCustomers => Role::Manager,
         }
     }
 
@@ -52,6 +59,8 @@ impl Action {
             | Op::AddressDeleted { .. }
             | Op::DefaultAddressSet { .. } => Action::EditAddresses,
             Op::UpgradeRequested { .. } => Action::RequestUpgrade,
+            Op::OrderRecorded(_) => Action::RecordOrder,
+            Op::PointsAdjusted { .. } => Action::AdjustPoints,
         }
     }
 }

@@ -15,9 +15,13 @@ use crate::customer::{CustomerKind, CustomerNumber, Preferences, StubInput};
 use crate::email::Email;
 use crate::error::{Field, LocalizedMessage, MessageArg, ValidationError};
 use crate::ids::{AddressId, CustomerId};
-use crate::ops::{CustomerCreated, CustomerUpdated, Op};
+use crate::ops::{CustomerCreated, CustomerUpdated, Op, OrderRecorded};
+use crate::orders::{
+    self, MAX_PIECES, MAX_POINTS_ADJUSTMENT, ORDER_NOTE_MAX_CHARS, REASON_MAX_CHARS,
+};
 use crate::phone::Phone;
 use crate::staff::Role;
+use crate::text::FreeText;
 use crate::text::PersonName;
 
 /// Most addresses one customer may have.
@@ -67,6 +71,9 @@ pub enum Refusal {
     /// A merge names the same customer twice.
     #[error("a customer cannot be merged into itself")]
     MergeSelf,
+    /// A points adjustment would leave the customer below zero points.
+    #[error("the customer has fewer points than that")]
+    PointsBelowZero { points: i64 },
 }
 
 impl Refusal {
@@ -88,6 +95,7 @@ impl Refusal {
             Refusal::AddressLimit => "address.limit-reached",
             Refusal::AddressNotFound => "address.not-found",
             Refusal::MergeSelf => "customer.merge-self",
+            Refusal::PointsBelowZero { .. } => "loyalty.points-below-zero",
         }
     }
 
@@ -106,6 +114,8 @@ impl Refusal {
                 .with("customer", MessageArg::Text(holder.clone())),
             Refusal::AddressLimit => LocalizedMessage::new("error-address-limit-reached")
                 .with("max", MessageArg::Number(MAX_ADDRESSES as f64)),
+            Refusal::PointsBelowZero { points } => LocalizedMessage::new("error-points-below-zero")
+                .with("points", MessageArg::Number(*points as f64)),
             other => LocalizedMessage::new(match other {
                 Refusal::CustomerInactive => "error-customer-inactive",
                 Refusal::CustomerMerged => "error-customer-merged",
@@ -147,6 +157,7 @@ impl Refusal {
             Refusal::AddressLimit,
             Refusal::AddressNotFound,
             Refusal::MergeSelf,
+            Refusal::PointsBelowZero { points: 3 },
         ]
         .into_iter()
         .map(|r| (r.code(), r.message().id))
@@ -513,6 +524,56 @@ pub fn decide_full(
     let (email, preferences) = decide_upgrade_request(state, false, email, preferences)?;
     check_full(state.phone_verified || verified_now, Some(email.as_str()))?;
     Ok((email, preferences))
+}
+
+/// Taking an order for a customer (a guest too): the customer is changeable (a merged one's
+/// orders go to the survivor, which the caller resolves first); the ticket, amount, pieces and
+/// note are checked as if typed, since an op carries them as data. Returns the order cleaned.
+pub fn decide_order(
+    state: &CustomerState,
+    order: &OrderRecorded,
+) -> Result<OrderRecorded, Refusal> {
+    state.changeable()?;
+    let ticket = orders::check_ticket(&order.ticket)?;
+    orders::check_amount(order.amount_baisa)?;
+    if !(1..=MAX_PIECES).contains(&order.pieces) {
+        return Err(ValidationError::OutOfRange(Field::Pieces).into());
+    }
+    let note = FreeText::parse_block(
+        Field::OrderNote,
+        order.note.as_deref(),
+        ORDER_NOTE_MAX_CHARS,
+    )?
+    .map(|n| n.as_str().to_owned());
+    Ok(OrderRecorded {
+        order_id: order.order_id,
+        customer_id: state.id,
+        ticket,
+        amount_baisa: order.amount_baisa,
+        pieces: order.pieces,
+        note,
+    })
+}
+
+/// A manager's points adjustment of a changeable customer holding `points`: a non-zero
+/// `delta` of at most [`MAX_POINTS_ADJUSTMENT`] either way, a reason (one line, at most
+/// [`REASON_MAX_CHARS`]), and never below zero points. Returns the cleaned reason.
+pub fn decide_points_adjustment(
+    state: &CustomerState,
+    points: i64,
+    delta: i64,
+    reason: &str,
+) -> Result<String, Refusal> {
+    state.changeable()?;
+    if delta == 0 || delta.abs() > MAX_POINTS_ADJUSTMENT {
+        return Err(ValidationError::OutOfRange(Field::Points).into());
+    }
+    let reason = FreeText::parse_line(Field::Reason, Some(reason), REASON_MAX_CHARS)?
+        .ok_or(ValidationError::Required(Field::Reason))?;
+    if points + delta < 0 {
+        return Err(Refusal::PointsBelowZero { points });
+    }
+    Ok(reason.as_str().to_owned())
 }
 
 /// Merging the duplicate `source` into `target` (a manager's act; the server moves orders,

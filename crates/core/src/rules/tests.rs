@@ -341,3 +341,125 @@ fn a_cashier_searches_and_a_manager_browses() {
         assert_eq!(authorize(Some(Role::Manager), browse), Ok(()));
     }
 }
+
+fn order(customer: CustomerId) -> OrderRecorded {
+    OrderRecorded {
+        order_id: crate::ids::OrderId::new(),
+        customer_id: customer,
+        ticket: " BEEF-00001 ".into(),
+        amount_baisa: 4_500,
+        pieces: 3,
+        note: Some("  starch collars  ".into()),
+    }
+}
+
+#[test]
+fn an_order_for_a_guest_or_stub_is_taken_cleaned_by_a_cashier_or_nobody() {
+    for state in [guest(), stub()] {
+        let decided = decide_order(&state, &order(state.id)).unwrap();
+        assert_eq!(decided.ticket, "BEEF-00001");
+        assert_eq!(decided.note.as_deref(), Some("starch collars"));
+        assert_eq!(decided.customer_id, state.id);
+    }
+    let op = Op::OrderRecorded(order(CustomerId::new()));
+    assert_eq!(authorize(None, Action::of(&op)), Ok(()));
+    assert_eq!(authorize(Some(Role::Cashier), Action::of(&op)), Ok(()));
+}
+
+#[test]
+fn an_order_with_bad_data_or_for_a_gone_customer_is_refused() {
+    let s = stub();
+    let bad = |f: &dyn Fn(&mut OrderRecorded)| {
+        let mut o = order(s.id);
+        f(&mut o);
+        decide_order(&s, &o).unwrap_err().code()
+    };
+    assert_eq!(bad(&|o| o.ticket = "  ".into()), "validation.required");
+    assert_eq!(
+        bad(&|o| o.ticket = "A\u{202E}B".into()),
+        "validation.bidi-control"
+    );
+    assert_eq!(
+        bad(&|o| o.ticket = "x".repeat(10_000)),
+        "validation.too-long"
+    );
+    assert_eq!(bad(&|o| o.amount_baisa = -1), "validation.out-of-range");
+    assert_eq!(
+        bad(&|o| o.amount_baisa = crate::orders::MAX_ORDER_BAISA + 1),
+        "validation.out-of-range"
+    );
+    assert_eq!(bad(&|o| o.pieces = 0), "validation.out-of-range");
+    assert_eq!(bad(&|o| o.pieces = 1000), "validation.out-of-range");
+    assert_eq!(
+        bad(&|o| o.note = Some("n".repeat(10_000))),
+        "validation.too-long"
+    );
+    assert_eq!(
+        bad(&|o| o.note = Some("a\u{0007}b".into())),
+        "validation.control-character"
+    );
+    let inactive = CustomerState {
+        active: false,
+        ..stub()
+    };
+    assert_eq!(
+        decide_order(&inactive, &order(inactive.id)),
+        Err(Refusal::CustomerInactive)
+    );
+    let merged = CustomerState {
+        merged: true,
+        ..stub()
+    };
+    assert_eq!(
+        decide_order(&merged, &order(merged.id)),
+        Err(Refusal::CustomerMerged)
+    );
+}
+
+#[test]
+fn points_are_adjusted_by_a_manager_with_a_reason_and_never_below_zero() {
+    let s = stub();
+    assert_eq!(
+        decide_points_adjustment(&s, 10, -10, " returned goods "),
+        Ok("returned goods".into())
+    );
+    assert_eq!(
+        decide_points_adjustment(&s, 10, -11, "x"),
+        Err(Refusal::PointsBelowZero { points: 10 })
+    );
+    assert_eq!(
+        decide_points_adjustment(&s, 10, 0, "x").unwrap_err().code(),
+        "validation.out-of-range"
+    );
+    assert_eq!(
+        decide_points_adjustment(&s, 0, 1_000_001, "x")
+            .unwrap_err()
+            .code(),
+        "validation.out-of-range"
+    );
+    assert_eq!(
+        decide_points_adjustment(&s, 0, 5, "  ").unwrap_err().code(),
+        "validation.required"
+    );
+    assert_eq!(
+        decide_points_adjustment(&s, 0, 5, &"r".repeat(201))
+            .unwrap_err()
+            .code(),
+        "validation.too-long"
+    );
+    let op = Op::PointsAdjusted {
+        customer_id: s.id,
+        adjustment_id: crate::ids::AdjustmentId::new(),
+        delta: 5,
+        reason: "goodwill".into(),
+    };
+    assert_eq!(
+        authorize(Some(Role::Cashier), Action::of(&op)),
+        Err(Refusal::RoleRequired(Role::Manager))
+    );
+    assert_eq!(
+        authorize(None, Action::of(&op)),
+        Err(Refusal::RoleRequired(Role::Manager))
+    );
+    assert_eq!(authorize(Some(Role::Manager), Action::of(&op)), Ok(()));
+}
