@@ -306,3 +306,36 @@ startup-problem-title = تعذّر فتح بيانات نقطة البيع هذ�
 startup-problem-nothing-changed = لم يُغيَّر أو يُحذف شيء. أغلق دكان واتصل بمديرك أو بالمسؤول؛ هذه الشاشة تذكر ما يحتاجان إلى معرفته.
 startup-problem-store = ملف البيانات:
 startup-problem-code = رمز المشكلة:
+
+# الطلبات ونقاط الولاء (صفحة العميل، تبويب الطلبات)
+detail-tab-orders = الطلبات
+orders-amount = { $amount } ر.ع.
+orders-summary = { $count ->
+    [zero] لا طلبات
+    [one] طلب واحد
+    [two] طلبان
+    [few] { $count } طلبات
+   *[other] { $count } طلباً
+  } · إنفاق { $spent } · { $points } نقطة
+orders-last = آخر طلب: { $when }
+orders-none = لا توجد طلبات بعد.
+orders-new = طلب جديد
+orders-ticket-hint = اتركه فارغاً ليكون { $ticket }
+orders-record = تسجيل الطلب
+orders-recorded = سُجّل الطلب { $ticket }: { $amount }، { $points } نقطة.
+orders-when = التاريخ
+orders-pieces-count = { $count ->
+    [one] قطعة واحدة
+    [two] قطعتان
+    [few] { $count } قطع
+   *[other] { $count } قطعة
+  }
+orders-points-earned = +{ $points } نقطة
+points-adjust-title = تعديل النقاط
+points-adjust-hint = الرقم الموجب يضيف نقاطاً والسالب يخصمها.
+points-adjust-save = تعديل النقاط
+points-adjusted = الرصيد الآن: { $points } نقطة.
+op-order-recorded = تسجيل طلب
+op-points-adjusted = تعديل النقاط
+activity-field-orders = الطلبات
+activity-field-loyalty-points = النقاط

@@ -289,3 +289,31 @@ startup-problem-title = This till's data cannot be opened
 startup-problem-nothing-changed = Nothing has been changed or deleted. Close Dukkan and call your manager or administrator; this screen says what they need to know.
 startup-problem-store = Data file:
 startup-problem-code = Problem code:
+
+# Orders and loyalty (detail page, Orders tab)
+detail-tab-orders = Orders
+orders-amount = { $amount } OMR
+orders-summary = { $count ->
+    [one] One order
+   *[other] { $count } orders
+  } · { $spent } spent · { $points } points
+orders-last = Last order: { $when }
+orders-none = No orders yet.
+orders-new = New order
+orders-ticket-hint = Leave empty for { $ticket }
+orders-record = Record order
+orders-recorded = Order { $ticket } recorded: { $amount }, { $points } points.
+orders-when = When
+orders-pieces-count = { $count ->
+    [one] 1 piece
+   *[other] { $count } pieces
+  }
+orders-points-earned = +{ $points } points
+points-adjust-title = Adjust points
+points-adjust-hint = A positive number adds points, a negative one takes them away.
+points-adjust-save = Adjust points
+points-adjusted = Points now: { $points }.
+op-order-recorded = Order recorded
+op-points-adjusted = Points adjusted
+activity-field-orders = Orders
+activity-field-loyalty-points = Points

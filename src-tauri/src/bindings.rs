@@ -78,6 +78,9 @@ fn generated() -> BTreeMap<String, String> {
         device::StaffMember,
         device::StaffSession,
         crate::StartupProblem,
+        core::OrderId,
+        core::orders::OrderRecord,
+        device::OrderInput,
     );
     out
 }

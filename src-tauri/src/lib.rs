@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use dukkan_core::i18n::Locale;
+use dukkan_core::orders::OrderRecord;
 use dukkan_core::{
     AddressId, AddressInput, CustomerId, GeoPoint, LocalizedMessage, Preferences, StubInput,
 };
@@ -14,7 +15,7 @@ use dukkan_device::{
     AddressRecord, Customer, CustomerChanges, CustomerDetails, Device, DeviceError, Entity,
     ListQuery, Page, SearchHit, StubOutcome, UpgradeRequest,
 };
-use dukkan_device::{KeyPlace, ParkedOp};
+use dukkan_device::{KeyPlace, OrderInput, ParkedOp};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -120,6 +121,35 @@ fn deactivate_customer(device: State<'_, Arc<Device>>, id: String) -> CmdResult<
 #[tauri::command]
 fn reactivate_customer(device: State<'_, Arc<Device>>, id: String) -> CmdResult<Customer> {
     Ok(device.reactivate_customer(parse_id(&id)?)?)
+}
+
+#[tauri::command]
+fn customer_orders(device: State<'_, Arc<Device>>, id: String) -> CmdResult<Vec<OrderRecord>> {
+    Ok(device.orders(parse_id(&id)?)?)
+}
+
+#[tauri::command]
+fn record_order(
+    device: State<'_, Arc<Device>>,
+    customer_id: String,
+    input: OrderInput,
+) -> CmdResult<OrderRecord> {
+    Ok(device.record_order(parse_id(&customer_id)?, &input)?)
+}
+
+#[tauri::command]
+fn adjust_points(
+    device: State<'_, Arc<Device>>,
+    customer_id: String,
+    delta: String,
+    reason: String,
+) -> CmdResult<i64> {
+    Ok(device.adjust_points(parse_id(&customer_id)?, &delta, &reason)?)
+}
+
+#[tauri::command]
+fn next_ticket(device: State<'_, Arc<Device>>) -> CmdResult<String> {
+    Ok(device.next_ticket()?)
 }
 
 #[tauri::command]
@@ -506,6 +536,10 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             update_customer,
             deactivate_customer,
             reactivate_customer,
+            customer_orders,
+            record_order,
+            adjust_points,
+            next_ticket,
             add_address,
             update_address,
             delete_address,

@@ -117,6 +117,36 @@ pub fn parse_omr(input: &str) -> Result<i64, ValidationError> {
 /// A number of pieces as typed (any digit script): 1 to [`MAX_PIECES`].
 pub fn parse_pieces(input: &str) -> Result<u32, ValidationError> {
     let field = Field::Pieces;
+    let n = parse_pieces_like(input, field, 3)?;
+    if !(1..=i64::from(MAX_PIECES)).contains(&n) {
+        return Err(ValidationError::OutOfRange(field));
+    }
+    Ok(n as u32)
+}
+
+/// A points adjustment as typed: a whole number with an optional sign (`+5`, `-20`, `−3`,
+/// Arabic-Indic digits too), non-zero, at most [`MAX_POINTS_ADJUSTMENT`] either way.
+pub fn parse_points_delta(input: &str) -> Result<i64, ValidationError> {
+    let field = Field::Points;
+    let text: String = input
+        .trim()
+        .chars()
+        .filter(|c| !crate::text::is_invisible_mark(*c))
+        .collect();
+    let (negative, digits) = match text.chars().next() {
+        Some('-' | '\u{2212}') => (true, &text[text.chars().next().map_or(0, char::len_utf8)..]),
+        Some('+') => (false, &text[1..]),
+        _ => (false, text.as_str()),
+    };
+    let magnitude = parse_pieces_like(digits, field, 7)?;
+    if magnitude == 0 || magnitude > MAX_POINTS_ADJUSTMENT {
+        return Err(ValidationError::OutOfRange(field));
+    }
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// Digits in any script to a number of at most `max_digits` significant digits.
+fn parse_pieces_like(input: &str, field: Field, max_digits: usize) -> Result<i64, ValidationError> {
     let digits: String = input
         .trim()
         .chars()
@@ -134,18 +164,13 @@ pub fn parse_pieces(input: &str) -> Result<u32, ValidationError> {
         return Err(ValidationError::NotANumber(field));
     }
     let n = digits.trim_start_matches('0');
-    if n.len() > 3 {
+    if n.len() > max_digits {
         return Err(ValidationError::OutOfRange(field));
     }
-    let n: u32 = if n.is_empty() {
-        0
-    } else {
-        n.parse().map_err(|_| ValidationError::NotANumber(field))?
-    };
-    if !(1..=MAX_PIECES).contains(&n) {
-        return Err(ValidationError::OutOfRange(field));
+    if n.is_empty() {
+        return Ok(0);
     }
-    Ok(n)
+    n.parse().map_err(|_| ValidationError::NotANumber(field))
 }
 
 /// An amount that arrived as data (an op, a REST body): 0 to [`MAX_ORDER_BAISA`] baisa.
@@ -254,6 +279,35 @@ mod tests {
         );
         assert_eq!(parse_pieces("2.5"), Err(ValidationError::NotANumber(f)));
         assert_eq!(parse_pieces("-1"), Err(ValidationError::NotANumber(f)));
+    }
+
+    #[test]
+    fn a_points_adjustment_is_a_signed_whole_number_never_zero() {
+        let f = Field::Points;
+        assert_eq!(parse_points_delta("5"), Ok(5));
+        assert_eq!(parse_points_delta("+5"), Ok(5));
+        assert_eq!(parse_points_delta(" -20 "), Ok(-20));
+        assert_eq!(parse_points_delta("\u{2212}٣"), Ok(-3));
+        assert_eq!(parse_points_delta("1000000"), Ok(1_000_000));
+        assert_eq!(parse_points_delta(""), Err(ValidationError::Required(f)));
+        assert_eq!(parse_points_delta("-"), Err(ValidationError::Required(f)));
+        assert_eq!(parse_points_delta("0"), Err(ValidationError::OutOfRange(f)));
+        assert_eq!(
+            parse_points_delta("1000001"),
+            Err(ValidationError::OutOfRange(f))
+        );
+        assert_eq!(
+            parse_points_delta(&"9".repeat(10_000)),
+            Err(ValidationError::OutOfRange(f))
+        );
+        assert_eq!(
+            parse_points_delta("1.5"),
+            Err(ValidationError::NotANumber(f))
+        );
+        assert_eq!(
+            parse_points_delta("--1"),
+            Err(ValidationError::NotANumber(f))
+        );
     }
 
     #[test]

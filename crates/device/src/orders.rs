@@ -92,9 +92,11 @@ impl Device {
         })
     }
 
-    /// A manager adds or takes away points, saying why (audited; never below zero).
-    pub fn adjust_points(&self, customer: CustomerId, delta: i64, reason: &str) -> Result<i64> {
+    /// A manager adds or takes away points as typed (`+5`, `-20`), saying why (audited; never
+    /// below zero). Returns the customer's points after.
+    pub fn adjust_points(&self, customer: CustomerId, delta: &str, reason: &str) -> Result<i64> {
         self.authorize_action(Action::AdjustPoints)?;
+        let delta = orders::parse_points_delta(delta)?;
         self.write(|tx, ctx| {
             let state = apply::state(tx, customer)?;
             let reason =

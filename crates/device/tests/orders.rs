@@ -190,26 +190,30 @@ fn a_cashier_takes_orders_but_only_a_manager_adjusts_points_never_below_zero() {
     signed_in(&d, Role::Cashier);
     d.record_order(c.id, &input("10", "4")).unwrap();
     assert_eq!(
-        code(d.adjust_points(c.id, 5, "goodwill").unwrap_err()),
+        code(d.adjust_points(c.id, "5", "goodwill").unwrap_err()),
         "auth.forbidden"
     );
     signed_in(&d, Role::Manager);
-    assert_eq!(d.adjust_points(c.id, 5, " goodwill ").unwrap(), 15);
+    assert_eq!(d.adjust_points(c.id, "5", " goodwill ").unwrap(), 15);
     let ops = d.pending_ops().unwrap();
     assert_eq!(
-        code(d.adjust_points(c.id, -16, "typo").unwrap_err()),
+        code(d.adjust_points(c.id, "-16", "typo").unwrap_err()),
         "loyalty.points-below-zero"
     );
     assert_eq!(
-        code(d.adjust_points(c.id, -1, "  ").unwrap_err()),
+        code(d.adjust_points(c.id, "-1", "  ").unwrap_err()),
         "validation.required"
     );
     assert_eq!(
-        code(d.adjust_points(c.id, 0, "nothing").unwrap_err()),
+        code(d.adjust_points(c.id, "0", "nothing").unwrap_err()),
         "validation.out-of-range"
     );
+    assert_eq!(
+        code(d.adjust_points(c.id, "five", "typo").unwrap_err()),
+        "validation.not-a-number"
+    );
     assert_eq!(d.pending_ops().unwrap(), ops, "refusals write nothing");
-    assert_eq!(d.adjust_points(c.id, -15, "returned").unwrap(), 0);
+    assert_eq!(d.adjust_points(c.id, "-15", "returned").unwrap(), 0);
     assert_eq!(customer(&d, &c).loyalty_points, 0);
 }
 

@@ -242,7 +242,8 @@ impl Error {
                     | Refusal::GuestCannotUpgrade
                     | Refusal::AlreadyFull
                     | Refusal::UpgradeAlreadyRequested
-                    | Refusal::AddressLimit => S::CONFLICT,
+                    | Refusal::AddressLimit
+                    | Refusal::PointsBelowZero { .. } => S::CONFLICT,
                 };
                 (status, r.code(), r.message())
             }

@@ -24,6 +24,7 @@ pub mod lockout;
 pub mod merge;
 pub mod messages;
 pub mod metrics;
+pub mod orders;
 pub mod otp;
 pub mod pull;
 pub mod push;

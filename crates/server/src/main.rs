@@ -231,6 +231,15 @@ enum TenantCommand {
         #[arg(long)]
         zone: String,
     },
+    /// Set a shop's loyalty rule (default 1 point per rial): the points each order earns,
+    /// rounded down. Orders recorded before keep their points.
+    Loyalty {
+        #[arg(long)]
+        slug: String,
+        /// Whole points per rial spent, 0 (no points) to 1000.
+        #[arg(long)]
+        points_per_rial: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -446,6 +455,18 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(cli_error)?;
             print(&serde_json::json!({ "slug": slug, "timeZone": zone }))?;
+        }
+        Command::Tenant {
+            command:
+                TenantCommand::Loyalty {
+                    slug,
+                    points_per_rial,
+                },
+        } => {
+            let rule = tenants::set_points_per_rial(&owner_pool()?, slug, *points_per_rial)
+                .await
+                .map_err(cli_error)?;
+            print(&serde_json::json!({ "slug": slug, "loyalty": rule }))?;
         }
         Command::Staff {
             command: StaffCommand::Add { tenant, name, role },

@@ -330,7 +330,8 @@ pub async fn deactivate(pool: &Pool, tenant_slug: &str, staff_id: &str) -> Resul
     Ok(member)
 }
 
-/// The tenant's active staff with their PIN hashes, for its enrolled devices (offline sign-in).
+/// The tenant's active staff with their PIN hashes, for its enrolled devices (offline sign-in),
+/// and the shop's settings a till works by offline (time zone, loyalty rule).
 pub async fn roster(pool: &Pool, tenant: TenantId) -> Result<dukkan_core::staff::Roster, Error> {
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, tenant).await?;
@@ -342,6 +343,7 @@ pub async fn roster(pool: &Pool, tenant: TenantId) -> Result<dukkan_core::staff:
         )
         .await?;
     let zone = crate::tenants::time_zone(&tx, tenant).await?;
+    let loyalty = crate::orders::loyalty_rule(&tx, tenant).await?;
     tx.commit().await?;
     let staff = rows
         .iter()
@@ -357,5 +359,6 @@ pub async fn roster(pool: &Pool, tenant: TenantId) -> Result<dukkan_core::staff:
     Ok(dukkan_core::staff::Roster {
         staff,
         time_zone: Some(zone.name().to_owned()),
+        loyalty: Some(loyalty),
     })
 }

@@ -5,6 +5,7 @@ use crate::error::{Conflict, Error, Rule};
 use crate::ids::TenantId;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
+use dukkan_core::orders::LoyaltyRule;
 use serde::Serialize;
 
 /// A tenant as the CLI prints it.
@@ -128,6 +129,29 @@ pub async fn set_time_zone(pool: &Pool, slug: &str, zone: &str) -> Result<String
     .await?;
     tx.commit().await?;
     Ok(zone.name().to_owned())
+}
+
+/// Sets a shop's loyalty rule: whole points per rial spent, 0 (no points) to 1,000, checked by
+/// [`LoyaltyRule::new`]. Orders recorded from then on earn by it (earlier ones keep their
+/// points); the tills hear of it with the roster. Run with the owner's pool.
+pub async fn set_points_per_rial(
+    pool: &Pool,
+    slug: &str,
+    points_per_rial: u32,
+) -> Result<LoyaltyRule, Error> {
+    let rule = LoyaltyRule::new(points_per_rial)?;
+    let stored = i32::try_from(rule.points_per_rial)
+        .map_err(|_| dukkan_core::ValidationError::OutOfRange(dukkan_core::Field::Points))?;
+    let mut client = pool.get().await?;
+    let tenant = find_by_slug(&client, slug).await?.ok_or(Error::NotFound)?;
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    tx.execute(
+        "UPDATE tenants SET points_per_rial = $2 WHERE id = $1",
+        &[&tenant.0, &stored],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(rule)
 }
 
 /// A shop's time zone (the default for a stored name that is no zone).

@@ -376,3 +376,50 @@ async fn an_operator_sets_the_countries_a_shop_texts_and_its_daily_cap() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[tokio::test]
+async fn an_operator_sets_a_shops_loyalty_rule_and_one_past_a_thousand_a_rial_is_refused() {
+    let db = migrated_with_shop().await;
+    let set = run(
+        &db,
+        &[
+            "tenant",
+            "loyalty",
+            "--slug",
+            "shop",
+            "--points-per-rial",
+            "5",
+        ],
+        &[],
+    );
+    assert_eq!(
+        set,
+        serde_json::json!({"slug": "shop", "loyalty": {"pointsPerRial": 5}})
+    );
+    for bad in [
+        ["--slug", "shop", "--points-per-rial", "1001"],
+        ["--slug", "shop", "--points-per-rial", "-1"],
+        ["--slug", "nowhere", "--points-per-rial", "2"],
+    ] {
+        let out = Command::new(BIN)
+            .args(["tenant", "loyalty"])
+            .args(bad)
+            .env("DATABASE_URL", &db.owner_url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad:?}");
+    }
+    let (client, conn) = tokio_postgres::connect(&db.owner_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let stored: i32 = client
+        .query_one(
+            "SELECT points_per_rial FROM tenants WHERE slug = 'shop'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 5, "a refused rule changes nothing");
+}

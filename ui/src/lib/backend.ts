@@ -10,6 +10,8 @@ import type { EnrollmentInfo } from "../bindings/EnrollmentInfo";
 import type { GeoPoint } from "../bindings/GeoPoint";
 import type { KeyPlace } from "../bindings/KeyPlace";
 import type { ParkedOp } from "../bindings/ParkedOp";
+import type { OrderInput } from "../bindings/OrderInput";
+import type { OrderRecord } from "../bindings/OrderRecord";
 import type { AddressInput } from "../bindings/AddressInput";
 import type { AddressRecord } from "../bindings/AddressRecord";
 import type { CommandError } from "../bindings/CommandError";
@@ -38,6 +40,14 @@ export interface Backend {
   updateCustomer(id: string, changes: CustomerChanges): Promise<Customer>;
   deactivateCustomer(id: string): Promise<Customer>;
   reactivateCustomer(id: string): Promise<Customer>;
+  /** The customer's orders, newest first. */
+  customerOrders(id: string): Promise<OrderRecord[]>;
+  /** Takes a drop-off order (works offline); amount and pieces as typed. */
+  recordOrder(customerId: string, input: OrderInput): Promise<OrderRecord>;
+  /** A manager's points adjustment as typed (`+5`, `-20`) with a reason; the points after. */
+  adjustPoints(customerId: string, delta: string, reason: string): Promise<number>;
+  /** The ticket reference the next order gets unless one is typed. */
+  nextTicket(): Promise<string>;
   addAddress(customerId: string, input: AddressInput): Promise<AddressRecord>;
   updateAddress(id: string, input: AddressInput): Promise<AddressRecord>;
   deleteAddress(id: string): Promise<void>;
@@ -133,6 +143,10 @@ export const tauriBackend: Backend = {
   updateCustomer: (id, changes) => call("update_customer", { id, changes }),
   deactivateCustomer: (id) => call("deactivate_customer", { id }),
   reactivateCustomer: (id) => call("reactivate_customer", { id }),
+  customerOrders: (id) => call("customer_orders", { id }),
+  recordOrder: (customerId, input) => call("record_order", { customerId, input }),
+  adjustPoints: (customerId, delta, reason) => call("adjust_points", { customerId, delta, reason }),
+  nextTicket: () => call("next_ticket"),
   addAddress: (customerId, input) => call("add_address", { customerId, input }),
   updateAddress: (id, input) => call("update_address", { id, input }),
   deleteAddress: (id) => call("delete_address", { id }),

@@ -71,3 +71,9 @@ export function fieldLabel(name: string): string {
   }
   return name;
 }
+
+/** Baisa as rials with 3 decimals in the current language ("12.345 OMR", "١٢٫٣٤٥ ر.ع."). */
+export function omr(baisa: number): string {
+  const amount = new Intl.NumberFormat(i18n.locale, { minimumFractionDigits: 3, maximumFractionDigits: 3 }).format(baisa / 1000);
+  return t("orders-amount", { amount });
+}

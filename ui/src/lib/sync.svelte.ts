@@ -82,6 +82,8 @@ const WRITES = [
   "updateCustomer",
   "deactivateCustomer",
   "reactivateCustomer",
+  "recordOrder",
+  "adjustPoints",
   "addAddress",
   "updateAddress",
   "deleteAddress",

@@ -6,6 +6,7 @@ import { emit } from "@tauri-apps/api/event";
 import App from "../App.svelte";
 import type { AddressRecord } from "../bindings/AddressRecord";
 import type { CommandError } from "../bindings/CommandError";
+import type { OrderRecord } from "../bindings/OrderRecord";
 import type { CustomerActivity } from "../bindings/CustomerActivity";
 import type { EngineStatus } from "../bindings/EngineStatus";
 import type { ParkedOp } from "../bindings/ParkedOp";
@@ -474,6 +475,66 @@ describe("the customer detail", () => {
       "Another active customer already has this phone number. · 2 attempts",
     );
     expect(sync[2].textContent).toContain("Acknowledged by the server");
+  });
+
+  it("records a drop-off order on the Orders tab, shows the refusal of a bad amount, and adjusts points", async () => {
+    let current = { ...c, orderCount: 1, totalSpentMinor: 3_000, loyaltyPoints: 3, lastOrderAt: "2026-11-25T10:00:00.000Z" };
+    const orders: OrderRecord[] = [
+      { id: "0190a0b0-0000-7000-8000-0000000000f1", ticket: "BEEF-00001", amountBaisa: 3_000, pieces: 2, note: null, points: 3, createdAt: "2026-11-25T10:00:00.000Z" },
+    ];
+    const { called } = fakeShell({
+      handlers: {
+        search_customers: () => [{ matched: "phoneLast4", customer: current }],
+        customer_details: () => ({ customer: current, addresses: [], upgrade: null }),
+        address_distances: () => [],
+        customer_activity: () => activity,
+        customer_orders: () => [...orders],
+        next_ticket: () => `BEEF-0000${orders.length + 1}`,
+        record_order: (args) => {
+          const input = args.input as { amount: string; pieces: string; ticket: string | null; note: string | null };
+          if (input.amount === "abc") {
+            throw { code: "validation.not-a-number", message: { id: "error-not-a-number", args: [["field", { type: "message", value: "field-amount" }]] } };
+          }
+          const o = { id: "0190a0b0-0000-7000-8000-0000000000f2", ticket: input.ticket ?? "BEEF-00002", amountBaisa: 4_500, pieces: Number(input.pieces), note: input.note, points: 4, createdAt: "2026-11-25T11:00:00.000Z" };
+          orders.unshift(o);
+          current = { ...current, orderCount: 2, totalSpentMinor: 7_500, loyaltyPoints: 7, lastOrderAt: o.createdAt };
+          return o;
+        },
+        adjust_points: (args) => {
+          current = { ...current, loyaltyPoints: current.loyaltyPoints + Number(args.delta) };
+          return current.loyaltyPoints;
+        },
+      },
+    });
+    const user = setup();
+    await openDetail(user);
+    await user.click(screen.getByRole("tab", { name: "Orders" }));
+    expect((await screen.findByTestId("orders-summary")).textContent).toContain("One order · 3.000 OMR spent · 3 points");
+    expect(screen.getAllByTestId("order-row")).toHaveLength(1);
+    expect(screen.getByTestId("order-ticket").getAttribute("placeholder")).toBe("BEEF-00002");
+
+    await user.type(screen.getByTestId("order-amount"), "abc");
+    await user.click(screen.getByTestId("order-record"));
+    await waitFor(() => expect(screen.getByTestId("orders-error").textContent).toContain("Amount"));
+    expect(screen.getAllByTestId("order-row")).toHaveLength(1);
+
+    await user.clear(screen.getByTestId("order-amount"));
+    await user.type(screen.getByTestId("order-amount"), "4.5");
+    await user.clear(screen.getByTestId("order-pieces"));
+    await user.type(screen.getByTestId("order-pieces"), "3{Enter}");
+    await waitFor(() => expect(screen.getByTestId("orders-notice").textContent).toBe("Order \u2066BEEF-00002\u2069 recorded: 4.500 OMR, 4 points."));
+    expect(called("record_order").at(-1)?.args).toEqual({
+      customerId: c.id,
+      input: { ticket: null, amount: "4.5", pieces: "3", note: null },
+    });
+    await waitFor(() => expect(screen.getAllByTestId("order-row")).toHaveLength(2));
+    expect(screen.getAllByTestId("order-row-amount").map((a) => a.textContent)).toEqual(["4.500 OMR", "3.000 OMR"]);
+    expect(screen.getByTestId("orders-summary").textContent).toContain("2 orders · 7.500 OMR spent · 7 points");
+
+    await user.type(screen.getByTestId("points-delta"), "-2");
+    await user.type(screen.getByTestId("points-reason"), "returned shirt{Enter}");
+    await waitFor(() => expect(screen.getByTestId("orders-notice").textContent).toBe("Points now: 5."));
+    expect(called("adjust_points").at(-1)?.args).toEqual({ customerId: c.id, delta: "-2", reason: "returned shirt" });
   });
 
   it("renders the Activity tab right to left with Arabic labels", async () => {

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 mod create;
 mod merge;
+mod orders;
 mod upgrade;
 pub(crate) use create::{create, create_run};
 pub(crate) use merge::merge;
@@ -402,6 +403,30 @@ pub async fn apply(
             )
             .await?;
             record(tx, acting, id, "upgrade-requested", &["upgrade"]).await?;
+            Ok(OpOutcome::Applied)
+        }
+        Op::OrderRecorded(o) => {
+            let id = target(o.customer_id).await?;
+            orders::record_order(tx, acting, door, id, o).await?;
+            Ok(OpOutcome::Applied)
+        }
+        Op::PointsAdjusted {
+            customer_id,
+            adjustment_id,
+            delta,
+            reason,
+        } => {
+            let id = target(*customer_id).await?;
+            orders::adjust_points(
+                tx,
+                acting,
+                door,
+                id,
+                adjustment_id.as_uuid(),
+                *delta,
+                reason,
+            )
+            .await?;
             Ok(OpOutcome::Applied)
         }
     }

@@ -201,7 +201,7 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Er
     paths(
         sign_in, sign_out, change_password, enroll, create_enroll_code, list_devices, revoke_device,
         create_customer, list_customers, get_customer, patch_customer, deactivate_customer, reactivate_customer,
-        customer_history,
+        customer_history, list_orders, record_order, adjust_points,
         merge_customers, export_customers, send_otp, verify_otp, upgrade_customer,
         list_addresses, add_address, patch_address, delete_address, default_address,
         healthz, readyz, crate::metrics::scrape, openapi_json,
@@ -215,6 +215,7 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Er
         (name = "devices", description = "Device enrollment and management"),
         (name = "customers", description = "Customers"),
         (name = "addresses", description = "Customer addresses"),
+        (name = "orders", description = "A customer's orders and loyalty points"),
         (name = "otp", description = "Phone verification and upgrade to a full profile"),
         (name = "sync", description = "Device sync (device token)"),
         (name = "health", description = "Probes and monitoring"),
@@ -246,6 +247,11 @@ pub fn router(state: AppState) -> Router {
         .route("/customers/{id}/upgrade", post(upgrade_customer))
         .route("/customers/{id}/reactivate", post(reactivate_customer))
         .route("/customers/{id}/history", get(customer_history))
+        .route(
+            "/customers/{id}/orders",
+            get(list_orders).post(record_order),
+        )
+        .route("/customers/{id}/points", post(adjust_points))
         .route(
             "/customers/{id}",
             get(get_customer)

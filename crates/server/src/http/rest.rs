@@ -8,11 +8,13 @@ use crate::devices::{self, EnrollRequest, Enrollment};
 use crate::error::{Error, ErrorBody};
 use crate::limits::ClientIp;
 use crate::lockout;
+use crate::orders::{self, LoyaltyPoints, NewAdjustment, NewOrder, OrderPage, OrdersQuery};
 use crate::otp::{self, OtpSent, SendOtp, Upgrade, VerifyOtp};
 use crate::staff::{self, Actor, Session};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::Json;
+use dukkan_core::orders::OrderRecord;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -215,6 +217,41 @@ pub(super) async fn customer_history(
     ApiQuery(q): ApiQuery<crate::history::HistoryQuery>,
 ) -> Result<Json<crate::history::CustomerHistory>, Error> {
     Ok(Json(crate::history::history(&s.pool, &actor, id, q).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/orders", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id"), OrdersQuery),
+    responses((status = 200, description = "The customer's orders, newest first (a merged customer has none: they moved to the customer it was merged into)", body = OrderPage), (status = 400, description = "Malformed path or query (a `before` that is not one of this customer's orders too)", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(super) async fn list_orders(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<OrdersQuery>,
+) -> Result<Json<OrderPage>, Error> {
+    Ok(Json(orders::list(&s.pool, &actor, id, q).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/orders", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")), request_body = NewOrder,
+    responses((status = 201, description = "Recorded, with the points it earned", body = OrderRecord), (status = 200, description = "Recorded before under this id (a retry): the stored order, nothing changed", body = OrderRecord), (status = 400, description = "Malformed JSON or path", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "The customer is deactivated (`customer.inactive`) or merged (`customer.merged`), or another order has this id (`customer.id-taken`)", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input (`validation.*`) or a body of the wrong shape", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(super) async fn record_order(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<NewOrder>,
+) -> Result<(StatusCode, Json<OrderRecord>), Error> {
+    let (made, order) = orders::record(&s.pool, &actor, id, b).await?;
+    Ok((made.status(), Json(order)))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/points", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")), request_body = NewAdjustment,
+    responses((status = 201, description = "Adjusted: the customer's points now", body = LoyaltyPoints), (status = 200, description = "Adjusted before under this id (a retry): nothing changed", body = LoyaltyPoints), (status = 400, description = "Malformed JSON or path", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed (managers and admins)", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "Fewer points than taken away (`loyalty.points-below-zero`), the customer deactivated or merged, or another adjustment has this id", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input (`validation.*`) or a body of the wrong shape", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(super) async fn adjust_points(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<NewAdjustment>,
+) -> Result<(StatusCode, Json<LoyaltyPoints>), Error> {
+    let (made, points) = orders::adjust_points(&s.pool, &actor, id, b).await?;
+    Ok((made.status(), Json(points)))
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}/addresses", tag = "addresses", security(("bearer" = [])), params(("id" = Uuid, Path, description = "Customer id")),

@@ -126,11 +126,26 @@ async fn malformed_bodies_get_a_4xx_code_on_every_endpoint_that_takes_a_body() {
             format!("/api/v1/customers/{cid}/upgrade"),
             true,
         ),
+        (
+            Method::POST,
+            format!("/api/v1/customers/{cid}/orders"),
+            true,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/customers/{cid}/points"),
+            true,
+        ),
     ] {
         malformed_bodies_are_refused(&app, method, &path, auth.then_some(token.as_str())).await;
     }
     assert_eq!(app.count("SELECT count(*) FROM audit_log").await, before);
     assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM orders").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM loyalty_adjustments").await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -307,6 +322,9 @@ async fn unauthenticated_requests_are_refused_before_the_body_is_read() {
         (Method::POST, "/api/v1/customers/send-otp".to_owned()),
         (Method::POST, "/api/v1/customers/verify-otp".to_owned()),
         (Method::POST, format!("/api/v1/customers/{id}/upgrade")),
+        (Method::GET, format!("/api/v1/customers/{id}/orders")),
+        (Method::POST, format!("/api/v1/customers/{id}/orders")),
+        (Method::POST, format!("/api/v1/customers/{id}/points")),
         (Method::POST, "/api/v1/customers/merge".to_owned()),
         (Method::GET, "/api/v1/customers/export".to_owned()),
     ] {

@@ -18,6 +18,7 @@ mod long_poll;
 mod merge;
 mod metrics;
 mod openapi;
+mod orders;
 mod otp;
 mod push;
 mod roster;
