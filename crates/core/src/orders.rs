@@ -23,6 +23,18 @@ pub const REASON_MAX_CHARS: usize = 200;
 pub const MAX_POINTS_ADJUSTMENT: i64 = 1_000_000;
 /// Most points a shop may give per rial.
 pub const MAX_POINTS_PER_RIAL: u32 = 1_000;
+/// How far back a till's clock may date an order it took offline, in days.
+pub const ORDER_BACKDATE_MAX_DAYS: i64 = 30;
+
+/// When an order was taken, as the server records it: the time the till says it took the
+/// order offline, but never in the future and never more than [`ORDER_BACKDATE_MAX_DAYS`]
+/// before `now` (a wrong or tampered till clock cannot move orders out of their period).
+pub fn taken_at(
+    claimed: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    claimed.clamp(now - chrono::Duration::days(ORDER_BACKDATE_MAX_DAYS), now)
+}
 
 /// The shop's loyalty rule: whole points per rial spent (default 1 point per OMR), rounded
 /// down per order. The server's rule is the truth; a till applies the rule it last heard of
@@ -307,6 +319,21 @@ mod tests {
         assert_eq!(
             parse_points_delta("--1"),
             Err(ValidationError::NotANumber(f))
+        );
+    }
+
+    #[test]
+    fn an_order_keeps_the_time_the_till_took_it_within_bounds() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let hours = |h: i64| now - chrono::Duration::hours(h);
+        assert_eq!(taken_at(hours(5), now), hours(5), "offline for five hours");
+        assert_eq!(taken_at(hours(-3), now), now, "a till clock ahead");
+        assert_eq!(
+            taken_at(hours(24 * 400), now),
+            now - chrono::Duration::days(ORDER_BACKDATE_MAX_DAYS),
+            "a till clock a year behind"
         );
     }
 

@@ -58,6 +58,7 @@ impl Named {
             staff,
             role,
             device: Some(device.device),
+            at: None,
         }
     }
 }
@@ -261,7 +262,12 @@ async fn run_batch(
                 }
             } else {
                 let named = staff_of(tx, device.tenant, &mut staff, op).await?;
-                let acting = named.acting(device);
+                let acting = Acting {
+                    at: chrono::DateTime::parse_from_rfc3339(&op.at)
+                        .ok()
+                        .map(|t| t.to_utc()),
+                    ..named.acting(device)
+                };
                 if matches!(named, Named::Stranger | Named::Former(_)) {
                     // Not one of the shop's active staff: judged as nobody signed in, so the
                     // counter's work goes through and a manager's does not.

@@ -354,6 +354,7 @@ pub async fn verify(
                     staff: None,
                     role: None,
                     device: Some(device.device),
+                    at: None,
                 };
                 apply::make_full(
                     &tx,

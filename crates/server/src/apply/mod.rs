@@ -45,6 +45,9 @@ pub struct Acting {
     pub staff: Option<Uuid>,
     pub role: Option<Role>,
     pub device: Option<Uuid>,
+    /// When a till says it made the change (a pushed op's `at`); `None` over REST (now).
+    /// Orders keep it, bounded by `dukkan_core::orders::taken_at`.
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<&Actor> for Acting {
@@ -54,6 +57,7 @@ impl From<&Actor> for Acting {
             staff: Some(actor.staff.0),
             role: Some(actor.role),
             device: None,
+            at: None,
         }
     }
 }

@@ -67,11 +67,13 @@ pub(super) async fn record_order(
         .await?
         .points_for(order.amount_baisa);
     let pieces = i32::try_from(order.pieces).map_err(|_| Error::Internal("pieces".into()))?;
-    // clock_timestamp(): orders of one push differ in time, so newest-first is their order.
+    // When the till took it (offline, maybe hours ago; bounded), or now over REST.
+    // clock_timestamp(): orders of one REST burst differ in time, so newest-first is their order.
+    let taken = acting.at.map(|at| orders::taken_at(at, chrono::Utc::now()));
     tx.execute(
         "INSERT INTO orders (tenant_id, id, customer_id, total_minor, ticket, pieces, note,
                              points, device_id, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp())",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, COALESCE($11, clock_timestamp()))",
         &[
             &tenant,
             &order_id,
@@ -83,6 +85,7 @@ pub(super) async fn record_order(
             &points,
             &acting.device,
             &acting.staff,
+            &taken,
         ],
     )
     .await

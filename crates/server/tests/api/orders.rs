@@ -964,3 +964,51 @@ async fn a_merge_moves_orders_with_their_tickets_and_points_to_the_survivor() {
     orders.sort_by_key(|o| o["ticket"].as_str().unwrap().to_owned());
     assert_eq!(orders, vec![a, b], "each order whole: ticket, note, points");
 }
+
+#[tokio::test]
+async fn a_pushed_order_keeps_the_time_the_till_took_it_offline_but_no_earlier_than_thirty_days_and_never_later_than_now(
+) {
+    let app = TestApp::spawn().await;
+    let (_, cashier) = app.tenant_with("shop", Role::Cashier).await;
+    let device = app.device_token("shop").await;
+    let c = id_of(&app.stub(&cashier, "Ahmed", "92123456").await);
+    let now = chrono::Utc::now();
+    let cases = [
+        (now - chrono::Duration::hours(5), "five hours offline"),
+        (
+            now - chrono::Duration::days(400),
+            "a till clock a year behind",
+        ),
+        (now + chrono::Duration::days(2), "a till clock ahead"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (at, _)) in cases.iter().enumerate() {
+        let order = Uuid::now_v7();
+        let mut o = order_op(i as i64 + 1, order, &c, 1_000, None);
+        o["at"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let answers = push(&app, &device, vec![o]).await;
+        assert_eq!(answers[0]["result"], "applied", "{answers:?}");
+        ids.push(order);
+    }
+    let after = chrono::Utc::now();
+    let taken = |id: Uuid| {
+        let app = &app;
+        async move {
+            app.count(&format!(
+                "SELECT (extract(epoch FROM created_at) * 1000)::bigint FROM orders WHERE id = '{id}'"
+            ))
+            .await
+        }
+    };
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+    assert_eq!(taken(ids[0]).await, ms(cases[0].0), "{}", cases[0].1);
+    let floor = taken(ids[1]).await;
+    assert!(
+        (ms(now - chrono::Duration::days(30))..=ms(after - chrono::Duration::days(30)))
+            .contains(&floor),
+        "{}",
+        cases[1].1
+    );
+    let ceiling = taken(ids[2]).await;
+    assert!((ms(now)..=ms(after)).contains(&ceiling), "{}", cases[2].1);
+}
