@@ -638,3 +638,188 @@ async fn a_manager_finds_a_deactivated_customer_by_name_and_reactivates_them_in_
     app.screenshot("customers-reactivated-ar").await;
     app.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn a_cashier_records_drop_off_orders_offline_that_count_in_figures_and_points_in_english_and_arabic(
+) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start().await;
+    app.use_language("en").await;
+    app.press(Key::F2).await;
+    app.find("first-name")
+        .await
+        .send_keys("Ahmed")
+        .await
+        .unwrap();
+    app.find("phone").await.send_keys("92123456").await.unwrap();
+    app.press(Key::Enter).await;
+    app.find("confirm-open").await.click().await.unwrap();
+    app.client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#tab-orders"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.wait_text("orders-none", "No orders yet.", Duration::from_secs(10))
+        .await;
+    let proposed = app
+        .find("order-ticket")
+        .await
+        .attr("placeholder")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(proposed.ends_with("-00001"), "{proposed}");
+
+    // A typo first: the field's error, and nothing recorded.
+    app.find("order-amount")
+        .await
+        .send_keys("4,5x")
+        .await
+        .unwrap();
+    app.find("order-record").await.click().await.unwrap();
+    app.wait_text("orders-error", "Amount", Duration::from_secs(10))
+        .await;
+    assert_eq!(app.count("order-row").await, 0);
+
+    let amount = app.find("order-amount").await;
+    amount.clear().await.unwrap();
+    amount.send_keys("4.5").await.unwrap();
+    let pieces = app.find("order-pieces").await;
+    pieces.clear().await.unwrap();
+    pieces.send_keys("3").await.unwrap();
+    app.press(Key::Enter).await;
+    let notice = app
+        .wait_text("orders-notice", "recorded", Duration::from_secs(10))
+        .await;
+    assert!(notice.contains(&proposed), "{notice}");
+    assert!(notice.contains("4.500 OMR, 4 points"), "{notice}");
+    app.wait_text(
+        "orders-summary",
+        "One order · 4.500 OMR spent · 4 points",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(app.count("order-row").await, 1);
+    assert_eq!(app.text("order-row-ticket").await, proposed);
+
+    // The owner is a manager: takes a point away, saying why.
+    app.find("points-delta")
+        .await
+        .send_keys("-1")
+        .await
+        .unwrap();
+    app.find("points-reason")
+        .await
+        .send_keys("stain not removed")
+        .await
+        .unwrap();
+    app.find("points-save").await.click().await.unwrap();
+    app.wait_text("orders-notice", "Points now: 3.", Duration::from_secs(10))
+        .await;
+    app.wait_text("orders-summary", "3 points", Duration::from_secs(10))
+        .await;
+    app.screenshot("orders-en").await;
+
+    // In Arabic, right to left, amounts typed with Arabic-Indic digits and separator.
+    app.use_language("ar").await;
+    assert_eq!(app.html_attr("dir").await, "rtl");
+    app.find("order-amount")
+        .await
+        .send_keys("٢٫٥")
+        .await
+        .unwrap();
+    app.find("order-record").await.click().await.unwrap();
+    app.wait_text("orders-notice", "سُجّل الطلب", Duration::from_secs(10))
+        .await;
+    let summary = app
+        .wait_text("orders-summary", "طلبان", Duration::from_secs(10))
+        .await;
+    assert!(
+        summary.contains("7.000 ر.ع.") || summary.contains("٧٫٠٠٠ ر.ع."),
+        "{summary}"
+    );
+    assert_eq!(app.count("order-row").await, 2);
+    app.screenshot("orders-ar").await;
+
+    // Both orders wait for the server, and the customer list counts them.
+    app.press(Key::Escape).await;
+    app.press(Key::F8).await;
+    app.wait_text("customer-table", "Ahmed", Duration::from_secs(10))
+        .await;
+    let cell = |testid: &'static str| {
+        let app = &app;
+        async move {
+            let js = format!(
+                "return document.querySelector(\"[data-testid='{testid}']\")?.textContent ?? ''"
+            );
+            let v = app.client.execute(&js, vec![]).await.unwrap();
+            v.as_str().unwrap_or_default().trim().to_owned()
+        }
+    };
+    assert_eq!(cell("row-orders").await, "2");
+    assert_eq!(cell("row-points").await, "5", "4 + 2 earned, 1 taken away");
+    app.close().await;
+}
+
+/// Launches the app binary directly on `data`, on the display of the app under test.
+fn launch_again(app: &e2e::App, data: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dukkan"))
+        .env("DISPLAY", &app.display)
+        .env("DUKKAN_DATA_DIR", data)
+        .env("XDG_DATA_HOME", data.join("xdg-data"))
+        .env("XDG_CACHE_HOME", data.join("xdg-cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn launching_the_app_again_on_the_same_till_shows_the_open_window_and_opens_no_second_one() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start().await;
+    app.use_language("en").await;
+    new_stub(&app, "Ahmed", "92123456").await;
+
+    let mut again = launch_again(&app, app.data.path());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = again.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = again.kill();
+            panic!("a second launch on the same till kept running");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    app.wait_text(
+        "second-launch",
+        "Dukkan is already open on this till",
+        Duration::from_secs(10),
+    )
+    .await;
+    app.screenshot("second-launch-en").await;
+    // The first window still works on its store.
+    app.press(Key::F2).await;
+    app.find("first-name").await;
+
+    // Another till's data on the same machine is another till: that launch stays up.
+    let other = tempfile::tempdir().unwrap();
+    let mut third = launch_again(&app, other.path());
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let running = third.try_wait().unwrap().is_none();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &third.id().to_string()])
+        .status();
+    let _ = third.wait();
+    assert!(running, "a till on other data is not the same till");
+    app.close().await;
+}

@@ -1,6 +1,7 @@
 ## The desktop app's own text: navigation, the counter, the customer list and detail screens.
 
 app-title = Dukkan
+app-already-open = Dukkan is already open on this till: here it is.
 app-language-switch = العربية
     .title = Switch the app to Arabic
 app-nav-label = Screens

@@ -579,8 +579,66 @@ pub fn run() -> Result<(), tauri::Error> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    builder::<tauri::Wry>().run(tauri::generate_context!())
+    builder::<tauri::Wry>()
+        .plugin(one_instance_per_till())
+        .run(tauri::generate_context!())
+}
+
+/// The event the first window hears when the app is launched again on its till.
+pub const SECOND_LAUNCH_EVENT: &str = "second-launch";
+
+/// One app per till: launching it again on the same data focuses the window that is open and
+/// exits, instead of a second window (and a second sync engine) on the same store. Registered
+/// before anything else, so the second launch never opens the store. On Linux the lock is a
+/// D-Bus name per data directory (`$DUKKAN_DATA_DIR` gives each till on one machine its own);
+/// on Windows and macOS the plugin keeps one instance per user session.
+fn one_instance_per_till<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    let mut plugin = tauri_plugin_single_instance::Builder::new().callback(|app, _argv, _cwd| {
+        tracing::info!("the app was launched again on this till; showing the open window");
+        if let Some(window) = app.get_webview_window("main") {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
+        let _ = app.emit(SECOND_LAUNCH_EVENT, ());
+    });
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV) {
+        let dir = std::fs::canonicalize(&dir).unwrap_or_else(|_| PathBuf::from(&dir));
+        plugin = plugin.dbus_id(instance_id(&dir));
+    }
+    plugin.build()
+}
+
+/// The D-Bus name of the till whose data is in `dir`: the app's identifier and a stable hash
+/// of the directory (FNV-1a, the same in every build; a name element must not start with a
+/// digit, hence the `d`).
+fn instance_id(dir: &std::path::Path) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in dir.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("om.dukkan.desk.d{hash:016x}")
 }
 
 #[cfg(test)]
 mod bindings;
+
+#[cfg(test)]
+mod tests {
+    use super::instance_id;
+    use std::path::Path;
+
+    #[test]
+    fn each_till_directory_has_its_own_stable_instance_name() {
+        let a = instance_id(Path::new("/var/lib/dukkan/till-1"));
+        assert_eq!(a, instance_id(Path::new("/var/lib/dukkan/till-1")));
+        assert_ne!(a, instance_id(Path::new("/var/lib/dukkan/till-2")));
+        // A valid D-Bus well-known name: dot-separated elements, none starting with a digit.
+        assert!(a.starts_with("om.dukkan.desk.d"), "{a}");
+        assert!(a
+            .split('.')
+            .all(|e| !e.is_empty() && !e.starts_with(|c: char| c.is_ascii_digit())));
+        assert!(a.len() < 255);
+    }
+}

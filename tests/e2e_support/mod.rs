@@ -91,6 +91,8 @@ pub struct App {
     /// When the session that starts the app was asked for.
     pub launched: Instant,
     pub data: tempfile::TempDir,
+    /// The X display the app is on.
+    pub display: String,
     _procs: Stop,
 }
 
@@ -160,6 +162,7 @@ pub async fn start_in(data: tempfile::TempDir) -> App {
         client,
         launched,
         data,
+        display,
         _procs: procs,
     }
 }

@@ -64,6 +64,8 @@ export interface Backend {
   syncStatus(): Promise<EngineStatus>;
   /** Calls `handler` on every `sync-status` event; resolves to the unsubscribe function. */
   onSyncStatus(handler: (status: EngineStatus) => void): Promise<() => void>;
+  /** Calls `handler` when the app is launched again on this till (this window was focused). */
+  onSecondLaunch(handler: () => void): Promise<() => void>;
   enrollmentInfo(): Promise<EnrollmentInfo>;
   /** Where the key of the till's encrypted store is kept. */
   keyPlace(): Promise<KeyPlace>;
@@ -95,6 +97,8 @@ export interface Backend {
 
 /** The event the shell emits on every sync engine status change. */
 export const SYNC_STATUS_EVENT = "sync-status";
+/** The event the shell emits when the app is launched again on the same till. */
+export const SECOND_LAUNCH_EVENT = "second-launch";
 
 /** A command failed: carries the shell's `{code, message}` for the UI to localise. */
 export class BackendError extends Error {
@@ -159,6 +163,7 @@ export const tauriBackend: Backend = {
   verifyUpgradeCode: (id, code) => call("verify_upgrade_code", { id, code }),
   syncStatus: () => call("sync_status"),
   onSyncStatus: (handler) => listen<EngineStatus>(SYNC_STATUS_EVENT, (e) => handler(e.payload)),
+  onSecondLaunch: (handler) => listen(SECOND_LAUNCH_EVENT, () => handler()),
   enrollmentInfo: () => call("enrollment_info"),
   keyPlace: () => call("key_place"),
   startupProblem: () => call("startup_problem"),

@@ -609,3 +609,15 @@ describe("a till whose data cannot be opened", () => {
     expect(screen.queryByTestId("startup-problem")).toBeNull();
   });
 });
+
+describe("a second launch on the same till", () => {
+  it("says the app is already open, in the window that was focused", async () => {
+    fakeShell();
+    setup();
+    expect(screen.queryByTestId("second-launch")).toBeNull();
+    await waitFor(async () => {
+      await emit("second-launch", null);
+      expect(screen.getByTestId("second-launch").textContent).toBe("Dukkan is already open on this till: here it is.");
+    });
+  });
+});
