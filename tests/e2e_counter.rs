@@ -360,6 +360,14 @@ async fn a_walk_in_guest_takes_one_key_and_enter_is_ready_for_the_next_customer(
     app.press(Key::F4).await;
     app.find("confirmation").await;
     app.press(Key::F8).await;
+    // Walk-ins stay out of the list until a manager asks for them.
+    app.find("list-count").await;
+    assert_eq!(app.count("row").await, 0, "no guests in the default list");
+    app.find("filter-type")
+        .await
+        .select_by_value("guest")
+        .await
+        .unwrap();
     app.find("row").await;
     let rows = app
         .client

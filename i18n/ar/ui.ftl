@@ -61,7 +61,7 @@ sync-state-parked = يحتاج إلى مراجعة
 
 list-title = العملاء
 list-filter-type = النوع
-list-filter-type-all = كل الأنواع
+list-filter-type-all = الكل عدا الزوار
 list-filter-active = الحالة
 list-filter-active-only = نشط
 list-filter-inactive-only = غير نشط

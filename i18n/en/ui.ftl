@@ -61,7 +61,7 @@ sync-state-parked = Needs attention
 
 list-title = Customers
 list-filter-type = Type
-list-filter-type-all = All types
+list-filter-type-all = All but guests
 list-filter-active = Status
 list-filter-active-only = Active
 list-filter-inactive-only = Inactive

@@ -141,6 +141,10 @@ pub struct CustomerSnapshot {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_orders: Vec<crate::orders::OrderRecord>,
     pub active: bool,
+    /// A walk-in guest without orders that the shop's retention retired: a till drops its copy
+    /// (unless it still has work of that customer to send). Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
     pub merged_into: Option<CustomerId>,
     pub default_address_id: Option<crate::ids::AddressId>,
     pub addresses: Vec<AddressSnapshot>,

@@ -58,18 +58,7 @@ impl Device {
         }
         let mut clauses = vec!["1 = 1"];
         let mut params: Vec<Value> = Vec::new();
-        if let Some(kind) = filter.kind {
-            clauses.push("c.kind = ?");
-            params.push(Value::Text(kind.as_str().into()));
-        }
-        if let Some(active) = filter.active {
-            clauses.push("c.active = ?");
-            params.push(Value::Integer(active.into()));
-        }
-        if let Some(state) = filter.sync_state {
-            clauses.push("c.sync_state = ?");
-            params.push(Value::Text(state.as_str().into()));
-        }
+        filter.filter_clauses(&mut clauses, &mut params);
         self.read(|conn| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE {} ORDER BY c.id",

@@ -90,6 +90,18 @@ pub(crate) fn redirect(tx: &Transaction<'_>, from: &str, to: CustomerId) -> Resu
 /// Writes the server's version of a customer and its addresses.
 pub(crate) fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
     let id = c.id.to_string();
+    if c.retired {
+        // A guest the shop's retention retired: gone from this till too, unless work of it is
+        // still queued here (an order taken offline meanwhile): then it is kept, inactive, and
+        // the server answers that work.
+        let queued: bool = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE customer_id = ?1)")?
+            .query_row([&id], |r| r.get(0))?;
+        if !queued {
+            remove_local_customer(tx, &id)?;
+            return Ok(());
+        }
+    }
     let phone = c.phone.as_deref().and_then(|p| Phone::parse(p).ok());
     let prefs = c
         .preferences

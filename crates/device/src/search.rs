@@ -25,6 +25,8 @@ pub const MAX_QUERY_CHARS: usize = 100;
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
+    /// One type of customer; `None`: every type but walk-in guests (a guest is listed only
+    /// when `guest` is asked for; a search finds one by its number either way).
     pub kind: Option<CustomerKind>,
     pub active: Option<bool>,
     pub sync_state: Option<SyncState>,
@@ -43,6 +45,27 @@ impl ListQuery {
     /// The search term, when there is one that is not blank.
     pub fn term(&self) -> Option<&str> {
         self.search.as_deref().filter(|t| !t.trim().is_empty())
+    }
+
+    /// The SQL conditions (on `customers c`) of the kind, status and sync filters, for the list
+    /// and its export alike. Walk-in guests stay out unless asked for: each is one
+    /// transaction, and they would bury the customers a manager looks for.
+    pub(crate) fn filter_clauses(&self, clauses: &mut Vec<&'static str>, params: &mut Vec<Value>) {
+        match self.kind {
+            Some(kind) => {
+                clauses.push("c.kind = ?");
+                params.push(Value::Text(kind.as_str().into()));
+            }
+            None => clauses.push("c.kind <> 'guest'"),
+        }
+        if let Some(active) = self.active {
+            clauses.push("c.active = ?");
+            params.push(Value::Integer(active.into()));
+        }
+        if let Some(state) = self.sync_state {
+            clauses.push("c.sync_state = ?");
+            params.push(Value::Text(state.as_str().into()));
+        }
     }
 
     /// Whether `c` passes the kind, status and sync filters.
@@ -119,18 +142,7 @@ impl Device {
         }
         let mut clauses = Vec::new();
         let mut params: Vec<Value> = Vec::new();
-        if let Some(kind) = q.kind {
-            clauses.push("c.kind = ?");
-            params.push(Value::Text(kind.as_str().into()));
-        }
-        if let Some(active) = q.active {
-            clauses.push("c.active = ?");
-            params.push(Value::Integer(active.into()));
-        }
-        if let Some(state) = q.sync_state {
-            clauses.push("c.sync_state = ?");
-            params.push(Value::Text(state.as_str().into()));
-        }
+        q.filter_clauses(&mut clauses, &mut params);
         if let Some(after) = &q.after {
             clauses.push("c.id < ?");
             params.push(Value::Text(after.clone()));

@@ -235,6 +235,7 @@ fn snapshot_of(c: &Customer, orders: Vec<OrderRecord>, points: i64) -> CustomerS
         last_order_at: orders.first().map(|o| o.created_at.clone()),
         recent_orders: orders,
         active: true,
+        retired: false,
         merged_into: None,
         default_address_id: None,
         addresses: vec![],
@@ -313,4 +314,39 @@ fn a_pending_order_is_added_once_on_top_of_the_servers_figures_and_not_again_onc
     assert_eq!(now.order_count, 2);
     assert_eq!(now.total_spent_minor, 8_000);
     assert_eq!(now.loyalty_points, 35);
+}
+
+#[test]
+fn walk_in_guests_stay_out_of_the_list_and_its_export_unless_asked_for() {
+    let (_dir, d) = device();
+    let stub = stub(&d, "Salim", "92123456");
+    let guest = d.create_guest().unwrap();
+    d.record_order(guest.id, &input("1", "1")).unwrap();
+    let ids = |q: &dukkan_device::ListQuery| -> Vec<dukkan_core::CustomerId> {
+        d.list_customers(q)
+            .unwrap()
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    assert_eq!(ids(&Default::default()), vec![stub.id]);
+    let guests = dukkan_device::ListQuery {
+        kind: Some(CustomerKind::Guest),
+        ..Default::default()
+    };
+    assert_eq!(ids(&guests), vec![guest.id]);
+    let rows = d
+        .export_csv(
+            &Default::default(),
+            dukkan_core::i18n::Locale::En,
+            Vec::new(),
+        )
+        .unwrap();
+    assert_eq!(rows, 1, "the export holds what the list shows");
+    assert_eq!(
+        d.export_csv(&guests, dukkan_core::i18n::Locale::En, Vec::new())
+            .unwrap(),
+        1
+    );
 }

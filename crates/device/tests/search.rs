@@ -284,7 +284,8 @@ fn the_list_filters_by_kind_active_and_sync_state() {
             ..Default::default()
         })
         .len(),
-        3
+        2,
+        "every type but the walk-in guest, which is listed only when asked for"
     );
     assert!(q(ListQuery {
         sync_state: Some(SyncState::Synced),
@@ -350,12 +351,13 @@ fn the_excel_export_keeps_phones_as_text_figures_as_numbers_and_the_shops_days()
     assert_eq!(
         d.export_xlsx(&ListQuery::default(), Locale::En, &path)
             .unwrap(),
-        3
+        2,
+        "what the list shows: walk-in guests only when asked for"
     );
     let mut book: Xlsx<_> = open_workbook(&path).unwrap();
     let sheet = book.worksheet_range("Customers").unwrap();
     let rows: Vec<&[Data]> = sheet.rows().collect();
-    assert_eq!(rows.len(), 4, "header and three customers");
+    assert_eq!(rows.len(), 3, "header and two customers");
     let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
     assert_eq!(header, EN_HEADERS);
     let ahmed = rows[1];
@@ -376,7 +378,16 @@ fn the_excel_export_keeps_phones_as_text_figures_as_numbers_and_the_shops_days()
         Data::String("2026-12-06".into()),
         "02:00 in Muscat"
     );
-    assert_eq!(rows[3][1], Data::String("Walk-in customer".into()));
+    let guests = dir.path().join("guests.xlsx");
+    let guest_only = ListQuery {
+        kind: Some(CustomerKind::Guest),
+        ..Default::default()
+    };
+    assert_eq!(d.export_xlsx(&guest_only, Locale::En, &guests).unwrap(), 1);
+    let mut book: Xlsx<_> = open_workbook(&guests).unwrap();
+    let sheet = book.worksheet_range("Customers").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(rows[1][1], Data::String("Walk-in customer".into()));
 
     // In Arabic, with the list's search and filters: only what the list shows.
     let ar = dir.path().join("export-ar.xlsx");
@@ -477,7 +488,8 @@ fn the_csv_export_has_a_bom_localised_headers_and_escapes_formulas() {
     assert_eq!(
         d.export_csv(&ListQuery::default(), Locale::En, &mut en)
             .unwrap(),
-        3
+        2,
+        "what the list shows: walk-in guests only when asked for"
     );
     assert!(en.starts_with(b"\xEF\xBB\xBF"));
     let text = String::from_utf8(en[3..].to_vec()).unwrap();
@@ -497,7 +509,7 @@ fn the_csv_export_has_a_bom_localised_headers_and_escapes_formulas() {
         &rows[1][1]
     );
     assert_eq!(&rows[1][0], "Pending number");
-    assert_eq!(&rows[2][1], "Walk-in customer");
+    assert_eq!(rows.len(), 2);
 
     let mut ar = Vec::new();
     d.export_csv(

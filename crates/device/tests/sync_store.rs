@@ -44,6 +44,7 @@ fn snapshot(id: CustomerId, number: u32, first: &str, phone: &str) -> CustomerSn
         last_order_at: None,
         recent_orders: Vec::new(),
         active: true,
+        retired: false,
         merged_into: None,
         default_address_id: None,
         addresses: vec![],
@@ -396,4 +397,53 @@ fn a_stale_customer_with_work_still_queued_is_kept_and_a_snapshot_replaces_the_r
     assert_eq!(now.last_name, None);
     assert_eq!(now.name2.as_deref(), Some("أحمد"));
     assert_eq!(now.sync_state, SyncState::Pending);
+}
+
+#[test]
+fn a_guest_the_server_retired_leaves_this_till_unless_work_of_it_is_still_queued() {
+    let (_dir, d) = device();
+    let quiet = d.create_guest().unwrap();
+    let busy = d.create_guest().unwrap();
+    // The creates reached the server; later an order for `busy` was taken here offline.
+    answer(&d, |_| OpOutcome::Applied);
+    d.record_order(
+        busy.id,
+        &dukkan_device::OrderInput {
+            amount: "2".into(),
+            pieces: "1".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let retired = |id: CustomerId| {
+        let mut s = snapshot(id, 1, "x", "+96892000000");
+        s.kind = CustomerKind::Guest;
+        s.first_name = None;
+        s.phone = None;
+        s.active = false;
+        s.retired = true;
+        s
+    };
+    d.apply_pull(&PullResponse {
+        changes: vec![
+            Change {
+                seq: 1,
+                customer: retired(quiet.id),
+            },
+            Change {
+                seq: 2,
+                customer: retired(busy.id),
+            },
+        ],
+        cursor: 2,
+        more: false,
+    })
+    .unwrap();
+    assert!(d.customer(quiet.id).is_err(), "retired: gone from the till");
+    let kept = d.customer(busy.id).unwrap().customer;
+    assert!(
+        !kept.active,
+        "kept, inactive, until the server answers its order"
+    );
+    assert_eq!(d.pending_ops().unwrap(), 1);
 }

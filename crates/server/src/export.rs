@@ -201,6 +201,7 @@ impl Pages {
                      LEFT JOIN LATERAL (SELECT count(*) AS n, sum(total_minor) AS total FROM orders
                                         WHERE tenant_id = c.tenant_id AND customer_id = c.id) o ON true
                      WHERE c.tenant_id = $1 AND ($2::text IS NULL OR c.kind = $2)
+                       AND c.retired_at IS NULL
                        AND ($3::timestamptz IS NULL OR c.created_at >= $3)
                        AND ($4::timestamptz IS NULL OR c.created_at < $4)
                        AND c.customer_number > $5

@@ -4,7 +4,9 @@
 //!
 //! A sweep, shop by shop in one transaction: OTP codes that expired more than an hour ago (the
 //! hourly caps look back one hour, so older codes serve no purpose), staff sessions past their
-//! expiry, and each shop's sync lag (how many changes its furthest-behind till has not pulled)
+//! expiry, walk-in guests that never had an order once the shop's retention has passed (retired:
+//! inactive and out of every list, recorded in the audit log and the change feed, so every till
+//! drops them too; at most [`GUESTS_PER_SWEEP`] per shop and turn), and each shop's sync lag (how many changes its furthest-behind till has not pulled)
 //! for `/metrics`. The operator command `otp purge-expired` runs the same sweep by hand.
 
 use crate::db;
@@ -19,6 +21,10 @@ pub const HOUSEKEEPING_LOCK: i64 = 0x6475_6b6b_686b_7031;
 /// How often each instance tries to sweep, unless `HOUSEKEEPING_INTERVAL_SECS` says otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Most guests one sweep retires in one shop (the rest wait for the next turn), so a sweep's
+/// transaction stays short whatever a shop has piled up.
+pub const GUESTS_PER_SWEEP: i64 = 1_000;
+
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sweep {
@@ -26,6 +32,8 @@ pub struct Sweep {
     pub otp_codes: u64,
     /// Expired staff sessions removed.
     pub staff_sessions: u64,
+    /// Guests without an order retired after their shop's retention.
+    pub retired_guests: u64,
     /// Per shop with enrolled tills: the changes its furthest-behind till has not pulled yet.
     pub behind: Vec<(Uuid, i64)>,
 }
@@ -68,6 +76,7 @@ pub async fn sweep(pool: &Pool) -> Result<Option<Sweep>, Error> {
                 &[&tenant],
             )
             .await?;
+        sweep.retired_guests += retire_guests(&tx, tenant).await?;
         let behind: Option<i64> = tx
             .query_one(
                 "SELECT greatest(
@@ -88,6 +97,46 @@ pub async fn sweep(pool: &Pool) -> Result<Option<Sweep>, Error> {
     Ok(Some(sweep))
 }
 
+/// Retires the shop's guests that never had an order and are older than its retention: each
+/// becomes inactive with `retired_at` set, and is recorded (audit row and change-feed entry,
+/// by nobody from no till) so the tills drop it when they pull. Returns how many.
+async fn retire_guests(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: Uuid,
+) -> Result<u64, Error> {
+    let retired: Vec<Uuid> = tx
+        .query(
+            "UPDATE customers c SET active = false, retired_at = now(), updated_at = now(),
+                    updated_by = NULL, updated_device = NULL
+             WHERE c.tenant_id = $1 AND c.id IN (
+                 SELECT g.id FROM customers g JOIN tenants t ON t.id = g.tenant_id
+                 WHERE g.tenant_id = $1 AND g.kind = 'guest' AND g.active AND g.retired_at IS NULL
+                   AND g.merged_into IS NULL
+                   AND g.created_at < now() - make_interval(days => t.guest_retention_days)
+                   AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.tenant_id = g.tenant_id AND o.customer_id = g.id)
+                   AND NOT EXISTS (SELECT 1 FROM customers m WHERE m.tenant_id = g.tenant_id AND m.merged_into = g.id)
+                 ORDER BY g.created_at LIMIT $2
+                 FOR UPDATE OF g SKIP LOCKED)
+             RETURNING c.id",
+            &[&tenant, &GUESTS_PER_SWEEP],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let acting = crate::apply::Acting {
+        tenant,
+        staff: None,
+        role: None,
+        device: None,
+        at: None,
+    };
+    for id in &retired {
+        crate::apply::record(tx, &acting, *id, "retire", &["active"]).await?;
+    }
+    Ok(retired.len() as u64)
+}
+
 /// Sweeps every `interval` (first after one interval) until the runtime stops, recording each
 /// turn in `metrics`. A failed sweep is logged and tried again next turn.
 pub fn spawn(
@@ -105,6 +154,7 @@ pub fn spawn(
                     tracing::info!(
                         otp_codes = s.otp_codes,
                         staff_sessions = s.staff_sessions,
+                        retired_guests = s.retired_guests,
                         shops = s.behind.len(),
                         "housekeeping sweep"
                     );

@@ -240,6 +240,14 @@ enum TenantCommand {
         #[arg(long)]
         points_per_rial: u32,
     },
+    /// Set after how many days a walk-in guest that never had an order is retired (default
+    /// 90; 1 to 3650): the housekeeping sweep takes it out of every list, here and on the tills.
+    GuestRetention {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        days: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -467,6 +475,14 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(cli_error)?;
             print(&serde_json::json!({ "slug": slug, "loyalty": rule }))?;
+        }
+        Command::Tenant {
+            command: TenantCommand::GuestRetention { slug, days },
+        } => {
+            let days = tenants::set_guest_retention_days(&owner_pool()?, slug, *days)
+                .await
+                .map_err(cli_error)?;
+            print(&serde_json::json!({ "slug": slug, "guestRetentionDays": days }))?;
         }
         Command::Staff {
             command: StaffCommand::Add { tenant, name, role },

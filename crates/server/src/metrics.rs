@@ -177,6 +177,11 @@ impl Metrics {
                 kind: "staff_sessions",
             })
             .inc_by(sweep.staff_sessions);
+        self.swept
+            .get_or_create(&KindLabels {
+                kind: "retired_guests",
+            })
+            .inc_by(sweep.retired_guests);
         for (shop, behind) in &sweep.behind {
             self.sync_behind
                 .get_or_create(&ShopLabels {

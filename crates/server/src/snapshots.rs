@@ -45,7 +45,7 @@ pub(crate) async fn snapshots(
         .query(
             "SELECT c.id, c.customer_number, c.kind, c.first_name, c.last_name, c.name2, c.phone, c.email,
                     c.phone_verified, c.preferences, c.loyalty_points, c.active, c.merged_into,
-                    c.created_at, c.updated_at,
+                    c.retired_at IS NOT NULL AS retired, c.created_at, c.updated_at,
                     COALESCE(o.n, 0) AS n, COALESCE(o.total, 0)::bigint AS total, o.last_at,
                     u.state AS upgrade_state, u.resend_after, u.code_expires_at, u.error_code
              FROM customers c
@@ -186,6 +186,7 @@ fn snapshot_from_rows(id: Uuid, c: &Row, addresses: &[&Row]) -> Result<CustomerS
         // Filled by `snapshots` for the whole page at once.
         recent_orders: Vec::new(),
         active: c.get("active"),
+        retired: c.get("retired"),
         merged_into: c
             .get::<_, Option<Uuid>>("merged_into")
             .map(CustomerId::from_uuid),

@@ -154,6 +154,28 @@ pub async fn set_points_per_rial(
     Ok(rule)
 }
 
+/// Longest guest retention a shop may set, in days (10 years).
+pub const MAX_GUEST_RETENTION_DAYS: u32 = 3650;
+
+/// Sets after how many days a guest that never had an order is retired (1 to
+/// [`MAX_GUEST_RETENTION_DAYS`]). Run with the owner's pool.
+pub async fn set_guest_retention_days(pool: &Pool, slug: &str, days: u32) -> Result<u32, Error> {
+    if !(1..=MAX_GUEST_RETENTION_DAYS).contains(&days) {
+        return Err(Error::InvalidQuery);
+    }
+    let stored = i32::try_from(days).unwrap_or(i32::MAX);
+    let mut client = pool.get().await?;
+    let tenant = find_by_slug(&client, slug).await?.ok_or(Error::NotFound)?;
+    let tx = db::tenant_tx(&mut client, tenant).await?;
+    tx.execute(
+        "UPDATE tenants SET guest_retention_days = $2 WHERE id = $1",
+        &[&tenant.0, &stored],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(days)
+}
+
 /// A shop's time zone (the default for a stored name that is no zone).
 pub async fn time_zone(
     client: &impl deadpool_postgres::GenericClient,

@@ -423,3 +423,51 @@ async fn an_operator_sets_a_shops_loyalty_rule_and_one_past_a_thousand_a_rial_is
         .get(0);
     assert_eq!(stored, 5, "a refused rule changes nothing");
 }
+
+#[tokio::test]
+async fn an_operator_sets_a_shops_guest_retention_and_zero_or_past_ten_years_is_refused() {
+    let db = migrated_with_shop().await;
+    let set = run(
+        &db,
+        &[
+            "tenant",
+            "guest-retention",
+            "--slug",
+            "shop",
+            "--days",
+            "30",
+        ],
+        &[],
+    );
+    assert_eq!(
+        set,
+        serde_json::json!({"slug": "shop", "guestRetentionDays": 30})
+    );
+    for bad in [
+        ["--slug", "shop", "--days", "0"],
+        ["--slug", "shop", "--days", "3651"],
+        ["--slug", "shop", "--days", "-5"],
+        ["--slug", "nowhere", "--days", "30"],
+    ] {
+        let out = Command::new(BIN)
+            .args(["tenant", "guest-retention"])
+            .args(bad)
+            .env("DATABASE_URL", &db.owner_url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad:?}");
+    }
+    let (client, conn) = tokio_postgres::connect(&db.owner_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let stored: i32 = client
+        .query_one(
+            "SELECT guest_retention_days FROM tenants WHERE slug = 'shop'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 30, "the refused settings changed nothing");
+}

@@ -48,6 +48,11 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
     // everything else from `customers c`.
     let on = if words.is_some() { "t" } else { "c" };
     sql.conditions.push(format!("{on}.tenant_id = {tenant}"));
+    if on == "c" {
+        // Retired guests (see the housekeeping sweep) are gone for people. (Guests have no
+        // name tokens, so the token rows never hold one.)
+        sql.conditions.push("c.retired_at IS NULL".to_owned());
+    }
     match status {
         Status::Active => sql.conditions.push(format!("{on}.active")),
         Status::Inactive => sql.conditions.push(format!("NOT {on}.active")),

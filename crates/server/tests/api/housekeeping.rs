@@ -163,3 +163,161 @@ async fn metrics_show_each_shops_waiting_pulls_and_how_far_its_slowest_till_is_b
     );
     waiting.abort();
 }
+
+/// Backdates a customer's creation by `days` (behind the API's back, as the owner).
+async fn age(app: &TestApp, tenant: dukkan_server::ids::TenantId, id: &str, days: i32) {
+    let mut client = app.owner.get().await.expect("owner connection");
+    let tx = db::tenant_tx(&mut client, tenant).await.expect("tenant tx");
+    let id: uuid::Uuid = id.parse().expect("uuid");
+    tx.execute(
+        "UPDATE customers SET created_at = now() - make_interval(days => $2) WHERE id = $1",
+        &[&id, &days],
+    )
+    .await
+    .expect("age");
+    tx.commit().await.expect("commit");
+}
+
+async fn guest(app: &TestApp, token: &str) -> String {
+    let a = app
+        .post(
+            "/api/v1/customers",
+            token,
+            serde_json::json!({"type": "guest"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{a:?}");
+    a.body["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test]
+async fn guests_without_orders_leave_every_list_and_every_till_after_the_shops_retention_and_the_rest_stay(
+) {
+    let app = TestApp::spawn().await;
+    let (shop, manager) = app.tenant_with("shop", Role::Manager).await;
+    let device = app.device_token("shop").await;
+    let old = guest(&app, &manager).await;
+    let old_with_order = guest(&app, &manager).await;
+    let young = guest(&app, &manager).await;
+    let stub = app.stub(&manager, "Ahmed", "92123456").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let order = app
+        .post(
+            &format!("/api/v1/customers/{old_with_order}/orders"),
+            &manager,
+            serde_json::json!({"ticket": "T-1", "amountBaisa": 1500, "pieces": 1}),
+        )
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{order:?}");
+    for id in [&old, &old_with_order, &stub] {
+        age(&app, shop, id, 91).await;
+    }
+    age(&app, shop, &young, 89).await;
+
+    let number = |id: String| {
+        let (app, manager) = (&app, &manager);
+        async move {
+            let c = app.get(&format!("/api/v1/customers/{id}"), manager).await;
+            c.body["customerNumber"]
+                .as_str()
+                .expect("number")
+                .to_owned()
+        }
+    };
+    let (old_number, young_number) = (number(old.clone()).await, number(young.clone()).await);
+    let pool = db::pool(&app.app_url, 2).unwrap();
+    let sweep = housekeeping::sweep(&pool).await.unwrap().expect("the lock");
+    assert_eq!(
+        sweep.retired_guests, 1,
+        "only the old guest without an order"
+    );
+    let retired = |id: &str| {
+        format!("SELECT count(*) FROM customers WHERE id = '{id}' AND retired_at IS NOT NULL AND NOT active")
+    };
+    assert_eq!(app.count(&retired(&old)).await, 1);
+    for kept in [&old_with_order, &young, &stub] {
+        assert_eq!(app.count(&retired(kept)).await, 0, "{kept}");
+    }
+    // Recorded: the audit log says so, by nobody.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM audit_log WHERE entity_id = '{old}' AND action = 'retire'
+             AND staff_id IS NULL AND device_id IS NULL"
+        ))
+        .await,
+        1
+    );
+    // Gone from the lists, inactive ones included, and from the export.
+    for status in ["all", "inactive"] {
+        let list = app
+            .get(
+                &format!("/api/v1/customers?status={status}&type=guest"),
+                &manager,
+            )
+            .await;
+        assert_eq!(list.status, StatusCode::OK, "{list:?}");
+        let ids: Vec<&str> = list.body["customers"]
+            .as_array()
+            .expect("customers")
+            .iter()
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        assert!(!ids.contains(&old.as_str()), "{status}: {ids:?}");
+    }
+    let admin = app.sign_in("shop", Role::Admin).await;
+    let csv = app
+        .client
+        .get(format!("{}/api/v1/customers/export?format=csv", app.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("csv");
+    assert!(!csv.contains(&old_number), "{csv}");
+    assert!(csv.contains(&young_number), "{csv}");
+    // The tills hear of it: the pull carries the guest as retired.
+    let pulled = app
+        .get("/api/v1/sync/pull?since=0&limit=1000", &device)
+        .await;
+    let last = pulled.body["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .rev()
+        .find(|c| c["customer"]["id"] == old.as_str())
+        .expect("pulled")["customer"]
+        .clone();
+    assert_eq!(last["retired"], true);
+    assert_eq!(last["active"], false);
+
+    // A second sweep retires nothing more; a shorter retention retires the young guest.
+    assert_eq!(
+        housekeeping::sweep(&pool)
+            .await
+            .unwrap()
+            .expect("lock")
+            .retired_guests,
+        0
+    );
+    dukkan_server::tenants::set_guest_retention_days(&app.owner, "shop", 30)
+        .await
+        .unwrap();
+    assert!(
+        dukkan_server::tenants::set_guest_retention_days(&app.owner, "shop", 0)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        housekeeping::sweep(&pool)
+            .await
+            .unwrap()
+            .expect("lock")
+            .retired_guests,
+        1
+    );
+    assert_eq!(app.count(&retired(&young)).await, 1);
+}
