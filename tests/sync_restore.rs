@@ -11,28 +11,13 @@ mod support;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{device_view, difference, enrolled_device, server_view, stub, sync};
+use common::{copy_store, device_view, difference, enrolled_device, server_view, stub, sync};
 use dukkan_core::AddressInput;
 use dukkan_device::engine;
 use dukkan_device::{CustomerChanges, Device};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use support::TestApp;
-
-/// Copies a till's store as a file copy of an idle app would (database, WAL and index files),
-/// with its key kept for the copy as for the original (a backup restored by the same OS user).
-fn copy_store(from: &Path, to_dir: &Path) -> std::path::PathBuf {
-    let to = to_dir.join("d.sqlite3");
-    dukkan_device::store_key::copy_key(from, &to).unwrap();
-    for suffix in ["", "-wal", "-shm"] {
-        let src = format!("{}{suffix}", from.display());
-        if Path::new(&src).exists() {
-            std::fs::copy(&src, format!("{}{suffix}", to.display())).unwrap();
-        }
-    }
-    to
-}
 
 async fn customers_per_phone(app: &TestApp, tenant: uuid::Uuid) -> Vec<(String, i64)> {
     let client = app.owner.get().await.unwrap();

@@ -64,6 +64,14 @@ pub async fn sign_in_manager(app: &TestApp, slug: &str, d: &Device) -> String {
     )
     .await
     .unwrap();
+    bring_roster(app, d).await;
+    let id = m.id.0.to_string();
+    d.sign_in(&id, crate::support::PIN).unwrap();
+    id
+}
+
+/// Brings the shop's roster (staff, time zone, loyalty rule) to `d` as the engine does.
+pub async fn bring_roster(app: &TestApp, d: &Device) {
     let (_, token) = d.enrollment().unwrap().expect("enrolled");
     let roster: dukkan_core::staff::Roster = app
         .client
@@ -78,9 +86,21 @@ pub async fn sign_in_manager(app: &TestApp, slug: &str, d: &Device) -> String {
         .await
         .unwrap();
     d.replace_roster(&roster, None).unwrap();
-    let id = m.id.0.to_string();
-    d.sign_in(&id, crate::support::PIN).unwrap();
-    id
+}
+
+/// Copies a till's store as a file copy of an idle app would (database, WAL and index files),
+/// with its key kept for the copy as for the original (a backup restored by the same OS user).
+/// Checkpoint the till first so the copy holds everything it committed.
+pub fn copy_store(from: &std::path::Path, to_dir: &std::path::Path) -> PathBuf {
+    let to = to_dir.join("d.sqlite3");
+    dukkan_device::store_key::copy_key(from, &to).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let src = format!("{}{suffix}", from.display());
+        if std::path::Path::new(&src).exists() {
+            std::fs::copy(&src, format!("{}{suffix}", to.display())).unwrap();
+        }
+    }
+    to
 }
 
 /// Engine settings for tests: the device's token, the given server URL (e.g. a proxy), short
@@ -107,6 +127,27 @@ pub fn test_engine_config(url: &str, token: &str) -> ServerConfig {
     config.long_poll = Duration::from_secs(2);
     config.idle_interval = Duration::from_secs(3);
     config
+}
+
+/// Pushes what is pending (one batch) and returns the server's answers without recording
+/// them on the till: the server committed, the answer was lost on the way back.
+pub async fn push_unanswered(app: &TestApp, d: &Device) -> PushResponse {
+    let (_, token) = d.enrollment().unwrap().expect("enrolled");
+    app.client
+        .post(format!("{}/api/v1/sync/push", app.base))
+        .bearer_auth(&token)
+        .json(&PushRequest {
+            protocol: PROTOCOL_VERSION,
+            ops: d.next_push_batch(200).unwrap(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Pushes everything pending in batches of 200 (as the engine does) and records the answers.
@@ -402,6 +443,8 @@ pub async fn assert_every_op_applied_exactly_once(
                 "address_added" | "address_updated" | "address_deleted" | "default_address_set" => {
                     "address"
                 }
+                "order_recorded" => "order",
+                "points_adjusted" => "points",
                 other => panic!("op kind {other} not covered by this check"),
             };
             *expected.entry(action).or_default() += count - parked_of_kind;

@@ -171,7 +171,7 @@ pub(crate) fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Res
             c.updated_at,
         ],
     )?;
-    crate::orders::upsert_server_orders(tx, &id, &c.recent_orders)?;
+    crate::orders::upsert_server_orders(tx, &id, &c.recent_orders, c.order_count)?;
     // Addresses: upsert the server's, drop the rest, then take the server's default.
     for a in &c.addresses {
         crate::apply::write_address(tx, &id, &a.id.to_string(), &a.address, &c.updated_at)?;

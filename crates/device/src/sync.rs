@@ -139,17 +139,28 @@ impl Device {
                 // The server's last applied seq when it said another op holds ours.
                 let mut conflict_after: Option<i64> = None;
                 for r in results {
-                    let customer: Option<String> = tx
+                    let op: Option<(String, String)> = tx
                         .query_row(
-                            "SELECT customer_id FROM outbox WHERE device_seq = ?1 AND op_id = ?2",
+                            "SELECT customer_id, kind FROM outbox WHERE device_seq = ?1 AND op_id = ?2",
                             params![r.device_seq, r.op_id.to_string()],
-                            |row| row.get(0),
+                            |row| Ok((row.get(0)?, row.get(1)?)),
                         )
                         .optional()?;
-                    let Some(customer) = customer else { continue };
+                    let Some((customer, kind)) = op else { continue };
                     match &r.outcome {
                         OpOutcome::Applied | OpOutcome::Duplicate => {
                             tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [r.device_seq])?;
+                            // Applied earlier (an answer was lost): the figures this till added
+                            // for it on top of a snapshot may already be in that snapshot. Read
+                            // the customer again from the server (see `apply_refetched`).
+                            if matches!(r.outcome, OpOutcome::Duplicate)
+                                && matches!(kind.as_str(), "order_recorded" | "points_adjusted")
+                            {
+                                tx.execute(
+                                    "INSERT OR IGNORE INTO stale_customers (customer_id) VALUES (?1)",
+                                    [&customer],
+                                )?;
+                            }
                         }
                         OpOutcome::Redirected { to } => {
                             tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [r.device_seq])?;

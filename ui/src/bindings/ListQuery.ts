@@ -5,7 +5,12 @@ import type { SyncState } from "./SyncState";
 /**
  * Filters and position of one list page. Newest customers first.
  */
-export type ListQuery = { kind: CustomerKind | null, active: boolean | null, syncState: SyncState | null, 
+export type ListQuery = { 
+/**
+ * One type of customer; `None`: every type but walk-in guests (a guest is listed only
+ * when `guest` is asked for; a search finds one by its number either way).
+ */
+kind: CustomerKind | null, active: boolean | null, syncState: SyncState | null, 
 /**
  * The `next` cursor of the previous page.
  */
