@@ -662,18 +662,15 @@ async fn a_cashier_records_drop_off_orders_offline_that_count_in_figures_and_poi
         .unwrap();
     app.find("phone").await.send_keys("92123456").await.unwrap();
     app.press(Key::Enter).await;
-    app.find("confirm-open").await.click().await.unwrap();
-    app.client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#tab-orders"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // Straight from the counter's confirmation to the order form, the amount ready for typing.
+    app.find("confirm-order").await.click().await.unwrap();
     app.wait_text("orders-none", "No orders yet.", Duration::from_secs(10))
         .await;
+    let focused = app.client.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("data-testid").await.unwrap().as_deref(),
+        Some("order-amount")
+    );
     let proposed = app
         .find("order-ticket")
         .await
@@ -829,5 +826,71 @@ async fn launching_the_app_again_on_the_same_till_shows_the_open_window_and_open
         .status();
     let _ = third.wait();
     assert!(running, "a till on other data is not the same till");
+    app.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn a_manager_backs_the_till_up_with_a_passphrase_and_a_wrong_one_restores_nothing_in_english_and_arabic(
+) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start().await;
+    app.use_language("en").await;
+    new_stub(&app, "Ahmed", "92123456").await;
+    app.press(Key::F9).await;
+    app.find("backup-passphrase")
+        .await
+        .send_keys("harbour lights 1987")
+        .await
+        .unwrap();
+    app.find("backup-passphrase-again")
+        .await
+        .send_keys("harbour lights 1987")
+        .await
+        .unwrap();
+    app.find("backup-submit").await.click().await.unwrap();
+    app.wait_text("backup-done", "Backup saved", Duration::from_secs(20))
+        .await;
+    let path = app.text("backup-path").await;
+    let path =
+        path.trim_matches(|c: char| c.is_whitespace() || ('\u{2066}'..='\u{2069}').contains(&c));
+    assert!(path.ends_with(".dukkan-backup"), "{path}");
+    let bytes = std::fs::read(path).unwrap();
+    assert!(
+        !bytes.starts_with(b"SQLite format 3"),
+        "the backup is encrypted"
+    );
+    assert!(
+        !bytes.windows(5).any(|w| w == b"Ahmed"),
+        "no customer name in the clear"
+    );
+    app.screenshot("backup-en").await;
+
+    // In Arabic, a restore with a passphrase that does not open the backup changes nothing.
+    app.use_language("ar").await;
+    app.find("restore-path")
+        .await
+        .send_keys(path)
+        .await
+        .unwrap();
+    app.find("restore-passphrase")
+        .await
+        .send_keys("not the passphrase")
+        .await
+        .unwrap();
+    app.find("restore-start").await.click().await.unwrap();
+    app.find("restore-confirm").await.click().await.unwrap();
+    app.wait_text(
+        "restore-error",
+        "عبارة المرور هذه لا تفتح النسخة الاحتياطية",
+        Duration::from_secs(20),
+    )
+    .await;
+    app.screenshot("restore-refused-ar").await;
+    // The till goes on as it was.
+    app.press(Key::F3).await;
+    app.find("search").await.send_keys("3456").await.unwrap();
+    app.wait_text("results", "Ahmed", Duration::from_secs(10))
+        .await;
     app.close().await;
 }

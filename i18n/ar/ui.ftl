@@ -43,6 +43,7 @@ confirm-use-existing = استخدم هذا العميل
 confirm-back = العودة إلى النموذج
 confirm-new-search = بحث جديد
 confirm-open = فتح الملف
+confirm-order = تسجيل طلب
 
 customer-number-label = رقم العميل
 customer-name = الاسم
@@ -250,6 +251,46 @@ settings-store-saved = حُفظ موقع المتجر.
 settings-store-cleared = مُسح موقع المتجر.
 settings-store-none = لم يُحدَّد موقع المتجر بعد.
 settings-store-current = الموقع المحفوظ
+settings-backup = النسخ الاحتياطي والاستعادة
+settings-backup-hint = تحوي النسخة الاحتياطية كل بيانات هذا الجهاز: العملاء والطلبات والتغييرات التي لم تُرسل بعد وقائمة الموظفين والارتباط بخادم المتجر. وهي مشفّرة بعبارة مرور تختارها. احفظ عبارة المرور بعيداً عن الملف: من دونها لا تُستعاد النسخة، ومعها يستطيع أي أحد قراءتها.
+field-backup-passphrase = عبارة مرور النسخة الاحتياطية (10 أحرف على الأقل)
+field-backup-passphrase-again = عبارة المرور مرة أخرى
+field-backup-file = ملف النسخة الاحتياطية (المسار الكامل)
+settings-backup-make = انسخ احتياطياً الآن
+settings-backup-working = جارٍ النسخ الاحتياطي…
+settings-backup-passphrases-differ = عبارتا المرور غير متطابقتين. اكتبهما مرة أخرى.
+settings-backup-done = حُفظت النسخة الاحتياطية:
+settings-backup-counts = { $customers ->
+    [zero] لا عملاء
+    [one] عميل واحد
+    [two] عميلان
+    [few] { $customers } عملاء
+   *[other] { $customers } عميلاً
+}، { $pending ->
+    [0] وكل التغييرات أُرسلت إلى الخادم.
+    [one] وتغيير واحد لم يُرسل إلى الخادم بعد.
+    [two] وتغييران لم يُرسلا إلى الخادم بعد.
+    [few] و{ $pending } تغييرات لم تُرسل إلى الخادم بعد.
+   *[other] و{ $pending } تغييراً لم تُرسل إلى الخادم بعد.
+}
+settings-restore = الاستعادة من نسخة احتياطية
+settings-restore-hint = اكتب أو الصق المسار الكامل لملف ‎.dukkan-backup (على هذا الحاسوب أو على ذاكرة USB) وعبارة مروره. يصبح هذا الجهاز عندئذٍ الجهاز الذي نُسخ: يرسل ما لم تكن النسخة قد أرسلته، ويجلب ما تغيّر منذ ذلك الحين.
+settings-restore-start = استعادة…
+settings-restore-warning = سيحلّ محلَّ بيانات هذا الجهاز ما في النسخة الاحتياطية، ثم يُعاد تشغيل التطبيق.
+settings-restore-unsent = { $pending ->
+    [one] تغيير واحد على هذا الجهاز لم يصل إلى الخادم وسيُستبدل أيضاً.
+    [two] تغييران على هذا الجهاز لم يصلا إلى الخادم وسيُستبدلان أيضاً.
+    [few] { $pending } تغييرات على هذا الجهاز لم تصل إلى الخادم وستُستبدل أيضاً.
+   *[other] { $pending } تغييراً على هذا الجهاز لم تصل إلى الخادم وستُستبدل أيضاً.
+}
+settings-restore-confirm = استبدل وأعد التشغيل
+settings-restore-done = استُعيدت النسخة الاحتياطية المأخوذة في { $date } ({ $customers ->
+    [zero] لا عملاء
+    [one] عميل واحد
+    [two] عميلان
+    [few] { $customers } عملاء
+   *[other] { $customers } عميلاً
+}). يُعاد تشغيل التطبيق الآن…
 
 ## Distances and the Activity tab of a customer.
 

@@ -43,6 +43,7 @@ confirm-use-existing = Use this customer
 confirm-back = Back to the form
 confirm-new-search = New search
 confirm-open = Open profile
+confirm-order = Take an order
 
 customer-number-label = Customer #
 customer-name = Name
@@ -235,6 +236,36 @@ settings-store-saved = Store location saved.
 settings-store-cleared = Store location cleared.
 settings-store-none = No store location yet.
 settings-store-current = Saved location
+settings-backup = Backup and restore
+settings-backup-hint = A backup holds all of this till's data: customers, orders, changes not yet sent, the staff list and the link to the shop's server. It is encrypted with a passphrase you choose. Keep the passphrase apart from the file: without it the backup cannot be restored, and with it anyone can read it.
+field-backup-passphrase = Backup passphrase (at least 10 characters)
+field-backup-passphrase-again = The passphrase again
+field-backup-file = Backup file (full path)
+settings-backup-make = Back up now
+settings-backup-working = Backing up…
+settings-backup-passphrases-differ = The two passphrases are not the same. Type them again.
+settings-backup-done = Backup saved:
+settings-backup-counts = { $customers ->
+    [one] One customer
+   *[other] { $customers } customers
+}, { $pending ->
+    [0] every change already sent to the server.
+    [one] one change not yet sent to the server.
+   *[other] { $pending } changes not yet sent to the server.
+}
+settings-restore = Restore from a backup
+settings-restore-hint = Type or paste the full path of a .dukkan-backup file (on this computer or a USB stick) and its passphrase. This till then becomes the till that was backed up: it sends what the backup had not sent and fetches what changed since.
+settings-restore-start = Restore…
+settings-restore-warning = This replaces the data on this till with the backup's, and the app restarts.
+settings-restore-unsent = { $pending ->
+    [one] One change made on this till has not reached the server and will be replaced too.
+   *[other] { $pending } changes made on this till have not reached the server and will be replaced too.
+}
+settings-restore-confirm = Replace and restart
+settings-restore-done = The backup of { $date } ({ $customers ->
+    [one] one customer
+   *[other] { $customers } customers
+}) is restored. The app restarts now…
 
 ## Distances and the Activity tab of a customer.
 

@@ -81,6 +81,7 @@ fn generated() -> BTreeMap<String, String> {
         core::OrderId,
         core::orders::OrderRecord,
         device::OrderInput,
+        device::BackupInfo,
     );
     out
 }

@@ -15,7 +15,7 @@ use dukkan_device::{
     AddressRecord, Customer, CustomerChanges, CustomerDetails, Device, DeviceError, Entity,
     ListQuery, Page, SearchHit, StubOutcome, UpgradeRequest,
 };
-use dukkan_device::{KeyPlace, OrderInput, ParkedOp};
+use dukkan_device::{BackupInfo, KeyPlace, OrderInput, ParkedOp};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -227,6 +227,54 @@ async fn export_xlsx<R: Runtime>(
     let rows =
         off_the_ui_thread(&device, move |d| d.export_xlsx(&filter, locale, &written)).await?;
     Ok(ExportResult::new(&path, rows))
+}
+
+/// Writes a backup of the whole till, sealed with the manager's passphrase, into the folder
+/// exports go to, named for when it was taken (`dukkan-backup-….dukkan-backup`). Off the UI
+/// thread: deriving the key from the passphrase and copying the store take a moment.
+#[tauri::command]
+async fn backup_to<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    device: State<'_, Arc<Device>>,
+    passphrase: String,
+) -> CmdResult<BackupInfo> {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let path = export_path(&app, &device, dukkan_device::backup::BACKUP_EXTENSION).with_file_name(
+        format!(
+            "dukkan-backup-{stamp}.{}",
+            dukkan_device::backup::BACKUP_EXTENSION
+        ),
+    );
+    off_the_ui_thread(&device, move |d| d.backup_to(&path, &passphrase)).await
+}
+
+/// How long the window shows "restored" before the app restarts onto the restored data.
+const RESTART_AFTER_RESTORE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Restores the backup at `path` (as the manager typed or pasted it), opened with
+/// `passphrase`: checked and staged beside the store, then the sync engine stops and the app
+/// restarts, and the restored data replaces the store at that start. A refused backup changes
+/// nothing and the app goes on.
+#[tauri::command]
+async fn restore_from<R: Runtime>(
+    app: AppHandle<R>,
+    device: State<'_, Arc<Device>>,
+    engine: State<'_, SyncEngine>,
+    path: String,
+    passphrase: String,
+) -> CmdResult<BackupInfo> {
+    let path = dukkan_device::backup::path_as_typed(&path);
+    let info = off_the_ui_thread(&device, move |d| d.restore_from(&path, &passphrase)).await?;
+    // Nothing more goes to or comes from the server into the store being replaced.
+    if let Some(handle) = engine.0.lock().await.take() {
+        handle.stop().await;
+    }
+    tracing::info!("restarting onto the restored backup");
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(RESTART_AFTER_RESTORE).await;
+        app.request_restart();
+    });
+    Ok(info)
 }
 
 /// The running sync engine, when the device is enrolled.
@@ -546,6 +594,8 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             set_default_address,
             export_csv,
             export_xlsx,
+            backup_to,
+            restore_from,
             sync_status,
             enroll_device,
             reset_enrollment,

@@ -73,6 +73,21 @@ pub enum DeviceError {
     PinNotAllowed { min: usize },
     #[error("sign-in is locked for {seconds} s after too many wrong PINs")]
     SignInLocked { seconds: u64 },
+    /// A backup passphrase shorter than the minimum.
+    #[error("a backup passphrase has at least {min} characters")]
+    BackupPassphraseTooShort { min: usize },
+    /// The backup file could not be written (the folder is missing or full, no permission).
+    #[error("the backup could not be written: {0}")]
+    BackupWriteFailed(String),
+    /// No backup file at the path given.
+    #[error("there is no backup file there")]
+    BackupNotFound,
+    /// The passphrase does not open the backup.
+    #[error("the passphrase does not open this backup")]
+    BackupWrongPassphrase,
+    /// The file opens but is not a Dukkan till's backup (or is not an encrypted database).
+    #[error("this file is not a Dukkan backup")]
+    NotABackup,
 }
 
 impl DeviceError {
@@ -106,6 +121,11 @@ impl DeviceError {
             DeviceError::OwnerPinNotNeeded => "auth.owner-pin-not-needed",
             DeviceError::PinNotAllowed { .. } => "staff.invalid-pin",
             DeviceError::SignInLocked { .. } => "auth.sign-in-locked",
+            DeviceError::BackupPassphraseTooShort { .. } => "backup.passphrase-too-short",
+            DeviceError::BackupWriteFailed(_) => "backup.write-failed",
+            DeviceError::BackupNotFound => "backup.not-found",
+            DeviceError::BackupWrongPassphrase => "backup.wrong-passphrase",
+            DeviceError::NotABackup => "backup.not-a-backup",
         }
     }
 
@@ -130,6 +150,10 @@ impl DeviceError {
                 return LocalizedMessage::new("error-pin-not-allowed")
                     .with("min", MessageArg::Number(*min as f64))
             }
+            DeviceError::BackupPassphraseTooShort { min } => {
+                return LocalizedMessage::new("error-backup-passphrase-too-short")
+                    .with("min", MessageArg::Number(*min as f64))
+            }
             DeviceError::NotFound(_) => "error-not-found",
             DeviceError::StoreKeyMissing => "error-store-key-missing",
             DeviceError::StoreKeyWrong => "error-store-key-wrong",
@@ -149,6 +173,10 @@ impl DeviceError {
             DeviceError::PinWrong => "error-pin-wrong",
             DeviceError::OwnerPinRequired => "error-owner-pin-required",
             DeviceError::OwnerPinNotNeeded => "error-owner-pin-not-needed",
+            DeviceError::BackupWriteFailed(_) => "error-backup-write-failed",
+            DeviceError::BackupNotFound => "error-backup-not-found",
+            DeviceError::BackupWrongPassphrase => "error-backup-wrong-passphrase",
+            DeviceError::NotABackup => "error-not-a-backup",
         };
         LocalizedMessage::new(id)
     }
@@ -184,6 +212,11 @@ impl DeviceError {
             DeviceError::OwnerPinRequired,
             DeviceError::OwnerPinNotNeeded,
             DeviceError::PinNotAllowed { min: 6 },
+            DeviceError::BackupPassphraseTooShort { min: 10 },
+            DeviceError::BackupWriteFailed("x".into()),
+            DeviceError::BackupNotFound,
+            DeviceError::BackupWrongPassphrase,
+            DeviceError::NotABackup,
         ]
     }
 }

@@ -21,6 +21,7 @@ macro_rules! plumbing {
 pub mod activity;
 pub mod addresses;
 mod apply;
+pub mod backup;
 pub mod customers;
 pub mod engine;
 pub mod error;
@@ -37,6 +38,7 @@ pub mod sync;
 
 pub use activity::{AuditEntry, CustomerActivity, OpState, SyncEntry};
 pub use addresses::AddressRecord;
+pub use backup::BackupInfo;
 pub use customers::{
     Customer, CustomerChanges, CustomerDetails, StubOutcome, SyncState, UpgradeRequest,
 };
@@ -59,6 +61,9 @@ pub struct Device {
     path: PathBuf,
     /// Where the store's key is kept (Settings shows it).
     key_place: KeyPlace,
+    /// The store's key (`None`: the benchmark's plain baseline), for the connections a backup
+    /// and a restore open beside the app's. Wiped when the device is dropped.
+    key: Option<store_key::StoreKey>,
     device_id: DeviceId,
     /// Who is signed in (in memory: a restart signs everybody out).
     sign_in: Mutex<staff::SignIn>,
@@ -89,6 +94,8 @@ impl Device {
     pub fn open_with(path: impl AsRef<Path>, storage: KeyStorage) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let (key, key_place) = store_key::resolve(&path, storage)?;
+        // A restore staged before the last restart takes the store's place first.
+        backup::finish_restore(&path, key.as_ref())?;
         let conn = store::open(&path, key.as_ref())?;
         let device_id = match conn
             .query_row(
@@ -115,6 +122,7 @@ impl Device {
             conn: Mutex::new(conn),
             path,
             key_place,
+            key,
             device_id,
             sign_in: Mutex::new(sign_in),
             writes: Arc::new(tokio::sync::Notify::new()),

@@ -4,6 +4,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { AddressDistance } from "../bindings/AddressDistance";
+import type { BackupInfo } from "../bindings/BackupInfo";
 import type { CustomerActivity } from "../bindings/CustomerActivity";
 import type { EngineStatus } from "../bindings/EngineStatus";
 import type { EnrollmentInfo } from "../bindings/EnrollmentInfo";
@@ -55,6 +56,13 @@ export interface Backend {
   exportCsv(filter: ListQuery, locale: Locale): Promise<ExportResult>;
   /** The same list as an Excel workbook (phones as text, figures as numbers). */
   exportXlsx(filter: ListQuery, locale: Locale): Promise<ExportResult>;
+  /** A manager's backup of the whole till, sealed with `passphrase`, into the exports folder. */
+  backupTo(passphrase: string): Promise<BackupInfo>;
+  /**
+   * Restores the backup at `path` (as typed or pasted) opened with `passphrase`; on success the
+   * app restarts onto it moments later. A refused backup changes nothing.
+   */
+  restoreFrom(path: string, passphrase: string): Promise<BackupInfo>;
   /** Queues the upgrade stub → full (works offline; the server sends the code when it arrives). */
   requestUpgrade(id: string, email: string, preferences: Preferences, smsLanguage: Locale | null): Promise<UpgradeRequest>;
   /** Asks the server for a new code (online). */
@@ -157,6 +165,8 @@ export const tauriBackend: Backend = {
   setDefaultAddress: (id) => call("set_default_address", { id }),
   exportCsv: (filter, locale) => call("export_csv", { filter, locale }),
   exportXlsx: (filter, locale) => call("export_xlsx", { filter, locale }),
+  backupTo: (passphrase) => call("backup_to", { passphrase }),
+  restoreFrom: (path, passphrase) => call("restore_from", { path, passphrase }),
   requestUpgrade: (id, email, preferences, smsLanguage) =>
     call("request_upgrade", { id, email, preferences, smsLanguage }),
   resendUpgradeCode: (id) => call("resend_upgrade_code", { id }),

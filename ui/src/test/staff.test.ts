@@ -143,8 +143,10 @@ describe("sign-in at a staffed till", () => {
     await user.keyboard("{F8}");
     expect(screen.queryByTestId("list-count")).toBeNull();
     await user.keyboard("{F9}");
-    expect((await screen.findAllByText("Only a manager can change this. Ask one to sign in.")).length).toBe(2);
+    // Enrollment, backup and restore, and the store location.
+    expect((await screen.findAllByText("Only a manager can change this. Ask one to sign in.")).length).toBe(3);
     expect(screen.queryByTestId("enroll-form")).toBeNull();
+    expect(screen.queryByTestId("backup-form")).toBeNull();
   });
 
   it("a manager gets the list; signing out returns to the sign-in screen", async () => {
