@@ -8,7 +8,7 @@ use dukkan_core::ops::{Op, OrderRecorded};
 use dukkan_core::orders::{self, LoyaltyRule, OrderRecord};
 use dukkan_core::rules::{self, Action};
 use dukkan_core::{AdjustmentId, CustomerId, OrderId};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, Transaction};
 use serde::{Deserialize, Serialize};
 
 /// The settings key of this till's next ticket number.
@@ -133,24 +133,12 @@ impl Device {
 }
 
 fn ticket_number(c: &Connection) -> Result<u64> {
-    let n: Option<String> = c
-        .query_row(
-            "SELECT value FROM settings WHERE key = ?1",
-            [NEXT_TICKET],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let n = crate::settings::setting(c, NEXT_TICKET)?;
     Ok(n.and_then(|n| n.parse().ok()).unwrap_or(1))
 }
 
 pub(crate) fn loyalty_rule(c: &Connection) -> Result<LoyaltyRule> {
-    let rule: Option<String> = c
-        .query_row(
-            "SELECT value FROM settings WHERE key = ?1",
-            [LOYALTY_RULE],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let rule = crate::settings::setting(c, LOYALTY_RULE)?;
     Ok(rule
         .and_then(|r| serde_json::from_str::<LoyaltyRule>(&r).ok())
         .and_then(|r| LoyaltyRule::new(r.points_per_rial).ok())

@@ -28,17 +28,19 @@ struct StoredPoint {
     longitude: f64,
 }
 
+/// The value kept under `key` in the settings table, if any.
+pub(crate) fn setting(c: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
+    Ok(c
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
 impl Device {
     /// The value kept under `key`, if any.
     fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| {
-            Ok(
-                c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                    r.get(0)
-                })
-                .optional()?,
-            )
-        })
+        self.read(|c| setting(c, key))
     }
 
     /// Where the store is, if a manager set it.
