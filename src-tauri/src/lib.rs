@@ -6,6 +6,7 @@
 
 use dukkan_core::i18n::Locale;
 use dukkan_core::orders::OrderRecord;
+use dukkan_core::sync::ServerHistory;
 use dukkan_core::{
     AddressId, AddressInput, CustomerId, GeoPoint, LocalizedMessage, Preferences, StubInput,
 };
@@ -454,6 +455,16 @@ fn customer_activity(device: State<'_, Arc<Device>>, id: String) -> CmdResult<Cu
     Ok(device.customer_activity(parse_id(&id)?)?)
 }
 
+/// The customer's history as the server holds it, for a signed-in manager while the till is
+/// connected (`null` while the server does not know the customer yet).
+#[tauri::command]
+async fn server_history(
+    device: State<'_, Arc<Device>>,
+    id: String,
+) -> CmdResult<Option<ServerHistory>> {
+    Ok(engine::server_history(&device, parse_id(&id)?).await?)
+}
+
 #[tauri::command]
 fn staff_session(device: State<'_, Arc<Device>>) -> StaffSession {
     device.staff_session()
@@ -612,6 +623,7 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             clear_store_location,
             address_distances,
             customer_activity,
+            server_history,
             staff_session,
             staff_roster,
             sign_in,

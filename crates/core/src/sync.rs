@@ -332,3 +332,61 @@ pub struct UpgradeStatus {
     /// The customer as the server now holds it (full, phone verified, once `verified`).
     pub customer: Option<CustomerSnapshot>,
 }
+
+/// Most entries of each kind one customer history answer holds.
+pub const MAX_HISTORY_LIMIT: u32 = 500;
+/// Entries of each kind when the query names no limit.
+pub const DEFAULT_HISTORY_LIMIT: u32 = 100;
+
+/// One change to a customer (or one of its addresses) as the server's audit log keeps it: who
+/// (by name), from which till, what action and which fields — never their values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ServerAuditEntry {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `customer` or `address`.
+    pub entity: String,
+    pub entity_id: uuid::Uuid,
+    /// What was done (`create`, `update`, `deactivate`, `merge`, …).
+    pub action: String,
+    /// The fields changed (names only, never values).
+    pub fields: Vec<String>,
+    pub staff_id: Option<uuid::Uuid>,
+    /// The staff member's name while they are on the shop's staff list.
+    pub staff_name: Option<String>,
+    /// The till it was made on, when it came by sync.
+    pub device_id: Option<uuid::Uuid>,
+    pub device_name: Option<String>,
+}
+
+/// One merge a customer took part in (as the duplicate or as the one that stayed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ServerMergeEntry {
+    pub id: uuid::Uuid,
+    pub source_customer_id: uuid::Uuid,
+    pub target_customer_id: uuid::Uuid,
+    pub reason: String,
+    pub merged_by: Option<uuid::Uuid>,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub merged_at: chrono::DateTime<chrono::Utc>,
+    pub orders_moved: i32,
+    pub loyalty_points_merged: i64,
+}
+
+/// A customer's history as the server holds it, newest first: the answer of
+/// `GET /api/v1/customers/{id}/history` (managers) and `GET /api/v1/sync/customers/{id}/history`
+/// (tills, shown to a signed-in manager).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ServerHistory {
+    pub audit: Vec<ServerAuditEntry>,
+    pub merges: Vec<ServerMergeEntry>,
+}

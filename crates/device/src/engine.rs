@@ -8,7 +8,8 @@ use crate::sync::SyncStatus;
 use crate::Device;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use dukkan_core::sync::{
-    PullResponse, PushRequest, PushResponse, MAX_PULL_WAIT_SECS, MAX_PUSH_BATCH, PROTOCOL_VERSION,
+    PullResponse, PushRequest, PushResponse, ServerHistory, MAX_PULL_WAIT_SECS, MAX_PUSH_BATCH,
+    PROTOCOL_VERSION,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -254,6 +255,32 @@ impl Client {
         id: dukkan_core::CustomerId,
     ) -> Result<Option<dukkan_core::sync::CustomerSnapshot>, RoundError> {
         let url = format!("{}/api/v1/sync/customers/{id}", self.config.base_url);
+        let resp = self
+            .http
+            .get(url)
+            .timeout(self.config.request_timeout)
+            .bearer_auth(&self.config.token)
+            .send()
+            .await
+            .map_err(no_answer)?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(status_error(&resp));
+        }
+        resp.json().await.map(Some).map_err(|_| RoundError::Network)
+    }
+
+    /// A customer's history as the server holds it; `None` when the server does not know it.
+    async fn history(
+        &self,
+        id: dukkan_core::CustomerId,
+    ) -> Result<Option<ServerHistory>, RoundError> {
+        let url = format!(
+            "{}/api/v1/sync/customers/{id}/history",
+            self.config.base_url
+        );
         let resp = self
             .http
             .get(url)
@@ -580,6 +607,35 @@ pub async fn verify_upgrade_code(
 ) -> Result<crate::UpgradeRequest> {
     let code = dukkan_core::phone::verification_code(code).ok_or(DeviceError::OtpMalformed)?;
     upgrade_call(device, customer, "verify", Some(code)).await
+}
+
+/// The customer's history as the server holds it — who changed what (field names, never
+/// values), from which till, and its merges — for the Activity tab; `None` while the server
+/// does not know the customer (it has not been pushed yet). Managers only, as over REST: a
+/// cashier's session does not read who did what at the shop. Online only: without an answer,
+/// `sync.server-unreachable` (or `device.server-untrusted`).
+pub async fn server_history(
+    device: &Device,
+    customer: dukkan_core::CustomerId,
+) -> Result<Option<ServerHistory>> {
+    device.authorize(dukkan_core::staff::Role::Manager)?;
+    let (base, token) = device.enrollment()?.ok_or(DeviceError::NotEnrolled)?;
+    let client = Client {
+        http: http_client()?,
+        config: ServerConfig::new(base, token),
+    };
+    match client.history(customer).await {
+        Ok(history) => Ok(history),
+        Err(RoundError::Untrusted) => Err(DeviceError::ServerUntrusted),
+        Err(RoundError::Status { code: 401, .. }) => {
+            Err(DeviceError::EnrollmentRefused("unauthenticated".into()))
+        }
+        Err(RoundError::Store(e)) => Err(e),
+        Err(e) => {
+            tracing::info!(%customer, error = %e.code(), "server history unavailable");
+            Err(DeviceError::ServerUnreachable)
+        }
+    }
 }
 
 async fn upgrade_call(

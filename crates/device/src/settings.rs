@@ -30,11 +30,12 @@ struct StoredPoint {
 
 /// The value kept under `key` in the settings table, if any.
 pub(crate) fn setting(c: &rusqlite::Connection, key: &str) -> Result<Option<String>> {
-    Ok(c
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+    Ok(
+        c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
             r.get(0)
         })
-        .optional()?)
+        .optional()?,
+    )
 }
 
 impl Device {

@@ -235,3 +235,25 @@ fn activity_of_an_unknown_customer_is_empty_and_hostile_text_in_the_log_is_retur
         "another device's entry is not this till's op"
     );
 }
+
+#[test]
+fn the_servers_history_is_read_for_a_manager_of_an_enrolled_till_only() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_dir, d) = device();
+    let c = stub(&d, "Ahmed", "92123456");
+    // A cashier is refused before anything is asked of the server.
+    common::signed_in(&d, dukkan_core::staff::Role::Cashier);
+    let refused = rt
+        .block_on(dukkan_device::engine::server_history(&d, c.id))
+        .unwrap_err();
+    assert_eq!(refused.code(), "auth.forbidden");
+    // A manager of a till with no server: nothing to ask.
+    common::signed_in(&d, dukkan_core::staff::Role::Manager);
+    let alone = rt
+        .block_on(dukkan_device::engine::server_history(&d, c.id))
+        .unwrap_err();
+    assert_eq!(alone.code(), "device.not-enrolled");
+}

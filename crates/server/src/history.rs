@@ -1,20 +1,21 @@
-//! A customer's history over REST (managers): the audit entries of the customer and of its
-//! addresses — who (by name), from which till, what action and which fields (never values) —
-//! and the merges it took part in, newest first.
+//! A customer's history over REST (managers) and over sync (tills, which show it to a signed-in
+//! manager): the audit entries of the customer and of its addresses — who (by name), from which
+//! till, what action and which fields (never values) — and the merges it took part in, newest
+//! first.
 
 use crate::db;
 use crate::error::Error;
+use crate::ids::TenantId;
 use crate::staff::{Actor, Role};
-use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 /// Most entries of each kind one answer holds.
-pub const MAX_LIMIT: u32 = 500;
-const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = dukkan_core::sync::MAX_HISTORY_LIMIT;
+const DEFAULT_LIMIT: u32 = dukkan_core::sync::DEFAULT_HISTORY_LIMIT;
 
-/// `GET /customers/{id}/history` query string.
+/// `GET /customers/{id}/history` (and the sync door's) query string.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -24,47 +25,24 @@ pub struct HistoryQuery {
     pub limit: Option<u32>,
 }
 
-/// One change, as the audit log keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEntry {
-    pub at: DateTime<Utc>,
-    /// `customer` or `address`.
-    pub entity: String,
-    pub entity_id: Uuid,
-    /// What was done (`create`, `update`, `deactivate`, `merge`, …).
-    pub action: String,
-    /// The fields changed (names only, never values).
-    pub fields: Vec<String>,
-    pub staff_id: Option<Uuid>,
-    /// The staff member's name while they are on the shop's staff list.
-    pub staff_name: Option<String>,
-    /// The till it was made on, when it came by sync.
-    pub device_id: Option<Uuid>,
-    pub device_name: Option<String>,
+impl HistoryQuery {
+    /// The limit asked for, checked (400 `request.invalid-query` outside 1..=500).
+    pub fn limit(&self) -> Result<u32, Error> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if (1..=MAX_LIMIT).contains(&limit) {
+            Ok(limit)
+        } else {
+            Err(Error::InvalidQuery)
+        }
+    }
 }
 
+/// One change, as the audit log keeps it (the one wire type, shared with the till).
+pub use dukkan_core::sync::ServerAuditEntry as AuditEntry;
+/// The answer of `GET /customers/{id}/history` and `GET /sync/customers/{id}/history`.
+pub use dukkan_core::sync::ServerHistory as CustomerHistory;
 /// One merge this customer took part in (as the duplicate or as the one that stayed).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MergeEntry {
-    pub id: Uuid,
-    pub source_customer_id: Uuid,
-    pub target_customer_id: Uuid,
-    pub reason: String,
-    pub merged_by: Option<Uuid>,
-    pub merged_at: DateTime<Utc>,
-    pub orders_moved: i32,
-    pub loyalty_points_merged: i64,
-}
-
-/// The answer of `GET /customers/{id}/history`.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomerHistory {
-    pub audit: Vec<AuditEntry>,
-    pub merges: Vec<MergeEntry>,
-}
+pub use dukkan_core::sync::ServerMergeEntry as MergeEntry;
 
 /// The history of `customer`, a customer of the actor's shop (404 otherwise). Managers and
 /// admins: it says who did what at the shop.
@@ -75,14 +53,23 @@ pub async fn history(
     query: HistoryQuery,
 ) -> Result<CustomerHistory, Error> {
     actor.require(Role::Manager)?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::InvalidQuery);
-    }
+    history_of(pool, actor.tenant, customer, query.limit()?).await
+}
+
+/// The history of `customer` in `tenant` (404 when the tenant has no such customer), at most
+/// `limit` entries of each kind, newest first. The one builder of the answer: the REST door
+/// checks the manager's role first; the sync door answers the device's own tenant, and the
+/// till shows it to a signed-in manager only.
+pub async fn history_of(
+    pool: &Pool,
+    tenant_id: TenantId,
+    customer: Uuid,
+    limit: u32,
+) -> Result<CustomerHistory, Error> {
     let limit = i64::from(limit);
-    let tenant = actor.tenant.0;
+    let tenant = tenant_id.0;
     let mut client = pool.get().await?;
-    let tx = db::tenant_tx(&mut client, actor.tenant).await?;
+    let tx = db::tenant_tx(&mut client, tenant_id).await?;
     tx.query_opt(
         "SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2",
         &[&tenant, &customer],

@@ -25,6 +25,7 @@ import type { Locale } from "../bindings/Locale";
 import type { Page } from "../bindings/Page";
 import type { Preferences } from "../bindings/Preferences";
 import type { SearchHit } from "../bindings/SearchHit";
+import type { ServerHistory } from "../bindings/ServerHistory";
 import type { StaffMember } from "../bindings/StaffMember";
 import type { StaffSession } from "../bindings/StaffSession";
 import type { StartupProblem } from "../bindings/StartupProblem";
@@ -92,6 +93,8 @@ export interface Backend {
   clearStoreLocation(): Promise<void>;
   addressDistances(customerId: string): Promise<AddressDistance[]>;
   customerActivity(id: string): Promise<CustomerActivity>;
+  /** The customer's history as the shop's server holds it (managers, online; `null` while the server does not know them). */
+  serverHistory(id: string): Promise<ServerHistory | null>;
   /** Who is signed in, and whether this till needs anyone to be (its staff roster is not empty). */
   staffSession(): Promise<StaffSession>;
   /** The shop's staff who may sign in here (from the server's roster), by name. */
@@ -188,6 +191,7 @@ export const tauriBackend: Backend = {
   clearStoreLocation: () => call("clear_store_location"),
   addressDistances: (customerId) => call("address_distances", { customerId }),
   customerActivity: (id) => call("customer_activity", { id }),
+  serverHistory: (id) => call("server_history", { id }),
   staffSession: () => call("staff_session"),
   staffRoster: () => call("staff_roster"),
   signIn: (staffId, pin) => call("sign_in", { staffId, pin }),

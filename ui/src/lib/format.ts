@@ -54,6 +54,12 @@ export function opLabel(kind: string): string {
   return hasMessage(id) ? t(id) : kind;
 }
 
+/** An action in the server's audit log (`update`, `merge-source`) as a localised name. */
+export function serverActionLabel(action: string): string {
+  const id = `server-action-${action}`;
+  return /^[a-z][a-z0-9-]*$/.test(action) && hasMessage(id) ? t(id) : action;
+}
+
 /** A server refusal code (`customer.phone-taken`, `validation.invalid-phone`) as a sentence. */
 export function refusalText(code: string): string {
   const name = code.includes(".") ? code.slice(code.indexOf(".") + 1) : code;
@@ -65,6 +71,8 @@ export function refusalText(code: string): string {
 
 /** A changed field's name (`firstName`) as its localised label. */
 export function fieldLabel(name: string): string {
+  // The server's audit marks a whole new customer as `*`.
+  if (name === "*") return t("activity-field-all");
   const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   for (const id of [`field-${kebab}`, `activity-field-${kebab}`]) {
     if (hasMessage(id)) return t(id);

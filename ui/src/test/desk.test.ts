@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { cleanup, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { mockIPC } from "@tauri-apps/api/mocks";
@@ -10,9 +10,11 @@ import type { OrderRecord } from "../bindings/OrderRecord";
 import type { CustomerActivity } from "../bindings/CustomerActivity";
 import type { EngineStatus } from "../bindings/EngineStatus";
 import type { ParkedOp } from "../bindings/ParkedOp";
+import type { ServerHistory } from "../bindings/ServerHistory";
 import { tauriBackend } from "../lib/backend";
 import { distanceText, refusalText } from "../lib/format";
 import { setLocale } from "../lib/i18n.svelte";
+import { staff } from "../lib/staff.svelte";
 import { customer } from "./fixtures";
 
 type Call = { cmd: string; args: Record<string, unknown> };
@@ -549,6 +551,115 @@ describe("the customer detail", () => {
     expect(within(rows[2]).getByTestId("audit-fields").textContent).toBe("النوع، الاسم الأول، الهاتف");
     expect(screen.getAllByTestId("sync-entry")[1].textContent).toContain("رفضه الخادم");
     expect(screen.getAllByRole("columnheader", { name: "الإجراء" })).toHaveLength(2);
+  });
+
+  const serverHistory: ServerHistory = {
+    audit: [
+      { at: "2026-11-25T11:00:00Z", entity: "customer", entityId: c.id, action: "order", fields: ["orders", "loyaltyPoints"], staffId: "0190a0b0-0000-7000-8000-0000000000a7", staffName: "Huda", deviceId: "0190a0b0-0000-7000-8000-0000000000d2", deviceName: "Front counter" },
+      { at: "2026-11-25T10:30:00Z", entity: "customer", entityId: c.id, action: "update", fields: ["lastName"], staffId: "0190a0b0-0000-7000-8000-0000000000a9", staffName: null, deviceId: null, deviceName: null },
+      { at: "2026-11-25T10:00:00Z", entity: "customer", entityId: c.id, action: "create", fields: ["*"], staffId: null, staffName: null, deviceId: "0190a0b0-0000-7000-8000-0000000000d2", deviceName: "Front counter" },
+    ],
+    merges: [
+      { id: "0190a0b0-0000-7000-8000-0000000000e1", sourceCustomerId: "0190a0b0-0000-7000-8000-0000000000c9", targetCustomerId: c.id, reason: "same person", mergedBy: null, mergedAt: "2026-11-25T12:00:00Z", ordersMoved: 2, loyaltyPointsMerged: 7 },
+    ],
+  };
+
+  /** A shell with a signed-in `role` (the session is shared module state: forgotten after the test). */
+  function signedIn(role: "manager" | "cashier") {
+    onTestFinished(() => {
+      staff.session = null;
+    });
+    return () => ({ ownerPinRequired: false, signInRequired: true, staff: { id: "0190a0b0-0000-7000-8000-0000000000a7", name: "Huda", role } });
+  }
+
+  function serverShell(server_history: () => unknown) {
+    return fakeShell({
+      handlers: {
+        search_customers: () => [{ matched: "phoneLast4", customer: c }],
+        customer_details: () => ({ customer: c, addresses: [], upgrade: null }),
+        address_distances: () => [],
+        customer_activity: () => activity,
+        staff_session: signedIn("manager"),
+        server_history,
+      },
+    });
+  }
+
+  it("shows a manager the server's history with staff and till names and localised actions, in English and Arabic", async () => {
+    const { called } = serverShell(() => serverHistory);
+    const user = setup();
+    await openDetail(user);
+    await user.click(screen.getByRole("tab", { name: "Activity" }));
+    const rows = await screen.findAllByTestId("server-audit-entry");
+    expect(called("server_history").at(-1)?.args).toEqual({ id: c.id });
+    expect(rows.map((r) => within(r).getByTestId("server-audit-action").textContent)).toEqual([
+      "Order recorded",
+      "Profile changed",
+      "Customer created",
+    ]);
+    expect(rows.map((r) => within(r).getByTestId("server-audit-who").textContent?.trim())).toEqual([
+      "Huda",
+      "Former staff member (0190a0b0)",
+      "No one signed in",
+    ]);
+    expect(within(rows[0]).getByTestId("server-audit-till").textContent).toBe("Front counter");
+    expect(within(rows[0]).getByTestId("server-audit-fields").textContent).toBe("Orders, Points");
+    expect(within(rows[2]).getByTestId("server-audit-fields").textContent).toBe("All fields");
+    const merge = screen.getByTestId("server-merge");
+    expect(merge.textContent).toContain("Duplicate (0190a0b0) merged into this customer");
+    expect(merge.textContent).toContain("Orders moved: 2 · Points moved: 7");
+    // The till's own sections stay.
+    expect(screen.getAllByTestId("audit-entry")).toHaveLength(3);
+    expect(screen.getAllByTestId("sync-entry")).toHaveLength(3);
+
+    cleanup();
+    setLocale("ar");
+    const again = setup();
+    await openDetail(again);
+    await again.click(screen.getByRole("tab", { name: "النشاط" }));
+    const ar = await screen.findAllByTestId("server-audit-entry");
+    expect(screen.getByTestId("server-history").textContent).toContain("على الخادم");
+    expect(ar.map((r) => within(r).getByTestId("server-audit-action").textContent)).toEqual([
+      "تسجيل طلب",
+      "تعديل الملف",
+      "إنشاء عميل",
+    ]);
+    expect(within(ar[0]).getByTestId("server-audit-who").textContent?.trim()).toBe("Huda");
+    expect(within(ar[0]).getByTestId("server-audit-fields").textContent).toBe("الطلبات، النقاط");
+    expect(screen.getAllByRole("columnheader", { name: "نقطة البيع" })).toHaveLength(1);
+  });
+
+  it("says the server cannot be reached, localised, and keeps the till's own history", async () => {
+    serverShell(() => {
+      throw { code: "sync.server-unreachable", message: { id: "error-server-unreachable", args: [] } } satisfies CommandError;
+    });
+    const user = setup();
+    await openDetail(user);
+    await user.click(screen.getByRole("tab", { name: "Activity" }));
+    expect((await screen.findByTestId("server-history-message")).textContent).toBe(
+      "The server cannot be reached now, so its history is not shown. This till's own changes are above.",
+    );
+    expect(screen.queryAllByTestId("server-audit-entry")).toHaveLength(0);
+    expect(screen.getAllByTestId("audit-entry")).toHaveLength(3);
+    expect(screen.getAllByTestId("sync-entry")).toHaveLength(3);
+  });
+
+  it("does not ask the server for a cashier", async () => {
+    const { called } = fakeShell({
+      handlers: {
+        search_customers: () => [{ matched: "phoneLast4", customer: c }],
+        customer_details: () => ({ customer: c, addresses: [], upgrade: null }),
+        address_distances: () => [],
+        customer_activity: () => activity,
+        staff_session: signedIn("cashier"),
+      },
+    });
+    const user = setup();
+    await openDetail(user);
+    await user.click(screen.getByRole("tab", { name: "Activity" }));
+    await screen.findAllByTestId("audit-entry");
+    expect(screen.queryByTestId("server-history")).toBeNull();
+    expect(called("server_history")).toHaveLength(0);
   });
 });
 

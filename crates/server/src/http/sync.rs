@@ -1,7 +1,7 @@
 //! The sync routes under `/api/v1/sync`, for devices (device token only; tenant and device
 //! come from the token): push ([`crate::push`]), pull ([`crate::pull`]), one customer again
-//! ([`crate::snapshots`]), the staff roster (with its `ETag`), and the upgrade code calls
-//! ([`crate::upgrades`]).
+//! ([`crate::snapshots`]) and its history ([`crate::history`]), the staff roster (with its
+//! `ETag`), and the upgrade code calls ([`crate::upgrades`]).
 
 use super::{ApiJson, ApiPath, ApiQuery, AppState, RequestLocale};
 use crate::db;
@@ -133,6 +133,10 @@ pub fn routes() -> axum::Router<crate::AppState> {
         .merge(upgrades)
         .route(ROSTER_PATH, axum::routing::get(staff_handler))
         .route("/customers/{id}", axum::routing::get(customer_handler))
+        .route(
+            "/customers/{id}/history",
+            axum::routing::get(customer_history_handler),
+        )
 }
 
 /// One customer as the server holds it now (device token only): what a pull would carry.
@@ -151,6 +155,26 @@ pub(crate) async fn customer_handler(
     let snapshot = crate::snapshots::snapshot(&tx, device.tenant.0, id).await?;
     tx.commit().await?;
     Ok(axum::Json(snapshot))
+}
+
+/// A customer's history as the server holds it (device token only): the same answer as
+/// `GET /api/v1/customers/{id}/history` — who (by name) changed what (field names, never
+/// values), from which till, and its merges, newest first. The till shows it to a signed-in
+/// manager only, while it is connected.
+#[utoipa::path(get, path = "/api/v1/sync/customers/{id}/history", tag = "sync", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The customer"), crate::history::HistoryQuery),
+    responses((status = 200, description = "Audit entries of the customer and its addresses (names of fields, never values) and its merges, newest first", body = crate::history::CustomerHistory), (status = 400, description = "Invalid query", body = ErrorBody), (status = 401, description = "Not a live device token", body = ErrorBody), (status = 404, description = "No such customer in this tenant", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(crate) async fn customer_history_handler(
+    State(s): State<AppState>,
+    device: DeviceActor,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiQuery(q): ApiQuery<crate::history::HistoryQuery>,
+) -> Result<axum::Json<crate::history::CustomerHistory>, Error> {
+    let id = uuid::Uuid::try_parse(&id).map_err(|_| Error::NotFound)?;
+    let limit = q.limit()?;
+    Ok(axum::Json(
+        crate::history::history_of(&s.pool, device.tenant, id, limit).await?,
+    ))
 }
 
 /// Path of the roster endpoint under `/api/v1/sync`.

@@ -111,3 +111,85 @@ async fn a_manager_reads_who_changed_a_customer_from_where_and_its_merges_never_
         );
     }
 }
+
+#[tokio::test]
+async fn a_till_reads_the_history_of_its_own_shops_customers_as_managers_do() {
+    let app = TestApp::spawn().await;
+    let (_, manager) = app.tenant_with("shop", Role::Manager).await;
+    let c = app.stub(&manager, "Ahmed", "92123456").await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let device = app.device_token("shop").await;
+    // The manager, signed in at the till, edits the customer there; the op names them.
+    let roster = app.get("/api/v1/sync/staff", &device).await;
+    let salim = roster.body["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Salim")
+        .expect("the manager on the roster")["id"]
+        .clone();
+    let pushed = app
+        .post(
+            "/api/v1/sync/push",
+            &device,
+            json!({"protocol": 2, "ops": [{"opId": uuid::Uuid::now_v7(), "deviceSeq": 1,
+                "kind": "customer_updated", "staffId": salim, "at": "2026-12-05T08:00:00Z",
+                "payload": {"id": id, "lastName": "Al Balushi"}}]}),
+        )
+        .await;
+    assert_eq!(pushed.body["results"][0]["result"], "applied", "{pushed:?}");
+
+    let path = format!("/api/v1/sync/customers/{id}/history");
+    let history = app.get(&path, &device).await;
+    assert_eq!(history.status, StatusCode::OK, "{history:?}");
+    let audit = history.body["audit"].as_array().unwrap();
+    let from_till = audit
+        .iter()
+        .find(|a| {
+            a["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "lastName")
+        })
+        .expect("the till's edit");
+    assert_eq!(from_till["staffName"], "Salim");
+    assert_eq!(from_till["deviceName"], "Till");
+    assert_eq!(from_till["action"], "update");
+    assert!(!history.body.to_string().contains("Al Balushi"));
+    // The very answer managers get over REST.
+    let rest = app
+        .get(&format!("/api/v1/customers/{id}/history"), &manager)
+        .await;
+    assert_eq!(rest.body, history.body);
+    let one = app.get(&format!("{path}?limit=1"), &device).await;
+    assert_eq!(one.body["audit"].as_array().unwrap().len(), 1);
+
+    // Another shop's till does not see it; an unknown id is not found either.
+    let (_, _) = app.tenant_with("other", Role::Manager).await;
+    let other = app.device_token("other").await;
+    let hidden = app.get(&path, &other).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{hidden:?}");
+    let unknown = app
+        .get(
+            &format!("/api/v1/sync/customers/{}/history", uuid::Uuid::now_v7()),
+            &device,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    // No token, a staff session's token or a made-up one: not a device.
+    let anonymous = app.call(reqwest::Method::GET, &path, None, None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    for token in ["not-a-token", manager.as_str()] {
+        let refused = app.get(&path, token).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{refused:?}");
+    }
+    for bad in ["limit=0", "limit=501", "limit=x", "since=1"] {
+        let a = app.get(&format!("{path}?{bad}"), &device).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::BAD_REQUEST, "request.invalid-query"),
+            "{bad}"
+        );
+    }
+}
