@@ -305,16 +305,34 @@ pub async fn server_view(app: &TestApp, tenant: uuid::Uuid) -> BTreeMap<String, 
     out
 }
 
+/// Every customer the device lists with `active` (`None`: active or not), walk-in guests
+/// included (the list leaves them out unless asked for them), page after page.
+pub fn every_customer(d: &Device, active: Option<bool>) -> Vec<dukkan_device::Customer> {
+    let mut out = Vec::new();
+    for kind in [None, Some(dukkan_core::CustomerKind::Guest)] {
+        let mut query = dukkan_device::ListQuery {
+            kind,
+            active,
+            limit: Some(500),
+            ..Default::default()
+        };
+        loop {
+            let page = d.list_customers(&query).unwrap();
+            out.extend(page.items);
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+    }
+    out
+}
+
 /// Every customer the device holds (active or not), with its addresses.
 pub fn device_view(d: &Device) -> BTreeMap<String, CustomerView> {
     let mut out = BTreeMap::new();
-    let mut query = dukkan_device::ListQuery {
-        limit: Some(500),
-        ..Default::default()
-    };
-    loop {
-        let page = d.list_customers(&query).unwrap();
-        for c in &page.items {
+    {
+        for c in &every_customer(d, None) {
             let details = d.customer(c.id).unwrap();
             let t = |f: &Option<dukkan_core::FreeText>| f.as_ref().map(|x| x.as_str().to_owned());
             let addresses = details
@@ -351,11 +369,8 @@ pub fn device_view(d: &Device) -> BTreeMap<String, CustomerView> {
                 },
             );
         }
-        match page.next {
-            Some(next) => query.after = Some(next),
-            None => return out,
-        }
     }
+    out
 }
 
 /// The first difference between the server's customers and a device's, if any.
@@ -620,15 +635,7 @@ fn tolerated(e: &dukkan_device::DeviceError) -> bool {
 pub fn perform(d: &Device, phones: &mut Phones, action: &Action) -> bool {
     use dukkan_core::{AddressInput, StubInput};
     use dukkan_device::{CustomerChanges, StubOutcome};
-    let active = || {
-        d.list_customers(&dukkan_device::ListQuery {
-            active: Some(true),
-            limit: Some(500),
-            ..Default::default()
-        })
-        .unwrap()
-        .items
-    };
+    let active = || every_customer(d, Some(true));
     let pick = |target: u16| {
         let items = active();
         (!items.is_empty()).then(|| items[target as usize % items.len()].clone())
@@ -724,14 +731,7 @@ pub fn perform(d: &Device, phones: &mut Phones, action: &Action) -> bool {
             Some(c) => d.deactivate_customer(c.id).map(|_| true),
         },
         Action::Reactivate { target } => {
-            let inactive: Vec<_> = d
-                .list_customers(&dukkan_device::ListQuery {
-                    active: Some(false),
-                    limit: Some(500),
-                    ..Default::default()
-                })
-                .unwrap()
-                .items
+            let inactive: Vec<_> = every_customer(d, Some(false))
                 .into_iter()
                 .filter(|c| c.merged_into.is_none())
                 // A phone every till may create offline could be another customer's by the
