@@ -249,12 +249,13 @@ impl Client {
         Ok(Some((roster, tag)))
     }
 
-    /// One customer as the server holds it now; `None` when the server does not know it.
-    async fn customer(
+    /// A JSON answer of the sync API at `path` (after `/api/v1/sync`); `None` when the server
+    /// answers 404 (it does not know the customer).
+    async fn get_known<T: serde::de::DeserializeOwned>(
         &self,
-        id: dukkan_core::CustomerId,
-    ) -> Result<Option<dukkan_core::sync::CustomerSnapshot>, RoundError> {
-        let url = format!("{}/api/v1/sync/customers/{id}", self.config.base_url);
+        path: &str,
+    ) -> Result<Option<T>, RoundError> {
+        let url = format!("{}/api/v1/sync{path}", self.config.base_url);
         let resp = self
             .http
             .get(url)
@@ -272,30 +273,20 @@ impl Client {
         resp.json().await.map(Some).map_err(|_| RoundError::Network)
     }
 
+    /// One customer as the server holds it now; `None` when the server does not know it.
+    async fn customer(
+        &self,
+        id: dukkan_core::CustomerId,
+    ) -> Result<Option<dukkan_core::sync::CustomerSnapshot>, RoundError> {
+        self.get_known(&format!("/customers/{id}")).await
+    }
+
     /// A customer's history as the server holds it; `None` when the server does not know it.
     async fn history(
         &self,
         id: dukkan_core::CustomerId,
     ) -> Result<Option<ServerHistory>, RoundError> {
-        let url = format!(
-            "{}/api/v1/sync/customers/{id}/history",
-            self.config.base_url
-        );
-        let resp = self
-            .http
-            .get(url)
-            .timeout(self.config.request_timeout)
-            .bearer_auth(&self.config.token)
-            .send()
-            .await
-            .map_err(no_answer)?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !resp.status().is_success() {
-            return Err(status_error(&resp));
-        }
-        resp.json().await.map(Some).map_err(|_| RoundError::Network)
+        self.get_known(&format!("/customers/{id}/history")).await
     }
 
     async fn pull(&self, since: i64, wait: Duration) -> Result<PullResponse, RoundError> {
