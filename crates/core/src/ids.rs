@@ -76,6 +76,11 @@ uuid_id!(
     /// A manager's adjustment of a customer's loyalty points.
     AdjustmentId
 );
+uuid_id!(
+    /// One merge of a duplicate into the customer that stays: made where the manager merges,
+    /// so a merge is recorded once and can be undone by naming it.
+    MergeId
+);
 
 #[cfg(test)]
 mod tests {

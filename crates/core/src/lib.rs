@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod customer;
+pub mod duplicates;
 pub mod email;
 pub mod error;
 pub mod export;
@@ -28,6 +29,6 @@ pub use customer::{
 };
 pub use email::Email;
 pub use error::{Field, LocalizedMessage, MessageArg, ValidationError};
-pub use ids::{AddressId, AdjustmentId, CustomerId, DeviceId, OpId, OrderId};
+pub use ids::{AddressId, AdjustmentId, CustomerId, DeviceId, MergeId, OpId, OrderId};
 pub use phone::Phone;
 pub use text::{FreeText, PersonName};

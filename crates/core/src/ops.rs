@@ -6,7 +6,7 @@
 
 use crate::address::Address;
 use crate::customer::{CustomerKind, Preferences};
-use crate::ids::{AddressId, AdjustmentId, CustomerId, OrderId};
+use crate::ids::{AddressId, AdjustmentId, CustomerId, MergeId, OrderId};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Version of the push/pull protocol these types describe.
@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// by another op: the till renumbers and pushes again) and the `customer_reactivated` op. A
 /// till still on 1 is answered a conflict as `rejected` with `sync.sequence-conflict`, which
 /// it parks for a person (and never a `customer_reactivated`, which it cannot make).
-/// The `order_recorded` and `points_adjusted` ops came later without a version bump: a till
+/// The `order_recorded`, `points_adjusted`, `customer_merged` and `merge_undone` ops came later without a version bump: a till
 /// that predates them never makes them, and a server that predates them rejects them (the
 /// till parks them; nothing is lost).
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -83,6 +83,28 @@ pub enum Op {
         delta: i64,
         reason: String,
     },
+    /// A manager merged the duplicate `customer_id` into `target_id`: its orders, addresses
+    /// and points move to the target, the target takes what it lacks, the duplicate is
+    /// deactivated and points at the target.
+    #[serde(rename_all = "camelCase")]
+    CustomerMerged {
+        merge_id: MergeId,
+        /// The duplicate.
+        customer_id: CustomerId,
+        /// The customer that stays.
+        target_id: CustomerId,
+        reason: String,
+    },
+    /// A manager undid a merge (within [`crate::rules::MERGE_UNDO_HOURS`] of it): the
+    /// duplicate `customer_id` is back with what moved.
+    #[serde(rename_all = "camelCase")]
+    MergeUndone {
+        merge_id: MergeId,
+        /// The duplicate the merge deactivated.
+        customer_id: CustomerId,
+        /// The customer it was merged into.
+        target_id: CustomerId,
+    },
 }
 
 /// An order taken at a till (or posted by an order system over REST). The order id is made
@@ -118,6 +140,8 @@ impl Op {
             Op::UpgradeRequested { .. } => "upgrade_requested",
             Op::OrderRecorded(_) => "order_recorded",
             Op::PointsAdjusted { .. } => "points_adjusted",
+            Op::CustomerMerged { .. } => "customer_merged",
+            Op::MergeUndone { .. } => "merge_undone",
         }
     }
 
@@ -129,6 +153,8 @@ impl Op {
             Op::OrderRecorded(o) => o.customer_id,
             Op::CustomerDeactivated { customer_id }
             | Op::PointsAdjusted { customer_id, .. }
+            | Op::CustomerMerged { customer_id, .. }
+            | Op::MergeUndone { customer_id, .. }
             | Op::CustomerReactivated { customer_id }
             | Op::AddressAdded { customer_id, .. }
             | Op::AddressUpdated { customer_id, .. }

@@ -377,6 +377,10 @@ pub struct ServerMergeEntry {
     pub merged_at: chrono::DateTime<chrono::Utc>,
     pub orders_moved: i32,
     pub loyalty_points_merged: i64,
+    /// When the merge was undone (`POST /customers/merges/{id}/undo`), if it was.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    #[serde(default)]
+    pub undone_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A customer's history as the server holds it, newest first: the answer of

@@ -6,7 +6,7 @@
 use crate::customers::{index_names, last4};
 use crate::error::{DeviceError, Entity, Result};
 use crate::{journal, WriteContext};
-use dukkan_core::ops::{CustomerCreated, Op};
+use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op};
 use dukkan_core::rules::{self, CustomerState};
 use dukkan_core::{Address, AddressId, CustomerId, Phone};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -125,6 +125,56 @@ fn create(tx: &Transaction<'_>, ctx: &WriteContext, c: &CustomerCreated) -> Resu
     Ok(())
 }
 
+/// An edit of a customer decided by the rules as the customer now stands here.
+pub(crate) fn update(tx: &Transaction<'_>, ctx: &WriteContext, u: &CustomerUpdated) -> Result<()> {
+    let current = state(tx, u.id)?;
+    let Some(edit) = rules::decide_update(&current, u, None)? else {
+        return Ok(());
+    };
+    let e = &edit.op;
+    let phone = e.phone.as_deref().and_then(|p| Phone::parse(p).ok());
+    tx.execute(
+        "UPDATE customers SET
+            kind = ?2,
+            first_name = CASE WHEN ?3 THEN ?4 ELSE first_name END,
+            last_name = CASE WHEN ?5 THEN ?6 ELSE last_name END,
+            name2 = CASE WHEN ?7 THEN ?8 ELSE name2 END,
+            phone = CASE WHEN ?9 THEN ?10 ELSE phone END,
+            phone_national = CASE WHEN ?9 THEN ?11 ELSE phone_national END,
+            phone_last4 = CASE WHEN ?9 THEN ?12 ELSE phone_last4 END,
+            email = CASE WHEN ?13 THEN ?14 ELSE email END,
+            preferences = CASE WHEN ?15 THEN ?16 ELSE preferences END,
+            updated_at = ?17, updated_by = ?18
+         WHERE id = ?1",
+        params![
+            u.id.to_string(),
+            edit.kind.as_str(),
+            e.first_name.is_some(),
+            e.first_name,
+            e.last_name.is_some(),
+            e.last_name.clone().flatten(),
+            e.name2.is_some(),
+            e.name2.clone().flatten(),
+            phone.is_some(),
+            phone.as_ref().map(Phone::e164),
+            phone.as_ref().map(Phone::national),
+            phone.as_ref().map(last4),
+            e.email.is_some(),
+            e.email.clone().flatten(),
+            e.preferences.is_some(),
+            e.preferences
+                .as_ref()
+                .map(|p| serde_json::to_string(p).unwrap_or_default()),
+            ctx.now,
+            ctx.staff_id,
+        ],
+    )?;
+    if e.first_name.is_some() || e.last_name.is_some() || e.name2.is_some() {
+        index_names(tx, u.id)?;
+    }
+    Ok(())
+}
+
 /// Gives `op` its effect on this till's customers and addresses, after checking it against the
 /// customer rules as the customer now stands here. Nothing else writes those tables' customer
 /// fields (pulled snapshots aside, which are the server's truth).
@@ -132,53 +182,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, ctx: &WriteContext, op: &Op) -> Result
     match op {
         // Already there when re-applied: it came with the pulled snapshot.
         Op::CustomerCreated(c) => create(tx, ctx, c)?,
-        Op::CustomerUpdated(u) => {
-            let current = state(tx, u.id)?;
-            let Some(edit) = rules::decide_update(&current, u, None)? else {
-                return Ok(());
-            };
-            let e = &edit.op;
-            let phone = e.phone.as_deref().and_then(|p| Phone::parse(p).ok());
-            tx.execute(
-                "UPDATE customers SET
-                    kind = ?2,
-                    first_name = CASE WHEN ?3 THEN ?4 ELSE first_name END,
-                    last_name = CASE WHEN ?5 THEN ?6 ELSE last_name END,
-                    name2 = CASE WHEN ?7 THEN ?8 ELSE name2 END,
-                    phone = CASE WHEN ?9 THEN ?10 ELSE phone END,
-                    phone_national = CASE WHEN ?9 THEN ?11 ELSE phone_national END,
-                    phone_last4 = CASE WHEN ?9 THEN ?12 ELSE phone_last4 END,
-                    email = CASE WHEN ?13 THEN ?14 ELSE email END,
-                    preferences = CASE WHEN ?15 THEN ?16 ELSE preferences END,
-                    updated_at = ?17, updated_by = ?18
-                 WHERE id = ?1",
-                params![
-                    u.id.to_string(),
-                    edit.kind.as_str(),
-                    e.first_name.is_some(),
-                    e.first_name,
-                    e.last_name.is_some(),
-                    e.last_name.clone().flatten(),
-                    e.name2.is_some(),
-                    e.name2.clone().flatten(),
-                    phone.is_some(),
-                    phone.as_ref().map(Phone::e164),
-                    phone.as_ref().map(Phone::national),
-                    phone.as_ref().map(last4),
-                    e.email.is_some(),
-                    e.email.clone().flatten(),
-                    e.preferences.is_some(),
-                    e.preferences
-                        .as_ref()
-                        .map(|p| serde_json::to_string(p).unwrap_or_default()),
-                    ctx.now,
-                    ctx.staff_id,
-                ],
-            )?;
-            if e.first_name.is_some() || e.last_name.is_some() || e.name2.is_some() {
-                index_names(tx, u.id)?;
-            }
-        }
+        Op::CustomerUpdated(u) => update(tx, ctx, u)?,
         Op::CustomerDeactivated { customer_id } | Op::CustomerReactivated { customer_id } => {
             let active = matches!(op, Op::CustomerReactivated { .. });
             tx.execute(
@@ -318,6 +322,13 @@ pub(crate) fn apply(tx: &Transaction<'_>, ctx: &WriteContext, op: &Op) -> Result
                 params![customer_id.to_string(), delta, ctx.now, ctx.staff_id],
             )?;
         }
+        Op::CustomerMerged {
+            merge_id,
+            customer_id,
+            target_id,
+            reason,
+        } => crate::merges::apply_merge(tx, ctx, *merge_id, *customer_id, *target_id, reason)?,
+        Op::MergeUndone { merge_id, .. } => crate::merges::apply_undo(tx, ctx, *merge_id)?,
         // Queued (again): a request not yet pushed waits for the server, whatever the server
         // said of an earlier one.
         Op::UpgradeRequested {

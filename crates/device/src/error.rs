@@ -8,6 +8,8 @@ use dukkan_core::{LocalizedMessage, MessageArg, ValidationError};
 pub enum Entity {
     Customer,
     Address,
+    /// A merge this till does not know.
+    Merge,
 }
 
 /// An error of a device use case. On every error, nothing was written.
@@ -99,6 +101,7 @@ impl DeviceError {
             DeviceError::Refused(r) => r.code(),
             DeviceError::NotFound(Entity::Customer) => "customer.not-found",
             DeviceError::NotFound(Entity::Address) => "address.not-found",
+            DeviceError::NotFound(Entity::Merge) => "merge.not-found",
             DeviceError::DatabaseTooNew { .. } => "storage.too-new",
             DeviceError::StoreKeyMissing => "storage.key-missing",
             DeviceError::StoreKeyWrong => "storage.key-wrong",
@@ -187,6 +190,7 @@ impl DeviceError {
         vec![
             DeviceError::NotFound(Entity::Customer),
             DeviceError::NotFound(Entity::Address),
+            DeviceError::NotFound(Entity::Merge),
             DeviceError::DatabaseTooNew {
                 found: 9,
                 supported: 5,

@@ -27,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 mod journal;
+pub mod merges;
 pub mod orders;
 mod pulled;
 pub mod search;
@@ -43,6 +44,7 @@ pub use customers::{
     Customer, CustomerChanges, CustomerDetails, StubOutcome, SyncState, UpgradeRequest,
 };
 pub use error::{DeviceError, Entity, Result};
+pub use merges::{DuplicatePair, MergeEntry, MergePreview};
 pub use orders::OrderInput;
 pub use search::{ListQuery, MatchKind, Page, SearchHit};
 pub use settings::AddressDistance;

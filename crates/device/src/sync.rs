@@ -205,7 +205,19 @@ impl Device {
         /// Applies one pulled page and advances the cursor, in one transaction.
         fn apply_pull(&self, page: &PullResponse) -> Result<()> {
             self.write_quietly(|tx, ctx| {
+                // The two customers of a merge still waiting to be pushed keep their local
+                // state: these snapshots predate the merge. They are read again once it is
+                // answered (`stale_customers`).
+                let held = crate::merges::in_pending_merges(tx)?;
                 for change in &page.changes {
+                    let id = change.customer.id.to_string();
+                    if held.contains(&id) {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO stale_customers (customer_id) VALUES (?1)",
+                            [&id],
+                        )?;
+                        continue;
+                    }
                     upsert_snapshot(tx, &change.customer)?;
                 }
                 // Only customers with ops still in the outbox need them re-applied and their
@@ -232,7 +244,7 @@ impl Device {
                 let mut reapplied = std::collections::HashSet::new();
                 for change in page.changes.iter().rev() {
                     let id = change.customer.id.to_string();
-                    if !reapplied.insert(id.clone()) {
+                    if !reapplied.insert(id.clone()) || held.contains(&id) {
                         continue;
                     }
                     if with_ops.contains(&id) {
@@ -323,6 +335,7 @@ impl Device {
         self.authorize(dukkan_core::staff::Role::Manager)?;
         self.write(|tx, _| {
             let customer = parked_customer(tx, device_seq)?;
+            crate::merges::forget_discarded(tx, device_seq)?;
             tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [device_seq])?;
             // The refused change is still in the local row: read the customer again from the
             // server at the next sync (see `apply_refetched`).
@@ -363,6 +376,10 @@ impl Device {
         ) -> Result<()> {
             let key = id.to_string();
             self.write_quietly(|tx, ctx| {
+                if crate::merges::in_pending_merges(tx)?.contains(&key) {
+                    // Still held back: read again after the merge is answered.
+                    return Ok(());
+                }
                 match snapshot {
                     Some(snapshot) if snapshot.id == id => {
                         upsert_snapshot(tx, snapshot)?;

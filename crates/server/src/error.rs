@@ -243,7 +243,10 @@ impl Error {
                     | Refusal::AlreadyFull
                     | Refusal::UpgradeAlreadyRequested
                     | Refusal::AddressLimit
-                    | Refusal::PointsBelowZero { .. } => S::CONFLICT,
+                    | Refusal::PointsBelowZero { .. }
+                    | Refusal::MergeAlreadyUndone
+                    | Refusal::MergeUndoExpired
+                    | Refusal::MergeUndoUnsafe => S::CONFLICT,
                 };
                 (status, r.code(), r.message())
             }

@@ -108,7 +108,7 @@ pub async fn history_of(
     let merges = tx
         .query(
             "SELECT id, source_customer_id, target_customer_id, reason, merged_by, merged_at,
-                    orders_moved, loyalty_points_merged
+                    orders_moved, loyalty_points_merged, undone_at
              FROM customer_merges
              WHERE tenant_id = $1 AND (source_customer_id = $2 OR target_customer_id = $2)
              ORDER BY merged_at DESC, id DESC LIMIT $3",
@@ -125,6 +125,7 @@ pub async fn history_of(
             merged_at: r.get(5),
             orders_moved: r.get(6),
             loyalty_points_merged: r.get(7),
+            undone_at: r.get(8),
         })
         .collect();
     tx.commit().await?;

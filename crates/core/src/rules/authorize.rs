@@ -13,7 +13,7 @@ pub enum Action {
     RequestUpgrade,
     Deactivate,
     Reactivate,
-    /// Merging a duplicate into the customer that stays (the server's, over REST).
+    /// Merging a duplicate into the customer that stays, and undoing it.
     Merge,
     /// Making a stub full once its phone is verified (the server's, answering a code).
     CompleteUpgrade,
@@ -61,6 +61,7 @@ impl Action {
             Op::UpgradeRequested { .. } => Action::RequestUpgrade,
             Op::OrderRecorded(_) => Action::RecordOrder,
             Op::PointsAdjusted { .. } => Action::AdjustPoints,
+            Op::CustomerMerged { .. } | Op::MergeUndone { .. } => Action::Merge,
         }
     }
 }

@@ -74,6 +74,16 @@ pub enum Refusal {
     /// A points adjustment would leave the customer below zero points.
     #[error("the customer has fewer points than that")]
     PointsBelowZero { points: i64 },
+    /// The merge was undone already.
+    #[error("the merge was undone already")]
+    MergeAlreadyUndone,
+    /// The undo window ([`MERGE_UNDO_HOURS`]) has passed.
+    #[error("the merge is too old to undo")]
+    MergeUndoExpired,
+    /// Later changes make an undo unsafe: the customer that stayed was deactivated or merged
+    /// away, spent the points it received, or changed a field it took.
+    #[error("the customers changed since the merge")]
+    MergeUndoUnsafe,
 }
 
 impl Refusal {
@@ -96,6 +106,9 @@ impl Refusal {
             Refusal::AddressNotFound => "address.not-found",
             Refusal::MergeSelf => "customer.merge-self",
             Refusal::PointsBelowZero { .. } => "loyalty.points-below-zero",
+            Refusal::MergeAlreadyUndone => "merge.already-undone",
+            Refusal::MergeUndoExpired => "merge.undo-expired",
+            Refusal::MergeUndoUnsafe => "merge.undo-unsafe",
         }
     }
 
@@ -116,6 +129,8 @@ impl Refusal {
                 .with("max", MessageArg::Number(MAX_ADDRESSES as f64)),
             Refusal::PointsBelowZero { points } => LocalizedMessage::new("error-points-below-zero")
                 .with("points", MessageArg::Number(*points as f64)),
+            Refusal::MergeUndoExpired => LocalizedMessage::new("error-merge-undo-expired")
+                .with("hours", MessageArg::Number(MERGE_UNDO_HOURS as f64)),
             other => LocalizedMessage::new(match other {
                 Refusal::CustomerInactive => "error-customer-inactive",
                 Refusal::CustomerMerged => "error-customer-merged",
@@ -128,6 +143,8 @@ impl Refusal {
                 Refusal::KindChange => "error-kind-change",
                 Refusal::AddressNotFound => "error-address-not-found",
                 Refusal::MergeSelf => "error-merge-self",
+                Refusal::MergeAlreadyUndone => "error-merge-already-undone",
+                Refusal::MergeUndoUnsafe => "error-merge-undo-unsafe",
                 _ => "error-phone-taken",
             }),
         }
@@ -158,6 +175,9 @@ impl Refusal {
             Refusal::AddressNotFound,
             Refusal::MergeSelf,
             Refusal::PointsBelowZero { points: 3 },
+            Refusal::MergeAlreadyUndone,
+            Refusal::MergeUndoExpired,
+            Refusal::MergeUndoUnsafe,
         ]
         .into_iter()
         .map(|r| (r.code(), r.message().id))
@@ -617,7 +637,9 @@ pub fn check_full(phone_verified: bool, email: Option<&str>) -> Result<(), Refus
 }
 
 mod authorize;
+mod merge;
 pub use authorize::{authorize, list_action, Action, SEARCH_MATCHES_MAX};
+pub use merge::{decide_merge_op, decide_undo_merge, MergeRecord, MERGE_UNDO_HOURS};
 
 #[cfg(test)]
 mod tests;

@@ -24,7 +24,7 @@ mod merge;
 mod orders;
 mod upgrade;
 pub(crate) use create::{create, create_run};
-pub(crate) use merge::merge;
+pub(crate) use merge::{merge, undo as undo_merge};
 pub(crate) use upgrade::{make_full, phone_verified};
 
 /// Which door a change came through.
@@ -431,6 +431,36 @@ pub async fn apply(
                 reason,
             )
             .await?;
+            Ok(OpOutcome::Applied)
+        }
+        // The duplicate is the one the manager saw (a customer merged away meanwhile is
+        // refused, never followed); the one that stays is followed to its survivor.
+        Op::CustomerMerged {
+            merge_id,
+            customer_id,
+            target_id,
+            reason,
+        } => {
+            let keep = target(*target_id).await?;
+            merge(tx, acting, *merge_id, customer_id.as_uuid(), keep, reason).await?;
+            Ok(OpOutcome::Applied)
+        }
+        Op::MergeUndone {
+            merge_id,
+            customer_id,
+            target_id,
+        } => {
+            let undone = undo_merge(
+                tx,
+                acting,
+                door,
+                *merge_id,
+                Some((customer_id.as_uuid(), target_id.as_uuid())),
+            )
+            .await?;
+            if !undone.changed {
+                unchanged(tx, acting, door, undone.source, "merge-undo-source").await?;
+            }
             Ok(OpOutcome::Applied)
         }
     }

@@ -202,7 +202,7 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Er
         sign_in, sign_out, change_password, enroll, create_enroll_code, list_devices, revoke_device,
         create_customer, list_customers, get_customer, patch_customer, deactivate_customer, reactivate_customer,
         customer_history, list_orders, record_order, adjust_points,
-        merge_customers, export_customers, send_otp, verify_otp, upgrade_customer,
+        merge_customers, undo_merge, export_customers, send_otp, verify_otp, upgrade_customer,
         list_addresses, add_address, patch_address, delete_address, default_address,
         healthz, readyz, crate::metrics::scrape, openapi_json,
         sync::push_handler, sync::pull_handler, sync::customer_handler, sync::customer_history_handler,
@@ -242,6 +242,7 @@ pub fn router(state: AppState) -> Router {
         .route("/devices/{id}", axum::routing::delete(revoke_device))
         .route("/customers", post(create_customer).get(list_customers))
         .route("/customers/merge", post(merge_customers))
+        .route("/customers/merges/{id}/undo", post(undo_merge))
         .route("/customers/export", get(export_customers))
         .route("/customers/send-otp", post(send_otp))
         .route("/customers/verify-otp", post(verify_otp))

@@ -359,6 +359,16 @@ pub(super) async fn merge_customers(
     Ok(Json(crate::merge::merge(&s.pool, &actor, b).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/customers/merges/{id}/undo", tag = "customers", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The merge (its `mergeId`)")),
+    responses((status = 200, description = "Undone: the duplicate is active again with what moved; the customer that stayed gave back what it took", body = crate::merge::UndoResult), (status = 400, description = "Malformed path", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed (managers and admins)", body = ErrorBody), (status = 404, description = "No such merge in your tenant", body = ErrorBody), (status = 409, description = "Undone already (`merge.already-undone`), more than 24 hours old (`merge.undo-expired`), unsafe since later changes (`merge.undo-unsafe`), or another active customer took the duplicate's phone (`customer.phone-taken`, the message names them)", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
+pub(super) async fn undo_merge(
+    State(s): State<AppState>,
+    actor: Actor,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<crate::merge::UndoResult>, Error> {
+    Ok(Json(crate::merge::undo(&s.pool, &actor, id).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/customers/export", tag = "customers", security(("bearer" = [])), params(crate::export::ExportQuery),
     responses((status = 200, description = "CSV (UTF-8 with BOM, streamed) or, with format=xlsx, an Excel workbook", content_type = "text/csv", body = String), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Role not allowed", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody)))]
 pub(super) async fn export_customers(

@@ -16,6 +16,7 @@ mod housekeeping;
 mod limits;
 mod long_poll;
 mod merge;
+mod merge_undo;
 mod metrics;
 mod openapi;
 mod orders;

@@ -92,7 +92,7 @@ async fn a_merge_moves_orders_and_points_logs_it_and_deactivates_the_source() {
         .post(
             "/api/v1/customers/merge",
             &manager,
-            json!({"sourceId": s, "targetId": t}),
+            json!({"sourceId": s, "targetId": t, "reason": "duplicate"}),
         )
         .await;
     assert_eq!(again.code(), "customer.merged");
@@ -119,7 +119,7 @@ async fn a_guest_merged_with_a_stub_becomes_that_stub_and_is_found_by_its_names(
         .post(
             "/api/v1/customers/merge",
             &manager,
-            json!({"sourceId": s, "targetId": g}),
+            json!({"sourceId": s, "targetId": g, "reason": "duplicate"}),
         )
         .await;
     assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
@@ -160,7 +160,7 @@ async fn merging_into_itself_or_across_tenants_is_refused_and_changes_nothing() 
         .post(
             "/api/v1/customers/merge",
             &a,
-            json!({"sourceId": m, "targetId": m}),
+            json!({"sourceId": m, "targetId": m, "reason": "duplicate"}),
         )
         .await;
     assert_eq!(own.code(), "customer.merge-self");
@@ -169,7 +169,7 @@ async fn merging_into_itself_or_across_tenants_is_refused_and_changes_nothing() 
             .post(
                 "/api/v1/customers/merge",
                 &a,
-                json!({"sourceId": s, "targetId": tg}),
+                json!({"sourceId": s, "targetId": tg, "reason": "duplicate"}),
             )
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{r:?}");
@@ -180,14 +180,17 @@ async fn merging_into_itself_or_across_tenants_is_refused_and_changes_nothing() 
             .await,
         0
     );
+    // The customers are found first (as on every door), then the reason is checked.
+    let second = app.stub(&a, "Ahmad", "92123457").await;
     let bidi = app
         .post(
             "/api/v1/customers/merge",
             &a,
-            json!({"sourceId": m, "targetId": t, "reason": "dup\u{202E}"}),
+            json!({"sourceId": m, "targetId": second["id"], "reason": "dup\u{202E}"}),
         )
         .await;
     assert_eq!(bidi.code(), "validation.bidi-control");
+    assert_eq!(app.count("SELECT count(*) FROM customer_merges").await, 0);
 }
 
 async fn add_address(app: &TestApp, token: &str, customer: &str, area: &str, default: bool) {
@@ -242,7 +245,7 @@ async fn a_merge_moves_the_sources_addresses_and_the_target_keeps_its_own_defaul
         .post(
             "/api/v1/customers/merge",
             &manager,
-            json!({"sourceId": s, "targetId": t}),
+            json!({"sourceId": s, "targetId": t, "reason": "duplicate"}),
         )
         .await;
     assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
@@ -281,7 +284,7 @@ async fn a_target_without_addresses_takes_the_sources_default_with_them() {
         .post(
             "/api/v1/customers/merge",
             &manager,
-            json!({"sourceId": s, "targetId": t}),
+            json!({"sourceId": s, "targetId": t, "reason": "duplicate"}),
         )
         .await;
     assert_eq!(merged.status, StatusCode::OK, "{merged:?}");

@@ -502,7 +502,7 @@ async fn an_order_for_a_deactivated_or_merged_customer_is_refused_over_rest() {
         .post(
             "/api/v1/customers/merge",
             &manager,
-            json!({"sourceId": source, "targetId": target}),
+            json!({"sourceId": source, "targetId": target, "reason": "duplicate"}),
         )
         .await;
     assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
@@ -780,7 +780,7 @@ async fn a_pushed_order_for_a_customer_merged_meanwhile_lands_on_the_survivor() 
         .post(
             "/api/v1/customers/merge",
             &manager,
-            json!({"sourceId": source, "targetId": target}),
+            json!({"sourceId": source, "targetId": target, "reason": "duplicate"}),
         )
         .await;
     assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
@@ -952,7 +952,7 @@ async fn a_merge_moves_orders_with_their_tickets_and_points_to_the_survivor() {
         .post(
             "/api/v1/customers/merge",
             &manager,
-            json!({"sourceId": source, "targetId": target}),
+            json!({"sourceId": source, "targetId": target, "reason": "duplicate"}),
         )
         .await;
     assert_eq!(merged.status, StatusCode::OK, "{merged:?}");
