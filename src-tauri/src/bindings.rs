@@ -85,6 +85,10 @@ fn generated() -> BTreeMap<String, String> {
         core::orders::OrderRecord,
         device::OrderInput,
         device::BackupInfo,
+        core::MergeId,
+        device::DuplicatePair,
+        device::MergePreview,
+        device::MergeEntry,
     );
     out
 }

@@ -17,6 +17,7 @@ use dukkan_device::{
     ListQuery, Page, SearchHit, StubOutcome, UpgradeRequest,
 };
 use dukkan_device::{BackupInfo, KeyPlace, OrderInput, ParkedOp};
+use dukkan_device::{DuplicatePair, MergeEntry, MergePreview};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -122,6 +123,43 @@ fn deactivate_customer(device: State<'_, Arc<Device>>, id: String) -> CmdResult<
 #[tauri::command]
 fn reactivate_customer(device: State<'_, Arc<Device>>, id: String) -> CmdResult<Customer> {
     Ok(device.reactivate_customer(parse_id(&id)?)?)
+}
+
+#[tauri::command]
+fn likely_duplicates(device: State<'_, Arc<Device>>) -> CmdResult<Vec<DuplicatePair>> {
+    Ok(device.likely_duplicates()?)
+}
+
+#[tauri::command]
+fn merge_preview(
+    device: State<'_, Arc<Device>>,
+    duplicate_id: String,
+    keep_id: String,
+) -> CmdResult<MergePreview> {
+    Ok(device.merge_preview(parse_id(&duplicate_id)?, parse_id(&keep_id)?)?)
+}
+
+#[tauri::command]
+fn merge_customers(
+    device: State<'_, Arc<Device>>,
+    duplicate_id: String,
+    keep_id: String,
+    reason: String,
+) -> CmdResult<MergeEntry> {
+    Ok(device.merge_customers(parse_id(&duplicate_id)?, parse_id(&keep_id)?, &reason)?)
+}
+
+#[tauri::command]
+fn undo_merge(device: State<'_, Arc<Device>>, merge_id: String) -> CmdResult<Customer> {
+    let id = merge_id
+        .parse()
+        .map_err(|_| DeviceError::NotFound(Entity::Merge))?;
+    Ok(device.undo_merge(id)?)
+}
+
+#[tauri::command]
+fn customer_merges(device: State<'_, Arc<Device>>, id: String) -> CmdResult<Vec<MergeEntry>> {
+    Ok(device.merges_of(parse_id(&id)?)?)
 }
 
 #[tauri::command]
@@ -596,6 +634,11 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             deactivate_customer,
             reactivate_customer,
             customer_orders,
+            likely_duplicates,
+            merge_preview,
+            merge_customers,
+            undo_merge,
+            customer_merges,
             record_order,
             adjust_points,
             next_ticket,

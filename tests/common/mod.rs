@@ -209,10 +209,33 @@ pub async fn pull_all(client: &reqwest::Client, base: &str, d: &Device) {
     }
 }
 
-/// One sync round as the engine runs it: push everything, then pull everything.
+/// One sync round as the engine runs it: push everything, pull everything, then read again the
+/// customers the till marked stale (a discarded or refused change of theirs).
 pub async fn sync(app: &TestApp, d: &Device) {
     push_all(&app.client, &app.base, d).await;
     pull_all(&app.client, &app.base, d).await;
+    refetch_stale(&app.client, &app.base, d).await;
+}
+
+/// Reads each stale customer again from the server (`None` when it answers 404), as the
+/// engine does at the end of a round.
+pub async fn refetch_stale(client: &reqwest::Client, base: &str, d: &Device) {
+    let (_, token) = d.enrollment().unwrap().expect("enrolled");
+    for id in d.stale_customers().unwrap() {
+        let resp = client
+            .get(format!("{base}/api/v1/sync/customers/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let snapshot: Option<dukkan_core::sync::CustomerSnapshot> =
+            if resp.status() == reqwest::StatusCode::NOT_FOUND {
+                None
+            } else {
+                Some(resp.error_for_status().unwrap().json().await.unwrap())
+            };
+        d.apply_refetched(id, snapshot.as_ref()).unwrap();
+    }
 }
 
 /// An address as both sides can show it.
@@ -460,6 +483,8 @@ pub async fn assert_every_op_applied_exactly_once(
                 }
                 "order_recorded" => "order",
                 "points_adjusted" => "points",
+                "customer_merged" => "merge-source",
+                "merge_undone" => "merge-undo-source",
                 other => panic!("op kind {other} not covered by this check"),
             };
             *expected.entry(action).or_default() += count - parked_of_kind;
@@ -511,14 +536,16 @@ pub async fn assert_every_op_applied_exactly_once(
         assert_eq!(got, *n, "server audit entries of action {action}");
     }
     let merges = count("SELECT count(*) FROM customer_merges WHERE tenant_id = $1").await;
+    let redirected = count(
+        "SELECT count(*) FROM sync_ops WHERE tenant_id = $1 AND outcome->>'result' = 'redirected'",
+    )
+    .await;
     assert_eq!(
         merges,
-        count(
-            "SELECT count(*) FROM sync_ops WHERE tenant_id = $1 AND outcome->>'result' = 'redirected'"
-        )
-        .await,
-        "one merge per redirected create"
+        redirected + expected.get("merge-source").copied().unwrap_or(0),
+        "one merge per redirected create and per merge a manager made at a till"
     );
+    let merges = redirected;
     assert_eq!(
         count("SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = 'merge'").await,
         merges

@@ -168,6 +168,11 @@ impl Device {
                         }
                         OpOutcome::Rejected { code } => {
                             tracing::warn!(device_seq = r.device_seq, %code, "op rejected by the server; parked");
+                            if kind == "merge_undone" {
+                                // The server refused the undo: the merge stands, here too
+                                // (the server's snapshots, no longer held back, show it).
+                                crate::merges::undo_refused(tx, r.device_seq)?;
+                            }
                             tx.execute(
                                 "UPDATE outbox SET state = 'parked', error_code = ?2, attempts = attempts + 1
                                  WHERE device_seq = ?1",

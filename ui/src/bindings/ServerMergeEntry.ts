@@ -3,4 +3,8 @@
 /**
  * One merge a customer took part in (as the duplicate or as the one that stayed).
  */
-export type ServerMergeEntry = { id: string, sourceCustomerId: string, targetCustomerId: string, reason: string, mergedBy: string | null, mergedAt: string, ordersMoved: number, loyaltyPointsMerged: number, };
+export type ServerMergeEntry = { id: string, sourceCustomerId: string, targetCustomerId: string, reason: string, mergedBy: string | null, mergedAt: string, ordersMoved: number, loyaltyPointsMerged: number, 
+/**
+ * When the merge was undone (`POST /customers/merges/{id}/undo`), if it was.
+ */
+undoneAt: string | null, };

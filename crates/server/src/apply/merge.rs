@@ -31,6 +31,8 @@ pub struct Merged {
     pub orders_moved: i64,
     pub addresses_moved: i64,
     pub loyalty_points_merged: i64,
+    /// The same merge again: nothing changed.
+    pub replayed: bool,
 }
 
 /// Locks `a` and `b` in id order (so two opposite merges cannot deadlock) and returns their
@@ -79,6 +81,7 @@ pub(crate) async fn merge(
             orders_moved: i64::from(r.get::<_, i32>(2)),
             addresses_moved: i64::from(r.get::<_, i32>(3)),
             loyalty_points_merged: r.get(4),
+            replayed: true,
         });
     }
     if source == target {
@@ -195,6 +198,7 @@ pub(crate) async fn merge(
         orders_moved,
         addresses_moved: i64::try_from(moved_addresses.len()).unwrap_or(i64::MAX),
         loyalty_points_merged: points,
+        replayed: false,
     })
 }
 

@@ -442,7 +442,13 @@ pub async fn apply(
             reason,
         } => {
             let keep = target(*target_id).await?;
-            merge(tx, acting, *merge_id, customer_id.as_uuid(), keep, reason).await?;
+            let source = customer_id.as_uuid();
+            if merge(tx, acting, *merge_id, source, keep, reason)
+                .await?
+                .replayed
+            {
+                unchanged(tx, acting, door, source, "merge-source").await?;
+            }
             Ok(OpOutcome::Applied)
         }
         Op::MergeUndone {
