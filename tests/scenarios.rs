@@ -13,7 +13,8 @@ use dukkan_core::ops::{CustomerCreated, CustomerUpdated, Op, OrderRecorded};
 use dukkan_core::staff::{Role, Roster, RosterMember};
 use dukkan_core::sync::{Enrollment, OpOutcome, PushOp, PushResponse, PROTOCOL_VERSION};
 use dukkan_core::{
-    AddressId, AddressInput, AdjustmentId, CustomerId, CustomerKind, OpId, OrderId, StubInput,
+    AddressId, AddressInput, AdjustmentId, CustomerId, CustomerKind, MergeId, OpId, OrderId,
+    StubInput,
 };
 use dukkan_device::{CustomerChanges, Device, OrderInput, StubOutcome};
 use serde_json::{json, Value};
@@ -78,6 +79,17 @@ enum Act {
         c: usize,
         delta: Typed<i64>,
         reason: &'static str,
+    },
+    /// A manager merges duplicate `c` into `keep`, as merge slot `m`.
+    Merge {
+        c: usize,
+        keep: usize,
+        reason: &'static str,
+        m: usize,
+    },
+    /// Undoes the merge in slot `m`.
+    Undo {
+        m: usize,
     },
 }
 
@@ -199,6 +211,15 @@ fn ticketed(c: usize, ticket: &str) -> Act {
 }
 fn points(c: usize, delta: Typed<i64>, reason: &'static str) -> Act {
     Points { c, delta, reason }
+}
+
+fn merge(c: usize, keep: usize, reason: &'static str) -> Act {
+    Merge {
+        c,
+        keep,
+        reason,
+        m: 0,
+    }
 }
 
 fn rows() -> Vec<Row> {
@@ -871,6 +892,105 @@ fn rows() -> Vec<Row> {
             end: salim,
         },
     ];
+    // Merging duplicates, and undoing it (slot 0 is the duplicate).
+    let merged_away = "stub inactive Salim|-|-|P0|- [] default=-";
+    let with_order = "stub active Salim|-|-|P0|- [] default=- orders=1 spent=4.500 points=4";
+    rows.extend([
+        Row {
+            name: "a manager merges a duplicate: its order and points move to the one that stays",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, stub(1, "Salim", 1)),
+                (Cashier, order(0, t("4.5", 4_500), t("1", 1))),
+                (Manager, merge(0, 1, "Phone typo")),
+            ],
+            answers: vec!["ok", "ok", "ok", "ok"],
+            end: merged_away,
+        },
+        Row {
+            name: "a cashier may not merge",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, stub(1, "Salim", 1)),
+                (Cashier, order(0, t("4.5", 4_500), t("1", 1))),
+                (Cashier, merge(0, 1, "Phone typo")),
+            ],
+            answers: vec!["ok", "ok", "ok", "auth.forbidden"],
+            end: with_order,
+        },
+        Row {
+            name: "a merge needs a reason",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, stub(1, "Salim", 1)),
+                (Manager, merge(0, 1, "   ")),
+                (Manager, merge(0, 1, "Same\u{202E}person")),
+            ],
+            answers: vec!["ok", "ok", "validation.required", "validation.bidi-control"],
+            end: salim,
+        },
+        Row {
+            name: "a deactivated customer cannot be merged, nor into itself",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, stub(1, "Salim", 1)),
+                (Manager, Deactivate { c: 1 }),
+                (Manager, merge(0, 1, "Phone typo")),
+                (Manager, merge(0, 0, "Phone typo")),
+            ],
+            answers: vec!["ok", "ok", "ok", "customer.inactive", "customer.merge-self"],
+            end: salim,
+        },
+        Row {
+            name: "an undo brings the duplicate back with its order, points and address; again changes nothing",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, stub(1, "Salim", 1)),
+                (Cashier, order(0, t("4.5", 4_500), t("1", 1))),
+                (Cashier, addr(0, "Sohar")),
+                (Manager, merge(0, 1, "Phone typo")),
+                (Cashier, Undo { m: 0 }),
+                (Manager, Undo { m: 0 }),
+                (Manager, Undo { m: 0 }),
+            ],
+            answers: vec![
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "ok",
+                "auth.forbidden",
+                "ok",
+                "ok",
+            ],
+            end: "stub active Salim|-|-|P0|- [Sohar] default=Sohar orders=1 spent=4.500 points=4",
+        },
+        Row {
+            name: "an undo after the one that stayed spent the points is unsafe",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, stub(1, "Salim", 1)),
+                (Cashier, order(0, t("4.5", 4_500), t("1", 1))),
+                (Manager, merge(0, 1, "Phone typo")),
+                (Manager, points(1, t("-2", -2), "Redeemed")),
+                (Manager, Undo { m: 0 }),
+            ],
+            answers: vec!["ok", "ok", "ok", "ok", "ok", "merge.undo-unsafe"],
+            end: merged_away,
+        },
+        Row {
+            name: "an undo after the duplicate's phone was taken names who took it",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, stub(1, "Salim", 1)),
+                (Manager, merge(0, 1, "Phone typo")),
+                (Cashier, stub(2, "Badr", 0)),
+                (Manager, Undo { m: 0 }),
+            ],
+            answers: vec!["ok", "ok", "ok", "ok", "customer.phone-taken"],
+            end: merged_away,
+        },
+    ]);
     // The address cap: twenty addresses, and the twenty-first refused.
     let mut steps = vec![(Cashier, stub(0, "Salim", 0))];
     let mut answers = vec!["ok"];
@@ -972,6 +1092,7 @@ struct TillDoor {
     staff: HashMap<&'static str, String>,
     customers: HashMap<usize, CustomerId>,
     addresses: HashMap<usize, Vec<AddressId>>,
+    merges: HashMap<usize, MergeId>,
 }
 
 impl TillDoor {
@@ -1018,6 +1139,7 @@ impl TillDoor {
             staff,
             customers: HashMap::new(),
             addresses: HashMap::new(),
+            merges: HashMap::new(),
         }
     }
 
@@ -1084,6 +1206,12 @@ impl TillDoor {
             Points { c, delta, reason } => d
                 .adjust_points(self.customers[c], delta.text, reason)
                 .map(drop),
+            Merge { c, keep, reason, m } => d
+                .merge_customers(self.customers[c], self.customers[keep], reason)
+                .map(|e| {
+                    self.merges.insert(*m, e.id);
+                }),
+            Undo { m } => d.undo_merge(self.merges[m]).map(drop),
         };
         answer_of(r, code)
     }
@@ -1185,6 +1313,7 @@ struct RestDoor {
     tokens: HashMap<&'static str, String>,
     customers: HashMap<usize, Uuid>,
     addresses: HashMap<usize, Vec<String>>,
+    merges: HashMap<usize, String>,
 }
 
 impl RestDoor {
@@ -1262,6 +1391,25 @@ impl RestDoor {
                 )
                 .await
             }
+            Merge {
+                c, keep, reason, ..
+            } => {
+                app.post(
+                    "/api/v1/customers/merge",
+                    token,
+                    json!({"sourceId": self.customers[c], "targetId": self.customers[keep],
+                           "reason": reason}),
+                )
+                .await
+            }
+            Undo { m } => {
+                app.post(
+                    &format!("/api/v1/customers/merges/{}/undo", self.merges[m]),
+                    token,
+                    json!(null),
+                )
+                .await
+            }
         };
         if !answer.status.is_success() {
             return answer.code().to_owned();
@@ -1277,6 +1425,10 @@ impl RestDoor {
                     .or_default()
                     .push(answer.body["id"].as_str().unwrap().to_owned());
             }
+            Merge { m, .. } => {
+                self.merges
+                    .insert(*m, answer.body["mergeId"].as_str().unwrap().to_owned());
+            }
             _ => {}
         }
         "ok".into()
@@ -1289,6 +1441,8 @@ struct SyncDoor {
     seq: i64,
     customers: HashMap<usize, CustomerId>,
     addresses: HashMap<usize, Vec<AddressId>>,
+    /// Each merge slot's id and its two customer slots (the till's log names them).
+    merges: HashMap<usize, (MergeId, usize, usize)>,
 }
 
 impl SyncDoor {
@@ -1401,6 +1555,27 @@ impl SyncDoor {
                 delta: delta.number,
                 reason: (*reason).into(),
             },
+            Merge { c, keep, reason, m } => {
+                let merge_id = self
+                    .merges
+                    .entry(*m)
+                    .or_insert_with(|| (MergeId::new(), *c, *keep))
+                    .0;
+                Op::CustomerMerged {
+                    merge_id,
+                    customer_id: self.customers[c],
+                    target_id: self.customers[keep],
+                    reason: (*reason).into(),
+                }
+            }
+            Undo { m } => {
+                let (merge_id, c, keep) = self.merges[m];
+                Op::MergeUndone {
+                    merge_id,
+                    customer_id: self.customers[&c],
+                    target_id: self.customers[&keep],
+                }
+            }
         };
         let v = serde_json::to_value(&op).unwrap();
         self.push_raw(app, who, op.kind(), v["payload"].clone(), new_address)
@@ -1472,6 +1647,7 @@ async fn play(table: &[Row]) -> Vec<String> {
         seq: 0,
         customers: HashMap::new(),
         addresses: HashMap::new(),
+        merges: HashMap::new(),
     };
     let mut failures = Vec::new();
     for (row, r) in table.iter().enumerate() {
@@ -1487,9 +1663,11 @@ async fn play(table: &[Row]) -> Vec<String> {
             tokens: tokens.clone(),
             customers: HashMap::new(),
             addresses: HashMap::new(),
+            merges: HashMap::new(),
         };
         sync.customers.clear();
         sync.addresses.clear();
+        sync.merges.clear();
         for (i, (who, act)) in r.steps.iter().enumerate() {
             let expected = r.answers[i];
             let mut got = vec![("till", till.step(row, *who, act))];

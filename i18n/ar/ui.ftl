@@ -418,3 +418,61 @@ server-action-upgrade = الترقية إلى ملف كامل
 server-action-upgrade-requested = طلب الترقية إلى ملف كامل
 server-action-upgrade-state = تقدّم طلب الترقية
 server-action-verify-phone = تأكيد الهاتف
+
+## دمج العملاء المكررين (للمديرين): شاشة المكررين، ومعاينة الدمج، وسجل الدمج لكل عميل.
+list-find-duplicates = البحث عن المكررين
+duplicates-title = عملاء مكررون محتملون
+duplicates-hint = عملاء يبدو أنهم الشخص نفسه: رقم الهاتف نفسه، أو الاسم نفسه مع اختلاف رقم واحد بين الهاتفين. راجع كل زوج قبل الدمج؛ يمكن التراجع عن الدمج خلال 24 ساعة.
+duplicates-loading = جارٍ البحث عن المكررين…
+duplicates-none = لا يوجد عملاء مكررون محتملون على هذا الجهاز.
+duplicates-count = { $count ->
+    [one] زوج واحد للمراجعة
+    [two] زوجان للمراجعة
+    [few] { $count } أزواج للمراجعة
+   *[other] { $count } زوجاً للمراجعة
+}
+duplicates-refresh = ابحث مجدداً
+duplicates-reason-same-phone = رقم الهاتف نفسه
+duplicates-reason-same-name-near-phone = الاسم نفسه، والهاتفان يختلفان في رقم واحد
+duplicates-keep = المقترح إبقاؤه
+duplicates-duplicate = المكرر
+duplicates-spent = المبلغ المنفق
+duplicates-phone-verified = موثّق
+duplicates-review = مراجعة الدمج
+duplicates-review-label = مراجعة دمج { $duplicate } في { $keep }
+merge-title = دمج { $duplicate } في { $keep }؟
+merge-title-plain = دمج عميلين
+merge-loading = جارٍ حساب ما سيُنقل…
+merge-stays = يبقى
+merge-goes = يُدمج ثم يصبح غير نشط
+merge-moves-title = ما يُنقل إلى { $keep }
+merge-orders = الطلبات
+merge-spent = المبلغ المنفق
+merge-points = النقاط
+merge-addresses = العناوين
+merge-fields = البيانات المأخوذة منه
+merge-fields-none = لا شيء
+merge-kind-after = النوع بعد الدمج
+merge-verified-warning = لدى { $duplicate } رقم هاتف موثّق، لكن { $keep } يحتفظ برقمه، فلن يُحفظ الرقم الموثّق. بدّل الطرفين لإبقاء { $duplicate } بدلاً منه.
+merge-swap = تبديل: إبقاء الآخر
+merge-reason-hint = مطلوب: لماذا هما الشخص نفسه (سطر واحد، { $max } حرفاً على الأكثر). يُحفظ في سجل الدمج.
+merge-confirm = دمج
+merge-cancel = إلغاء
+merge-done = دُمج { $duplicate } في { $keep }.
+merge-moved = الطلبات المنقولة: { $orders } · النقاط المنقولة: { $points } · العناوين المنقولة: { $addresses }
+merge-undo-window = يستطيع المدير التراجع عنه خلال 24 ساعة، من هنا أو من تبويب النشاط لأيٍّ من العميلين.
+merge-undo = التراجع عن الدمج
+merge-undone = تم التراجع عن الدمج: عاد { $name } عميلاً مستقلاً نشطاً.
+merge-open-kept = فتح { $name }
+merge-log-title = عمليات الدمج على هذا الجهاز
+merge-log-hint = يستطيع المدير التراجع عن الدمج خلال 24 ساعة.
+merge-log-into = دُمج في { $name }
+merge-log-from = دُمج { $name } في هذا العميل
+merge-log-by = بواسطة { $name }
+merge-log-undone = تم التراجع عنه في { $when }
+merge-log-undo-closed = لم يعد التراجع عنه ممكناً (مضى أكثر من 24 ساعة).
+merge-log-undo-confirm = هل تريد التراجع عن هذا الدمج؟ سيعود { $name } عميلاً مستقلاً نشطاً، ويعود إليه ما نُقل.
+merge-log-undo-yes = نعم، تراجع عنه
+merge-log-undo-no = إبقاء الدمج
+op-customer-merged = دمج عملاء
+op-merge-undone = التراجع عن دمج

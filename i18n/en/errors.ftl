@@ -28,7 +28,6 @@ error-address-limit-reached = This customer already has { $max } addresses, the 
 error-address-not-found = This address no longer belongs to this customer.
 error-merge-self = A customer cannot be merged into itself.
 error-points-below-zero = The customer has only { $points } points: this would leave fewer than none.
-error-merge-already-undone = This merge was undone already.
 error-merge-undo-expired = This merge is more than { $hours } hours old and can no longer be undone.
 error-merge-undo-unsafe = This merge can no longer be undone: the customer that stayed has changed since (deactivated, merged again, points spent, or a field it took was edited).
 error-sequence-conflict = This till's change numbers clashed with the server's (the till was restored from a backup or copied). Update the app, then retry.

@@ -193,7 +193,9 @@ impl Device {
         self.authorize_action(Action::Merge)?;
         self.write(|tx, ctx| {
             let record = record(tx, merge_id)?;
-            let op = decide_undo(tx, &record, &ctx.now)?;
+            let Some(op) = decide_undo(tx, &record, &ctx.now)? else {
+                return load(tx, record.source);
+            };
             apply::commit(
                 tx,
                 ctx,
@@ -300,7 +302,7 @@ fn entry(c: &Connection, id: MergeId, now: &str) -> Result<MergeEntry> {
 }
 
 /// The undo of `record` as the rules decide it here, at `now`.
-fn decide_undo(tx: &Connection, record: &MergeRecord, now: &str) -> Result<Op> {
+fn decide_undo(tx: &Connection, record: &MergeRecord, now: &str) -> Result<Option<Op>> {
     let source = apply::state(tx, record.source)?;
     let target = apply::state(tx, record.target)?;
     let target_points = crate::orders::points_of(tx, record.target)?;
@@ -425,7 +427,9 @@ pub(crate) fn apply_undo(
         Err(DeviceError::NotFound(Entity::Merge)) => return Ok(()),
         Err(e) => return Err(e),
     };
-    decide_undo(tx, &record, &ctx.now)?;
+    if decide_undo(tx, &record, &ctx.now)?.is_none() {
+        return Ok(());
+    }
     let (s, t) = (record.source.to_string(), record.target.to_string());
     let (order_ids, address_ids, source_default, orders_moved, spent_moved): (
         String,

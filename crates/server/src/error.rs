@@ -244,7 +244,6 @@ impl Error {
                     | Refusal::UpgradeAlreadyRequested
                     | Refusal::AddressLimit
                     | Refusal::PointsBelowZero { .. }
-                    | Refusal::MergeAlreadyUndone
                     | Refusal::MergeUndoExpired
                     | Refusal::MergeUndoUnsafe => S::CONFLICT,
                 };

@@ -81,14 +81,7 @@ pub async fn merge(
 pub async fn undo(pool: &Pool, actor: &Actor, merge_id: Uuid) -> Result<UndoResult, Error> {
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
-    let undone = apply::undo_merge(
-        &tx,
-        &actor.into(),
-        apply::Door::Rest,
-        MergeId::from_uuid(merge_id),
-        None,
-    )
-    .await?;
+    let undone = apply::undo_merge(&tx, &actor.into(), MergeId::from_uuid(merge_id), None).await?;
     tx.commit().await?;
     tracing::info!(tenant = %actor.tenant, merge = %merge_id, "merge undone");
     Ok(UndoResult {

@@ -71,7 +71,8 @@ pub fn decide_merge_op(
 /// into the target, the target still changeable with at least the points it received and every
 /// field it took unchanged, and the duplicate's phone free of any other active customer.
 /// `target_points` is the target's balance now; `source_phone_holder` the active customer other
-/// than the target that holds the duplicate's phone, if any. Returns the op.
+/// than the target that holds the duplicate's phone, if any. Returns the op; a merge undone
+/// already stays as it is (`None`), on every door — two tills may undo the same merge.
 pub fn decide_undo_merge(
     merge: &MergeRecord,
     source: &CustomerState,
@@ -79,9 +80,9 @@ pub fn decide_undo_merge(
     target_points: i64,
     source_phone_holder: Option<PhoneHolder>,
     now: DateTime<Utc>,
-) -> Result<Op, Refusal> {
+) -> Result<Option<Op>, Refusal> {
     if merge.undone {
-        return Err(Refusal::MergeAlreadyUndone);
+        return Ok(None);
     }
     if !merge.undoable_at(now) {
         return Err(Refusal::MergeUndoExpired);
@@ -112,11 +113,11 @@ pub fn decide_undo_merge(
         source.id,
         source_phone_holder.filter(|h| h.id != merge.target),
     )?;
-    Ok(Op::MergeUndone {
+    Ok(Some(Op::MergeUndone {
         merge_id: merge.id,
         customer_id: merge.source,
         target_id: merge.target,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -192,16 +193,16 @@ mod tests {
     }
 
     #[test]
-    fn a_merge_is_undone_within_a_day_and_only_once() {
+    fn a_merge_is_undone_within_a_day_and_once_undone_stays_undone() {
         let (source, target, record) = merged_pair();
         let now = Utc::now();
         assert_eq!(
             decide_undo_merge(&record, &source, &target, 12, None, now).unwrap(),
-            Op::MergeUndone {
+            Some(Op::MergeUndone {
                 merge_id: record.id,
                 customer_id: source.id,
                 target_id: target.id
-            }
+            })
         );
         let late = record.merged_at + Duration::hours(MERGE_UNDO_HOURS) + Duration::seconds(1);
         assert_eq!(
@@ -214,7 +215,16 @@ mod tests {
         };
         assert_eq!(
             decide_undo_merge(&undone, &source, &target, 12, None, now),
-            Err(Refusal::MergeAlreadyUndone)
+            Ok(None),
+            "undone already: nothing to do, however late"
+        );
+        let undone_late = MergeRecord {
+            undone: true,
+            ..record.clone()
+        };
+        assert_eq!(
+            decide_undo_merge(&undone_late, &source, &target, 0, None, late),
+            Ok(None)
         );
     }
 

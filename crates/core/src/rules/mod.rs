@@ -74,9 +74,6 @@ pub enum Refusal {
     /// A points adjustment would leave the customer below zero points.
     #[error("the customer has fewer points than that")]
     PointsBelowZero { points: i64 },
-    /// The merge was undone already.
-    #[error("the merge was undone already")]
-    MergeAlreadyUndone,
     /// The undo window ([`MERGE_UNDO_HOURS`]) has passed.
     #[error("the merge is too old to undo")]
     MergeUndoExpired,
@@ -106,7 +103,6 @@ impl Refusal {
             Refusal::AddressNotFound => "address.not-found",
             Refusal::MergeSelf => "customer.merge-self",
             Refusal::PointsBelowZero { .. } => "loyalty.points-below-zero",
-            Refusal::MergeAlreadyUndone => "merge.already-undone",
             Refusal::MergeUndoExpired => "merge.undo-expired",
             Refusal::MergeUndoUnsafe => "merge.undo-unsafe",
         }
@@ -143,7 +139,6 @@ impl Refusal {
                 Refusal::KindChange => "error-kind-change",
                 Refusal::AddressNotFound => "error-address-not-found",
                 Refusal::MergeSelf => "error-merge-self",
-                Refusal::MergeAlreadyUndone => "error-merge-already-undone",
                 Refusal::MergeUndoUnsafe => "error-merge-undo-unsafe",
                 _ => "error-phone-taken",
             }),
@@ -175,7 +170,6 @@ impl Refusal {
             Refusal::AddressNotFound,
             Refusal::MergeSelf,
             Refusal::PointsBelowZero { points: 3 },
-            Refusal::MergeAlreadyUndone,
             Refusal::MergeUndoExpired,
             Refusal::MergeUndoUnsafe,
         ]

@@ -15,7 +15,7 @@
 
 use super::{
     load_state, make_default, phone_conflict, phone_holder, record, refresh_search_text, update,
-    Acting, Door,
+    Acting,
 };
 use crate::changes::{self, Entity};
 use crate::error::{Conflict, Error};
@@ -207,17 +207,15 @@ pub(crate) async fn merge(
 pub struct Undone {
     pub source: Uuid,
     pub target: Uuid,
-    /// False: it was undone already (a till's undo of a merge another till undid first).
+    /// False: it was undone already (by another till, or an earlier call).
     pub changed: bool,
 }
 
 /// Undoes merge `merge_id` (a till's op names its two customers too: `expected`). A merge
-/// undone already is refused over REST and answered as done to a till (another till undid it
-/// first: the outcome it wanted).
+/// undone already stays as it is (the rules' answer on every door: two tills may undo it).
 pub(crate) async fn undo(
     tx: &Transaction<'_>,
     acting: &Acting,
-    door: Door,
     merge_id: MergeId,
     expected: Option<(Uuid, Uuid)>,
 ) -> Result<Undone, Error> {
@@ -238,13 +236,6 @@ pub(crate) async fn undo(
         return Err(Error::NotFound);
     }
     let undone: bool = row.get(3);
-    if undone && door == Door::Sync {
-        return Ok(Undone {
-            source,
-            target,
-            changed: false,
-        });
-    }
     // A merge made before undo existed kept no record of what it moved: it cannot be undone.
     let Some(kind_before) = row.get::<_, Option<String>>(6) else {
         return Err(Refusal::MergeUndoUnsafe.into());
@@ -280,7 +271,13 @@ pub(crate) async fn undo(
         Some(p) => phone_holder(tx, tenant, p, source).await?,
         None => None,
     };
-    rules::decide_undo_merge(&record_of, &s, &t, target_points, holder, now)?;
+    if rules::decide_undo_merge(&record_of, &s, &t, target_points, holder, now)?.is_none() {
+        return Ok(Undone {
+            source,
+            target,
+            changed: false,
+        });
+    }
 
     // The target gives back what it took first: the duplicate's phone is then free again.
     tx.execute(

@@ -459,7 +459,6 @@ pub async fn apply(
             let undone = undo_merge(
                 tx,
                 acting,
-                door,
                 *merge_id,
                 Some((customer_id.as_uuid(), target_id.as_uuid())),
             )
