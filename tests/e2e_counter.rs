@@ -771,6 +771,106 @@ async fn a_cashier_records_drop_off_orders_offline_that_count_in_figures_and_poi
     app.close().await;
 }
 
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn a_manager_merges_a_likely_duplicate_with_a_reason_and_undoes_it_in_english_and_arabic() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let app = start().await;
+    app.use_language("en").await;
+    // Salim with an order, and Salim again under the phone with two digits swapped.
+    app.press(Key::F2).await;
+    app.find("first-name")
+        .await
+        .send_keys("Salim")
+        .await
+        .unwrap();
+    app.find("phone").await.send_keys("92123456").await.unwrap();
+    app.press(Key::Enter).await;
+    app.find("confirm-order").await.click().await.unwrap();
+    app.find("order-amount").await.send_keys("5").await.unwrap();
+    app.press(Key::Enter).await;
+    app.wait_text("orders-notice", "recorded", Duration::from_secs(10))
+        .await;
+    app.press(Key::Escape).await;
+    new_stub(&app, "Salim", "92123465").await;
+
+    app.press(Key::F8).await;
+    app.find("find-duplicates").await.click().await.unwrap();
+    app.wait_text("duplicate-pair", "Salim", Duration::from_secs(10))
+        .await;
+    assert_eq!(app.count("duplicate-pair").await, 1);
+    app.find("review-merge").await.click().await.unwrap();
+    app.wait_text("merge-orders", "0", Duration::from_secs(10))
+        .await;
+    // The one with the order is suggested to stay; keep the other one instead.
+    app.find("merge-swap").await.click().await.unwrap();
+    app.wait_text("merge-orders", "1", Duration::from_secs(10))
+        .await;
+    assert_eq!(app.text("merge-points").await, "5");
+    // No reason: refused, and nothing merged.
+    app.find("merge-confirm").await.click().await.unwrap();
+    app.wait_text("merge-error", "Reason", Duration::from_secs(10))
+        .await;
+    app.find("merge-reason")
+        .await
+        .send_keys("Same person, phone typo")
+        .await
+        .unwrap();
+    app.screenshot("merge-preview-en").await;
+    app.find("merge-confirm").await.click().await.unwrap();
+    app.wait_text("merge-done", "was merged into", Duration::from_secs(10))
+        .await;
+    assert!(app.text("merge-done").await.contains("Orders moved: 1"));
+    app.screenshot("merge-done-en").await;
+    app.find("merge-undo").await.click().await.unwrap();
+    app.wait_text("merge-notice", "Merge undone", Duration::from_secs(10))
+        .await;
+
+    // In Arabic: the pair is back; merged again and read in the survivor's log.
+    app.use_language("ar").await;
+    assert_eq!(app.html_attr("dir").await, "rtl");
+    app.find("duplicates-refresh").await.click().await.unwrap();
+    app.wait_text("duplicate-pair", "Salim", Duration::from_secs(10))
+        .await;
+    app.find("review-merge").await.click().await.unwrap();
+    app.find("merge-reason")
+        .await
+        .send_keys("نفس العميل")
+        .await
+        .unwrap();
+    app.find("merge-confirm").await.click().await.unwrap();
+    app.wait_text("merge-done", "دُمج", Duration::from_secs(10))
+        .await;
+    app.screenshot("merge-done-ar").await;
+    app.find("merge-open-kept").await.click().await.unwrap();
+    app.client
+        .wait()
+        .for_element(Locator::Css("#tab-activity"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.wait_text("merge-log", "نفس العميل", Duration::from_secs(10))
+        .await;
+    assert_eq!(app.count("merge-log-undo").await, 1);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        app.count("merge-log").await,
+        1,
+        "the Activity tab stays open"
+    );
+    app.client
+        .execute(
+            "document.querySelector(\"[data-testid='merge-log']\").scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    app.screenshot("merge-log-ar").await;
+    app.close().await;
+}
+
 /// Launches the app binary directly on `data`, on the display of the app under test.
 fn launch_again(app: &e2e::App, data: &std::path::Path) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_dukkan"))

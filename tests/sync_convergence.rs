@@ -61,6 +61,8 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<u16>().prop_map(|target| Action::SetDefaultAddress { target }),
         1 => any::<u16>().prop_map(|target| Action::Deactivate { target }),
         1 => any::<u16>().prop_map(|target| Action::Reactivate { target }),
+        1 => (any::<u16>(), any::<u16>()).prop_map(|(target, keep)| Action::Merge { target, keep }),
+        1 => any::<u16>().prop_map(|target| Action::UndoMerge { target }),
     ]
 }
 

@@ -605,6 +605,15 @@ pub enum Action {
     Reactivate {
         target: u16,
     },
+    /// A manager merges one active customer into another.
+    Merge {
+        target: u16,
+        keep: u16,
+    },
+    /// A manager undoes one of the merges this device knows (its own).
+    UndoMerge {
+        target: u16,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -653,7 +662,13 @@ impl Phones {
 fn tolerated(e: &dukkan_device::DeviceError) -> bool {
     matches!(
         e.code(),
-        "customer.inactive" | "customer.merged" | "customer.not-found" | "address.not-found"
+        "customer.inactive"
+            | "customer.merged"
+            | "customer.not-found"
+            | "address.not-found"
+            // An undo the rules refuse here (the survivor changed, the phone was taken).
+            | "merge.undo-unsafe"
+            | "customer.phone-taken"
     )
 }
 
@@ -776,6 +791,32 @@ pub fn perform(d: &Device, phones: &mut Phones, action: &Action) -> bool {
             match inactive.get(*target as usize % inactive.len().max(1)) {
                 None => Ok(false),
                 Some(c) => d.reactivate_customer(c.id).map(|_| true),
+            }
+        }
+        Action::Merge { target, keep } => {
+            let items = active();
+            if items.len() < 2 {
+                Ok(false)
+            } else {
+                let source = &items[*target as usize % items.len()];
+                let others: Vec<_> = items.iter().filter(|c| c.id != source.id).collect();
+                let keep = others[*keep as usize % others.len()];
+                d.merge_customers(source.id, keep.id, "Same person")
+                    .map(|_| true)
+            }
+        }
+        Action::UndoMerge { target } => {
+            let mut undoable: Vec<_> = every_customer(d, None)
+                .iter()
+                .flat_map(|c| d.merges_of(c.id).unwrap())
+                .filter(|m| m.undoable)
+                .map(|m| m.id)
+                .collect();
+            undoable.sort();
+            undoable.dedup();
+            match undoable.get(*target as usize % undoable.len().max(1)) {
+                None => Ok(false),
+                Some(id) => d.undo_merge(*id).map(|_| true),
             }
         }
     };

@@ -557,37 +557,20 @@ pub(crate) fn in_pending_merges(c: &Connection) -> Result<std::collections::Hash
     Ok(out)
 }
 
-/// The server refused the undo queued as op `device_seq`: the merge is not undone, and both
-/// customers are read again from the server (the local undo is still in their rows).
-pub(crate) fn undo_refused(tx: &Transaction<'_>, device_seq: i64) -> Result<()> {
-    let op: Option<(String, Option<String>, Option<String>)> = tx
-        .query_row(
-            "SELECT customer_id, json_extract(payload, '$.targetId'),
-                    json_extract(payload, '$.mergeId')
-             FROM outbox WHERE device_seq = ?1",
-            [device_seq],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((source, target, merge_id)) = op else {
-        return Ok(());
-    };
-    tx.execute(
-        "UPDATE merges SET undone_at = NULL, undone_by = NULL WHERE id = ?1",
-        [&merge_id],
-    )?;
-    for id in [Some(source), target].into_iter().flatten() {
-        tx.execute(
-            "INSERT OR IGNORE INTO stale_customers (customer_id) VALUES (?1)",
-            [id],
-        )?;
-    }
-    Ok(())
+/// The server refused the merge or undo queued as op `device_seq`: it did not happen. The
+/// merge's record goes (a refused merge) or is no longer undone (a refused undo), and both
+/// customers are read again from the server (the local change is still in their rows). The
+/// op stays parked for a person to read; retried and applied later, the pulls bring it.
+pub(crate) fn refused(tx: &Transaction<'_>, device_seq: i64) -> Result<()> {
+    forget(tx, device_seq)
 }
 
-/// A parked merge (or undo) a person discards never happened: its record goes (or is no
-/// longer undone), and both customers are read again from the server.
+/// A parked merge (or undo) a person discards never happened: as [`refused`].
 pub(crate) fn forget_discarded(tx: &Transaction<'_>, device_seq: i64) -> Result<()> {
+    forget(tx, device_seq)
+}
+
+fn forget(tx: &Transaction<'_>, device_seq: i64) -> Result<()> {
     let op: Option<(String, String, Option<String>, Option<String>)> = tx
         .query_row(
             "SELECT kind, customer_id, json_extract(payload, '$.targetId'),

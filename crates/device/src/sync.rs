@@ -168,10 +168,11 @@ impl Device {
                         }
                         OpOutcome::Rejected { code } => {
                             tracing::warn!(device_seq = r.device_seq, %code, "op rejected by the server; parked");
-                            if kind == "merge_undone" {
-                                // The server refused the undo: the merge stands, here too
-                                // (the server's snapshots, no longer held back, show it).
-                                crate::merges::undo_refused(tx, r.device_seq)?;
+                            if matches!(kind.as_str(), "customer_merged" | "merge_undone") {
+                                // A merge or undo spans two customers: refused, the till shows
+                                // the server's truth of both at once (not only once a person
+                                // discards it), and its log says it did not happen.
+                                crate::merges::refused(tx, r.device_seq)?;
                             }
                             tx.execute(
                                 "UPDATE outbox SET state = 'parked', error_code = ?2, attempts = attempts + 1

@@ -19,9 +19,13 @@ import type { CommandError } from "../bindings/CommandError";
 import type { Customer } from "../bindings/Customer";
 import type { CustomerChanges } from "../bindings/CustomerChanges";
 import type { CustomerDetails } from "../bindings/CustomerDetails";
+import type { DuplicatePair } from "../bindings/DuplicatePair";
 import type { ExportResult } from "../bindings/ExportResult";
 import type { ListQuery } from "../bindings/ListQuery";
 import type { Locale } from "../bindings/Locale";
+import type { MergeEntry } from "../bindings/MergeEntry";
+import type { MergeId } from "../bindings/MergeId";
+import type { MergePreview } from "../bindings/MergePreview";
 import type { Page } from "../bindings/Page";
 import type { Preferences } from "../bindings/Preferences";
 import type { SearchHit } from "../bindings/SearchHit";
@@ -42,6 +46,19 @@ export interface Backend {
   updateCustomer(id: string, changes: CustomerChanges): Promise<Customer>;
   deactivateCustomer(id: string): Promise<Customer>;
   reactivateCustomer(id: string): Promise<Customer>;
+  /** Likely duplicates among the till's customers, `keep` suggested to stay (managers). */
+  likelyDuplicates(): Promise<DuplicatePair[]>;
+  /** What merging `duplicateId` into `keepId` would move; refused as the merge itself would be. */
+  mergePreview(duplicateId: string, keepId: string): Promise<MergePreview>;
+  /**
+   * Merges the duplicate into the customer that stays (works offline, queued) for `reason` as
+   * typed (required, one line); the merge as the log shows it.
+   */
+  mergeCustomers(duplicateId: string, keepId: string, reason: string): Promise<MergeEntry>;
+  /** Undoes a merge of the last 24 hours; the duplicate, active again. */
+  undoMerge(mergeId: MergeId): Promise<Customer>;
+  /** The merges this till knows that the customer took part in (either side), newest first. */
+  customerMerges(id: string): Promise<MergeEntry[]>;
   /** The customer's orders, newest first. */
   customerOrders(id: string): Promise<OrderRecord[]>;
   /** Takes a drop-off order (works offline); amount and pieces as typed. */
@@ -158,6 +175,11 @@ export const tauriBackend: Backend = {
   updateCustomer: (id, changes) => call("update_customer", { id, changes }),
   deactivateCustomer: (id) => call("deactivate_customer", { id }),
   reactivateCustomer: (id) => call("reactivate_customer", { id }),
+  likelyDuplicates: () => call("likely_duplicates"),
+  mergePreview: (duplicateId, keepId) => call("merge_preview", { duplicateId, keepId }),
+  mergeCustomers: (duplicateId, keepId, reason) => call("merge_customers", { duplicateId, keepId, reason }),
+  undoMerge: (mergeId) => call("undo_merge", { mergeId }),
+  customerMerges: (id) => call("customer_merges", { id }),
   customerOrders: (id) => call("customer_orders", { id }),
   recordOrder: (customerId, input) => call("record_order", { customerId, input }),
   adjustPoints: (customerId, delta, reason) => call("adjust_points", { customerId, delta, reason }),

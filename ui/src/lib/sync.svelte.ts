@@ -82,6 +82,8 @@ const WRITES = [
   "updateCustomer",
   "deactivateCustomer",
   "reactivateCustomer",
+  "mergeCustomers",
+  "undoMerge",
   "recordOrder",
   "adjustPoints",
   "addAddress",

@@ -560,7 +560,7 @@ describe("the customer detail", () => {
       { at: "2026-11-25T10:00:00Z", entity: "customer", entityId: c.id, action: "create", fields: ["*"], staffId: null, staffName: null, deviceId: "0190a0b0-0000-7000-8000-0000000000d2", deviceName: "Front counter" },
     ],
     merges: [
-      { id: "0190a0b0-0000-7000-8000-0000000000e1", sourceCustomerId: "0190a0b0-0000-7000-8000-0000000000c9", targetCustomerId: c.id, reason: "same person", mergedBy: null, mergedAt: "2026-11-25T12:00:00Z", ordersMoved: 2, loyaltyPointsMerged: 7 },
+      { id: "0190a0b0-0000-7000-8000-0000000000e1", sourceCustomerId: "0190a0b0-0000-7000-8000-0000000000c9", targetCustomerId: c.id, reason: "same person", mergedBy: null, mergedAt: "2026-11-25T12:00:00Z", ordersMoved: 2, loyaltyPointsMerged: 7, undoneAt: null },
     ],
   };
 

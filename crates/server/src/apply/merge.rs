@@ -14,7 +14,7 @@
 //! [`rules::MAX_ADDRESSES`] addresses: it never drops a customer's data.
 
 use super::{
-    load_state, make_default, phone_conflict, phone_holder, record, refresh_search_text, update,
+    edit, load_state, make_default, phone_conflict, phone_holder, record, refresh_search_text,
     Acting,
 };
 use crate::changes::{self, Entity};
@@ -143,7 +143,7 @@ pub(crate) async fn merge(
         &["isActive", "mergedInto"],
     )
     .await?;
-    update(tx, acting, target, &fill, None).await?;
+    let filled = edit(tx, acting, target, &fill, None).await?;
     tx.execute(
         "UPDATE customers SET loyalty_points = loyalty_points + $3, updated_at = now(),
                 updated_by = $4, updated_device = $5
@@ -151,14 +151,9 @@ pub(crate) async fn merge(
         &[&tenant, &target, &points, &acting.staff, &acting.device],
     )
     .await?;
-    record(
-        tx,
-        acting,
-        target,
-        "merge-target",
-        &["loyaltyPoints", "orders", "addresses"],
-    )
-    .await?;
+    let mut fields = vec!["loyaltyPoints", "orders", "addresses"];
+    fields.extend(filled);
+    record(tx, acting, target, "merge-target", &fields).await?;
     for address in &moved_addresses {
         changes::record(
             tx,

@@ -575,9 +575,24 @@ async fn write_address(
     Ok(())
 }
 
-/// Applies an edit of customer `id` decided by the rules (`promote_to`: REST's `type`).
-/// Returns the fields that changed (empty: nothing did).
+/// Applies an edit of customer `id` decided by the rules (`promote_to`: REST's `type`), with
+/// its audit entry. Returns the fields that changed (empty: nothing did).
 pub(crate) async fn update(
+    tx: &Transaction<'_>,
+    acting: &Acting,
+    id: Uuid,
+    wanted: &CustomerUpdated,
+    promote_to: Option<CustomerKind>,
+) -> Result<Vec<&'static str>, Error> {
+    let fields = edit(tx, acting, id, wanted, promote_to).await?;
+    if !fields.is_empty() {
+        record(tx, acting, id, "update", &fields).await?;
+    }
+    Ok(fields)
+}
+
+/// [`update`] without its audit entry, for a change that records its own (a merge's fill).
+pub(crate) async fn edit(
     tx: &Transaction<'_>,
     acting: &Acting,
     id: Uuid,
@@ -632,6 +647,5 @@ pub(crate) async fn update(
     if edit.kind != state.kind {
         fields.insert(0, "type");
     }
-    record(tx, acting, id, "update", &fields).await?;
     Ok(fields)
 }
