@@ -173,8 +173,26 @@ pub(crate) fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Res
     )?;
     crate::orders::upsert_server_orders(tx, &id, &c.recent_orders, c.order_count)?;
     // Addresses: upsert the server's, drop the rest, then take the server's default.
+    let mut moved_from = Vec::new();
     for a in &c.addresses {
+        // An address held here by another customer (a merge the server did not take moved
+        // it) comes back; if it was that customer's default, it takes another of its own.
+        if let Some(owner) = crate::apply::address_owner(tx, a.id)? {
+            if owner != c.id {
+                moved_from.push(owner.to_string());
+            }
+        }
         crate::apply::write_address(tx, &id, &a.id.to_string(), &a.address, &c.updated_at)?;
+    }
+    for owner in moved_from {
+        tx.execute(
+            "UPDATE customers SET default_address_id =
+                (SELECT id FROM addresses WHERE customer_id = ?1 ORDER BY id LIMIT 1)
+             WHERE id = ?1 AND default_address_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM addresses
+                               WHERE id = customers.default_address_id AND customer_id = ?1)",
+            [&owner],
+        )?;
     }
     let keep: Vec<String> = c.addresses.iter().map(|a| a.id.to_string()).collect();
     let keep_json = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());

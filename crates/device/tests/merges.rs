@@ -384,6 +384,45 @@ fn the_servers_snapshots_of_a_pending_merge_wait_until_it_is_answered() {
 }
 
 #[test]
+fn the_duplicates_snapshot_takes_its_address_back_from_a_survivor_that_made_it_its_default() {
+    let (_dir, d) = device();
+    let keep = stub(&d, "Salim", "92123456");
+    let dup = stub(&d, "Salim", "92123457");
+    let home = address(&d, &dup, "Ruwi");
+    push_all(&d);
+    d.merge_customers(dup.id, keep.id, "Typo").unwrap();
+    assert_eq!(
+        now(&d, &keep).default_address_id.as_deref(),
+        Some(home.as_str())
+    );
+    // The server refused the merge; only the duplicate changed on the server since.
+    let batch = d.next_push_batch(10).unwrap();
+    d.apply_push_results(&[OpResult {
+        op_id: batch[0].op_id,
+        device_seq: batch[0].device_seq,
+        outcome: OpOutcome::Rejected {
+            code: "customer.inactive".into(),
+        },
+    }])
+    .unwrap();
+    let mut server_dup = snapshot_of(&dup, 0);
+    let record = d.customer(keep.id).unwrap().addresses.remove(0);
+    server_dup.addresses = vec![dukkan_core::sync::AddressSnapshot {
+        id: record.id,
+        address: record.address.clone(),
+    }];
+    server_dup.default_address_id = Some(record.id);
+    pull(&d, 20, vec![server_dup]);
+    assert_eq!(areas(&d, &dup), vec!["Ruwi"]);
+    assert_eq!(
+        now(&d, &dup).default_address_id.as_deref(),
+        Some(home.as_str())
+    );
+    assert_eq!(areas(&d, &keep), Vec::<String>::new());
+    assert_eq!(now(&d, &keep).default_address_id, None);
+}
+
+#[test]
 fn a_merge_the_server_refused_and_a_manager_discarded_is_forgotten_and_both_are_read_again() {
     let (_dir, d) = device();
     let keep = stub(&d, "Salim", "92123456");
