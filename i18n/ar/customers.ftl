@@ -5,6 +5,7 @@ customer-kind-guest = زائر
 customer-kind-stub = مبدئي
 customer-kind-full = كامل
 customer-number-pending = رقم قيد الانتظار
+customer-number-at-first-order = بلا رقم حتى أول طلب
 
 export-column-number = رقم العميل
 export-column-name = الاسم

@@ -5,6 +5,7 @@ customer-kind-guest = Guest
 customer-kind-stub = Stub
 customer-kind-full = Full
 customer-number-pending = Pending number
+customer-number-at-first-order = No number until a first order
 
 export-column-number = Customer Number
 export-column-name = Name

@@ -152,7 +152,7 @@ fn snapshot_from_rows(id: Uuid, c: &Row, addresses: &[&Row]) -> Result<CustomerS
             },
         });
     }
-    let number: i32 = c.get("customer_number");
+    let number: Option<i32> = c.get("customer_number");
     let kind: &str = c.get("kind");
     let ts = |col: &str| {
         c.get::<_, chrono::DateTime<chrono::Utc>>(col)
@@ -164,8 +164,8 @@ fn snapshot_from_rows(id: Uuid, c: &Row, addresses: &[&Row]) -> Result<CustomerS
     };
     Ok(CustomerSnapshot {
         id: CustomerId::from_uuid(id),
-        customer_number: u32::try_from(number)
-            .ok()
+        customer_number: number
+            .and_then(|n| u32::try_from(n).ok())
             .and_then(|n| CustomerNumber::new(n).ok()),
         kind: kind
             .parse()

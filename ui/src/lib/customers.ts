@@ -13,6 +13,12 @@ export function customerNumber(c: Customer): string | null {
   return c.customerNumber ?? null;
 }
 
+/** What stands for a number not there yet: a walk-in guest gets one at its first order; any
+ * other customer (or a guest whose order waits for the server) once the server numbers it. */
+export function missingNumber(c: Customer): string {
+  return c.kind === "guest" && c.orderCount === 0 ? t("customer-number-at-first-order") : t("customer-number-pending");
+}
+
 export function kindLabel(c: Customer): string {
   return t(`customer-kind-${c.kind}`);
 }

@@ -153,7 +153,7 @@ describe("the counter", () => {
     const confirmation = await screen.findByTestId("confirmation");
     expect(confirmation.dataset.outcome).toBe("guest");
     expect(screen.getByTestId("card-name").textContent).toBe("Walk-in customer");
-    expect(screen.getByTestId("card-number").textContent).toContain("Pending number");
+    expect(screen.getByTestId("card-number").textContent).toContain("No number until a first order");
     expect(shell.calls.map((c) => c.cmd)).toContain("create_guest");
   });
 

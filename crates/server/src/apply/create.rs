@@ -42,13 +42,15 @@ pub(crate) async fn create(
             "SELECT id FROM customers WHERE tenant_id = $1 AND phone = $2 AND active FOR UPDATE",
         ),
         tx.prepare_cached(
+            // A walk-in guest is numbered at its first order, not now.
             "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
-                        WHERE tenant_id = $1 RETURNING next_customer_number - 1 AS number)
+                        WHERE tenant_id = $1 AND $3::text <> 'guest'
+                        RETURNING next_customer_number - 1 AS number)
              INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2,
                  phone, search_text, active, merged_into, created_by, created_device, updated_by,
                  updated_device, email, preferences)
-             SELECT $1, $2, n.number::int, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $11, $12, $13,
-                    $14 FROM n",
+             VALUES ($1, $2, (SELECT number FROM n)::int, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                    $11, $12, $13, $14)",
         ),
         async {
             match read_back {
@@ -216,21 +218,33 @@ pub(crate) async fn create_run(
         return Ok(None);
     }
     let count = i64::try_from(n).map_err(|_| Error::Internal("run size".into()))?;
-    // Numbers in op order, taken under the tenant counter's row lock like a single create.
-    let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 11] = [
-        &tenant, &device, &count, &ids, &kinds, &firsts, &lasts, &names2, &phones, &keys, &staff,
+    // Numbers in op order, taken under the tenant counter's row lock like a single create:
+    // the k-th customer that is not a walk-in guest takes the k-th number (a guest is numbered
+    // at its first order).
+    let mut numbered = 0i64;
+    let slots: Vec<Option<i64>> = kinds
+        .iter()
+        .map(|k| {
+            (*k != "guest").then(|| {
+                numbered += 1;
+                numbered
+            })
+        })
+        .collect();
+    let insert_params: [&(dyn tokio_postgres::types::ToSql + Sync); 12] = [
+        &tenant, &device, &numbered, &ids, &kinds, &firsts, &lasts, &names2, &phones, &keys,
+        &staff, &slots,
     ];
     let insert = tx.execute(
         "WITH n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + $3
                     WHERE tenant_id = $1 RETURNING next_customer_number - $3 AS first)
          INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, last_name, name2,
              phone, search_text, created_by, created_device, updated_by, updated_device)
-         SELECT $1, r.id, (n.first + r.i - 1)::int, r.kind, r.first_name, r.last_name, r.name2,
+         SELECT $1, r.id, (n.first + r.k - 1)::int, r.kind, r.first_name, r.last_name, r.name2,
                 r.phone, r.search_text, r.staff, $2, r.staff, $2
          FROM n, unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                        $10::text[], $11::uuid[])
-                 WITH ORDINALITY AS r(id, kind, first_name, last_name, name2, phone, search_text,
-                                      staff, i)",
+                        $10::text[], $11::uuid[], $12::int8[])
+                 AS r(id, kind, first_name, last_name, name2, phone, search_text, staff, k)",
         &insert_params,
     );
     let author = Author {

@@ -187,11 +187,38 @@ async fn phone_holder(
         .await?;
     Ok(row.map(|r| PhoneHolder {
         id: CustomerId::from_uuid(r.get(0)),
-        number: u32::try_from(r.get::<_, i32>(1))
-            .ok()
+        number: r
+            .get::<_, Option<i32>>(1)
+            .and_then(|n| u32::try_from(n).ok())
             .and_then(|n| CustomerNumber::new(n).ok()),
         name: Some(r.get::<_, String>(2)).filter(|n| !n.is_empty()),
     }))
+}
+
+/// Gives customer `id` the shop's next customer number if it has none yet (a walk-in guest at
+/// its first order, or as it becomes a stub), under the tenant counter's row lock like a
+/// create. True when it did.
+pub(crate) async fn assign_number(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    id: Uuid,
+) -> Result<bool, Error> {
+    let assigned = tx
+        .execute(
+            &tx.prepare_cached(
+                "WITH c AS (SELECT 1 FROM customers
+                            WHERE tenant_id = $1 AND id = $2 AND customer_number IS NULL),
+                      n AS (UPDATE tenant_counters SET next_customer_number = next_customer_number + 1
+                            WHERE tenant_id = $1 AND EXISTS (SELECT 1 FROM c)
+                            RETURNING next_customer_number - 1 AS number)
+                 UPDATE customers SET customer_number = n.number::int FROM n
+                 WHERE customers.tenant_id = $1 AND customers.id = $2",
+            )
+            .await?,
+            &[&tenant, &id],
+        )
+        .await?;
+    Ok(assigned > 0)
 }
 
 /// Rewrites the name search text of a customer from its row.
@@ -605,6 +632,10 @@ pub(crate) async fn edit(
     };
     if let Some(p) = &edit.op.phone {
         rules::phone_free(state.id, phone_holder(tx, acting.tenant, p, id).await?)?;
+    }
+    // A guest becoming a stub is numbered first: its name's search rows carry the number.
+    if edit.kind != CustomerKind::Guest {
+        assign_number(tx, acting.tenant, id).await?;
     }
     let u = &edit.op;
     tx.execute(

@@ -91,7 +91,19 @@ pub(super) async fn record_order(
     .await
     .map_err(id_conflict)?;
     add_points(tx, acting, id, points).await?;
-    record(tx, acting, id, "order", &["orders", "loyaltyPoints"]).await
+    // A walk-in guest's first order gives it its customer number.
+    if super::assign_number(tx, tenant, id).await? {
+        record(
+            tx,
+            acting,
+            id,
+            "order",
+            &["orders", "loyaltyPoints", "customerNumber"],
+        )
+        .await
+    } else {
+        record(tx, acting, id, "order", &["orders", "loyaltyPoints"]).await
+    }
 }
 
 /// Adjusts customer `id`'s points (the op's customer, resolved by the caller) by `delta`, for

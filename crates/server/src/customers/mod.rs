@@ -102,9 +102,10 @@ pub struct CustomerPatch {
 #[serde(rename_all = "camelCase")]
 pub struct Customer {
     pub id: Uuid,
-    /// `CUST-00001`: sequential and gapless per tenant.
-    #[schema(value_type = String, example = "CUST-00001")]
-    pub customer_number: CustomerNumber,
+    /// `CUST-00001`: sequential and gapless per tenant. `null` for a walk-in guest until its
+    /// first order (a guest is one visit, and uses up no number until then).
+    #[schema(value_type = Option<String>, example = "CUST-00001")]
+    pub customer_number: Option<CustomerNumber>,
     /// `guest`, `stub` or `full`.
     #[serde(rename = "type")]
     pub kind: CustomerKind,
@@ -190,14 +191,18 @@ const SELECT_CUSTOMER: &str = "
     ) o ON true";
 
 fn from_row(row: &Row) -> Result<Customer, Error> {
-    let number: i32 = row.get("customer_number");
+    let number: Option<i32> = row.get("customer_number");
     let kind: String = row.get("kind");
     Ok(Customer {
         id: row.get("id"),
-        customer_number: u32::try_from(number)
-            .ok()
-            .and_then(|n| CustomerNumber::new(n).ok())
-            .ok_or_else(|| Error::Internal(format!("customer number {number}")))?,
+        customer_number: number
+            .map(|number| {
+                u32::try_from(number)
+                    .ok()
+                    .and_then(|n| CustomerNumber::new(n).ok())
+                    .ok_or_else(|| Error::Internal(format!("customer number {number}")))
+            })
+            .transpose()?,
         kind: kind
             .parse()
             .map_err(|()| Error::Internal(format!("customer kind {kind}")))?,
@@ -267,7 +272,7 @@ pub async fn create(pool: &Pool, actor: &Actor, input: NewCustomer) -> Result<Cu
     tracing::info!(
         tenant = %actor.tenant,
         customer = %customer.id,
-        number = %customer.customer_number,
+        number = customer.customer_number.map(|n| n.to_string()).as_deref().unwrap_or("-"),
         phone = phone.as_ref().map(Phone::masked).as_deref().unwrap_or("-"),
         "customer created"
     );

@@ -154,7 +154,7 @@ pub async fn list(pool: &Pool, actor: &Actor, query: ListQuery) -> Result<Custom
             .query(
                 &format!(
                     "{SELECT_CUSTOMER} WHERE {where_clause}
-                     ORDER BY c.customer_number DESC LIMIT {limit} OFFSET {offset}"
+                     ORDER BY c.customer_number DESC, c.id DESC LIMIT {limit} OFFSET {offset}"
                 ),
                 &refs,
             )

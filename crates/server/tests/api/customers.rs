@@ -318,7 +318,15 @@ async fn a_guest_becomes_a_stub_by_patch_with_a_name_and_phone() {
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{ok:?}");
     assert_eq!(ok.body["type"], "stub");
-    assert_eq!(ok.body["customerNumber"], g["customerNumber"]);
+    assert_eq!(
+        g["customerNumber"],
+        serde_json::Value::Null,
+        "a guest has none"
+    );
+    assert_eq!(
+        ok.body["customerNumber"], "CUST-00001",
+        "a stub has one: numbered as it became one"
+    );
 }
 
 #[tokio::test]

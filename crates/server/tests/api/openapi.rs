@@ -191,6 +191,8 @@ async fn documented_request_schemas_are_as_strict_as_the_server() {
             "upgrade_requested",
             "order_recorded",
             "points_adjusted",
+            "customer_merged",
+            "merge_undone",
         ],
         "every op kind, each with its payload"
     );
