@@ -979,6 +979,19 @@ fn rows() -> Vec<Row> {
             end: merged_away,
         },
         Row {
+            name: "a returning customer's deactivated record joins the new one, and an undo leaves it deactivated",
+            steps: vec![
+                (Cashier, stub(0, "Salim", 0)),
+                (Cashier, order(0, t("4.5", 4_500), t("1", 1))),
+                (Manager, Deactivate { c: 0 }),
+                (Cashier, stub(1, "Salim", 0)),
+                (Manager, merge(0, 1, "Returning customer")),
+                (Manager, Undo { m: 0 }),
+            ],
+            answers: vec!["ok", "ok", "ok", "ok", "ok", "ok"],
+            end: "stub inactive Salim|-|-|P0|- [] default=- orders=1 spent=4.500 points=4",
+        },
+        Row {
             name: "an undo after the duplicate's phone was taken names who took it",
             steps: vec![
                 (Cashier, stub(0, "Salim", 0)),

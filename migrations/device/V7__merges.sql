@@ -8,8 +8,10 @@ CREATE TABLE merges (
     reason               TEXT NOT NULL,
     merged_at            TEXT NOT NULL,
     merged_by            TEXT,
-    -- The target's type before (a guest that took a name and a phone became a stub).
+    -- The target's type before (a guest that took a name and a phone became a stub), and
+    -- whether the duplicate was active (an undo gives it back as it was).
     target_kind_before   TEXT NOT NULL,
+    source_was_active    INTEGER NOT NULL DEFAULT 1,
     -- The fields the target took from the duplicate (JSON of the fill edit).
     filled               TEXT NOT NULL,
     -- The duplicate's orders and addresses that moved (JSON arrays of ids), and its default.

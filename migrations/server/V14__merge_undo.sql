@@ -9,6 +9,8 @@ ALTER TABLE customer_merges
     -- The fields the target took from the duplicate (the fill edit, JSON), and its type before.
     ADD COLUMN filled             jsonb NOT NULL DEFAULT '{}',
     ADD COLUMN target_kind_before text,
+    -- The duplicate was active (an undo gives it back as it was: a deactivated one stays so).
+    ADD COLUMN source_was_active  boolean NOT NULL DEFAULT true,
     ADD COLUMN undone_at          timestamptz,
     ADD COLUMN undone_by          uuid,
     ADD COLUMN undone_device      uuid;

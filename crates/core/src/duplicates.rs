@@ -57,7 +57,8 @@ pub struct Pair {
     pub reason: DuplicateReason,
 }
 
-fn rank(c: &Candidate) -> (u8, bool, i64, std::cmp::Reverse<&str>) {
+/// The order in which a pair's customers are suggested: the greater one stays.
+pub fn rank(c: &Candidate) -> (u8, bool, i64, std::cmp::Reverse<&str>) {
     let kind = match c.kind {
         CustomerKind::Full => 2,
         CustomerKind::Stub => 1,
@@ -92,6 +93,40 @@ fn name_keys(c: &Candidate) -> Vec<String> {
     .collect()
 }
 
+/// Whether two customers have the same name tokens in one of their scripts.
+pub fn same_name(a: &Candidate, b: &Candidate) -> bool {
+    let theirs = name_keys(b);
+    name_keys(a).iter().any(|k| theirs.contains(k))
+}
+
+/// Every phone one digit apart from E.164 `phone` ([`phones_one_digit_apart`]): each digit of
+/// the national number changed, and each two neighbours swapped — what an index is asked for
+/// when a customer is written, so finding its look-alikes reads a few dozen index entries.
+pub fn phones_one_digit_apart_from(phone: &str) -> Vec<String> {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return Vec::new();
+    };
+    let bytes = digits.as_bytes();
+    // The country code is not typed at the counter: only the national digits vary.
+    let national = bytes.len().saturating_sub(8);
+    let mut out = Vec::new();
+    for i in national..bytes.len() {
+        for d in b'0'..=b'9' {
+            if d != bytes[i] {
+                let mut v = bytes.to_vec();
+                v[i] = d;
+                out.push(format!("+{}", String::from_utf8_lossy(&v)));
+            }
+        }
+        if i + 1 < bytes.len() && bytes[i] != bytes[i + 1] {
+            let mut v = bytes.to_vec();
+            v.swap(i, i + 1);
+            out.push(format!("+{}", String::from_utf8_lossy(&v)));
+        }
+    }
+    out
+}
+
 /// Phones one digit apart: same length, and one digit different or two neighbours swapped.
 pub fn phones_one_digit_apart(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -109,6 +144,25 @@ pub fn phones_one_digit_apart(a: &str, b: &str) -> bool {
 /// The likely duplicates among `people`, at most [`MAX_PAIRS`], same-phone pairs first.
 /// Customers merged away are the caller's to leave out.
 pub fn likely_duplicates(people: &[Candidate]) -> Vec<Pair> {
+    all_pairs(people)
+        .into_iter()
+        .take(MAX_PAIRS)
+        .map(|(i, j, reason)| pair(&people[i], &people[j], reason))
+        .collect()
+}
+
+/// `a` and `b` as a pair, the one to keep first ([`rank`]).
+pub fn pair(a: &Candidate, b: &Candidate, reason: DuplicateReason) -> Pair {
+    let (keep, duplicate) = if rank(b) > rank(a) { (b, a) } else { (a, b) };
+    Pair {
+        keep: keep.id,
+        duplicate: duplicate.id,
+        reason,
+    }
+}
+
+/// Every likely pair among `people` as indexes, same-phone pairs first.
+pub fn all_pairs(people: &[Candidate]) -> Vec<(usize, usize, DuplicateReason)> {
     let mut found: Vec<(usize, usize, DuplicateReason)> = Vec::new();
     let mut by_phone: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
@@ -155,21 +209,6 @@ pub fn likely_duplicates(people: &[Candidate]) -> Vec<Pair> {
     }
     found.sort_by_key(|&(i, j, reason)| (reason, i, j));
     found
-        .into_iter()
-        .take(MAX_PAIRS)
-        .map(|(i, j, reason)| {
-            let (keep, duplicate) = if rank(&people[j]) > rank(&people[i]) {
-                (j, i)
-            } else {
-                (i, j)
-            };
-            Pair {
-                keep: people[keep].id,
-                duplicate: people[duplicate].id,
-                reason,
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -188,6 +227,27 @@ mod tests {
             order_count: 0,
             created_at: "2026-12-01T10:00:00Z".into(),
         }
+    }
+
+    #[test]
+    fn the_phones_one_digit_apart_from_a_number_are_exactly_those_the_test_accepts() {
+        let p = "+96892123456";
+        let near = phones_one_digit_apart_from(p);
+        assert_eq!(
+            near.len(),
+            8 * 9 + 7,
+            "each national digit, and each unequal neighbours"
+        );
+        assert!(near.iter().all(|q| phones_one_digit_apart(p, q)));
+        assert!(near.contains(&"+96892124356".to_owned()));
+        assert!(
+            !near.iter().any(|q| q.starts_with("+967")),
+            "the country code stays"
+        );
+        let mut unique = near.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), near.len());
     }
 
     #[test]

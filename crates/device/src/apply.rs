@@ -122,6 +122,9 @@ fn create(tx: &Transaction<'_>, ctx: &WriteContext, c: &CustomerCreated) -> Resu
     if inserted > 0 && c.first_name.is_some() {
         index_names(tx, c.id)?;
     }
+    if inserted > 0 && c.phone.is_some() {
+        crate::merges::refresh_candidates(tx, c.id)?;
+    }
     Ok(())
 }
 
@@ -171,6 +174,9 @@ pub(crate) fn update(tx: &Transaction<'_>, ctx: &WriteContext, u: &CustomerUpdat
     )?;
     if e.first_name.is_some() || e.last_name.is_some() || e.name2.is_some() {
         index_names(tx, u.id)?;
+    }
+    if e.first_name.is_some() || e.last_name.is_some() || e.name2.is_some() || e.phone.is_some() {
+        crate::merges::refresh_candidates(tx, u.id)?;
     }
     Ok(())
 }

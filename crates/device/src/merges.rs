@@ -74,56 +74,50 @@ pub struct MergeEntry {
 }
 
 impl Device {
-    /// Likely duplicates among this till's customers (at most [`duplicates::MAX_PAIRS`]).
+    /// Likely duplicates among this till's customers (at most [`duplicates::MAX_PAIRS`]),
+    /// same-phone pairs first. Read from the pairs kept as customers are written; the first
+    /// look on a till fills them in one pass over every customer.
     pub fn likely_duplicates(&self) -> Result<Vec<DuplicatePair>> {
         self.authorize_action(Action::Merge)?;
+        if !self.read(candidates_ready)? {
+            self.write_quietly(|tx, _| rebuild_candidates(tx))?;
+        }
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, kind, active, first_name, last_name, name2, phone, order_count, created_at
-                 FROM customers WHERE merged_into IS NULL AND kind <> 'guest'",
+            let mut stmt = c.prepare_cached(
+                "SELECT d.a, d.b, d.reason FROM duplicate_candidates d
+                 JOIN customers x ON x.id = d.a JOIN customers y ON y.id = d.b
+                 WHERE x.merged_into IS NULL AND y.merged_into IS NULL
+                   AND x.kind <> 'guest' AND y.kind <> 'guest'
+                 ORDER BY d.reason = 'same-phone' DESC, d.a, d.b LIMIT ?1",
             )?;
-            let rows = stmt.query_map([], |r| {
+            let rows = stmt.query_map([duplicates::MAX_PAIRS as i64], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, bool>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, i64>(7)?,
-                    r.get::<_, String>(8)?,
+                    r.get::<_, String>(2)?,
                 ))
             })?;
-            let mut people = Vec::new();
+            let mut out = Vec::new();
             for row in rows {
-                let (id, kind, active, first_name, last_name, name2, phone, order_count, created_at) =
-                    row?;
-                let (Ok(id), Ok(kind)) = (id.parse(), kind.parse()) else {
+                let (a, b, reason) = row?;
+                let (Ok(a), Ok(b)) = (a.parse(), b.parse()) else {
                     continue;
                 };
-                people.push(Candidate {
-                    id,
-                    kind,
-                    active,
-                    first_name,
-                    last_name,
-                    name2,
-                    phone,
-                    order_count,
-                    created_at,
+                let reason = if reason == "same-phone" {
+                    DuplicateReason::SamePhone
+                } else {
+                    DuplicateReason::SameNameNearPhone
+                };
+                let (a, b) = (load(c, a)?, load(c, b)?);
+                let p = duplicates::pair(&candidate_of(&a), &candidate_of(&b), reason);
+                let (keep, duplicate) = if p.keep == a.id { (a, b) } else { (b, a) };
+                out.push(DuplicatePair {
+                    keep,
+                    duplicate,
+                    reason,
                 });
             }
-            duplicates::likely_duplicates(&people)
-                .into_iter()
-                .map(|p| {
-                    Ok(DuplicatePair {
-                        keep: load(c, p.keep)?,
-                        duplicate: load(c, p.duplicate)?,
-                        reason: p.reason,
-                    })
-                })
-                .collect()
+            Ok(out)
         })
     }
 
@@ -243,7 +237,7 @@ fn record(c: &Connection, id: MergeId) -> Result<MergeRecord> {
     let row = c
         .query_row(
             "SELECT source_id, target_id, merged_at, undone_at IS NOT NULL, points_moved, filled,
-                    target_kind_before
+                    target_kind_before, source_was_active
              FROM merges WHERE id = ?1",
             [id.to_string()],
             |r| {
@@ -255,6 +249,7 @@ fn record(c: &Connection, id: MergeId) -> Result<MergeRecord> {
                     r.get::<_, i64>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, String>(6)?,
+                    r.get::<_, bool>(7)?,
                 ))
             },
         )
@@ -270,6 +265,7 @@ fn record(c: &Connection, id: MergeId) -> Result<MergeRecord> {
         points_moved: row.4,
         filled: serde_json::from_str(&row.5).map_err(|_| bad("filled"))?,
         target_kind_before: row.6.parse().map_err(|_| bad("kind"))?,
+        source_was_active: row.7,
     })
 }
 
@@ -355,8 +351,8 @@ pub(crate) fn apply_merge(
     tx.execute(
         "INSERT INTO merges (id, source_id, target_id, reason, merged_at, merged_by,
             target_kind_before, filled, order_ids, address_ids, source_default, points_moved,
-            orders_moved, spent_moved)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            orders_moved, spent_moved, source_was_active)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             merge_id.to_string(),
             s,
@@ -372,6 +368,7 @@ pub(crate) fn apply_merge(
             dup.loyalty_points,
             dup.order_count,
             dup.total_spent_minor,
+            source.active,
         ],
     )?;
     tx.execute(
@@ -411,6 +408,8 @@ pub(crate) fn apply_merge(
         ],
     )?;
     apply::update(tx, ctx, &fill)?;
+    refresh_candidates(tx, duplicate)?;
+    refresh_candidates(tx, keep)?;
     Ok(())
 }
 
@@ -512,7 +511,7 @@ pub(crate) fn apply_undo(
         )?;
     }
     tx.execute(
-        "UPDATE customers SET active = 1, merged_into = NULL,
+        "UPDATE customers SET active = ?8, merged_into = NULL,
             loyalty_points = ?2, order_count = ?3, total_spent_minor = ?4,
             last_order_at = (SELECT max(created_at) FROM orders WHERE customer_id = ?1),
             default_address_id = COALESCE(
@@ -527,7 +526,8 @@ pub(crate) fn apply_undo(
             spent_moved,
             source_default,
             ctx.now,
-            ctx.staff_id
+            ctx.staff_id,
+            record.source_was_active,
         ],
     )?;
     tx.execute(
@@ -535,7 +535,145 @@ pub(crate) fn apply_undo(
         params![merge_id.to_string(), ctx.now, ctx.staff_id],
     )?;
     index_names(tx, record.target)?;
+    refresh_candidates(tx, record.source)?;
+    refresh_candidates(tx, record.target)?;
     Ok(())
+}
+
+/// The settings key saying the pairs table holds every likely pair of this till.
+const CANDIDATES_READY: &str = "duplicate_candidates_ready";
+
+fn candidates_ready(c: &Connection) -> Result<bool> {
+    Ok(crate::settings::setting(c, CANDIDATES_READY)?.is_some())
+}
+
+fn candidate_of(c: &Customer) -> Candidate {
+    Candidate {
+        id: c.id,
+        kind: c.kind,
+        active: c.active,
+        first_name: c.first_name.clone(),
+        last_name: c.last_name.clone(),
+        name2: c.name2.clone(),
+        phone: c.phone.clone(),
+        order_count: c.order_count,
+        created_at: c.created_at.clone(),
+    }
+}
+
+const CANDIDATE_COLUMNS: &str =
+    "id, kind, active, first_name, last_name, name2, phone, order_count, created_at";
+
+fn candidate_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Candidate>> {
+    let id: String = r.get(0)?;
+    let kind: String = r.get(1)?;
+    let (Ok(id), Ok(kind)) = (id.parse(), kind.parse()) else {
+        return Ok(None);
+    };
+    Ok(Some(Candidate {
+        id,
+        kind,
+        active: r.get(2)?,
+        first_name: r.get(3)?,
+        last_name: r.get(4)?,
+        name2: r.get(5)?,
+        phone: r.get(6)?,
+        order_count: r.get(7)?,
+        created_at: r.get(8)?,
+    }))
+}
+
+fn note_pair(c: &Connection, x: CustomerId, y: CustomerId, reason: DuplicateReason) -> Result<()> {
+    let (a, b) = if x < y { (x, y) } else { (y, x) };
+    let reason = match reason {
+        DuplicateReason::SamePhone => "same-phone",
+        DuplicateReason::SameNameNearPhone => "same-name-near-phone",
+    };
+    c.prepare_cached(
+        "INSERT INTO duplicate_candidates (a, b, reason) VALUES (?1, ?2, ?3)
+         ON CONFLICT (a, b) DO UPDATE SET reason = excluded.reason",
+    )?
+    .execute(params![a.to_string(), b.to_string(), reason])?;
+    Ok(())
+}
+
+/// Fills the pairs table in one pass over every customer (the finder's first look).
+fn rebuild_candidates(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute("DELETE FROM duplicate_candidates", [])?;
+    let people: Vec<Candidate> = {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT {CANDIDATE_COLUMNS} FROM customers
+             WHERE merged_into IS NULL AND kind <> 'guest'"
+        ))?;
+        let rows = stmt.query_map([], candidate_row)?;
+        rows.filter_map(|r| r.transpose())
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for (i, j, reason) in duplicates::all_pairs(&people) {
+        note_pair(tx, people[i].id, people[j].id, reason)?;
+    }
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, '1')
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [CANDIDATES_READY],
+    )?;
+    Ok(())
+}
+
+/// Works out again the likely pairs of customer `id` after a write of it (its phone, its
+/// names, a merge): the customers with its phone, and those with its name whose phone is one
+/// digit apart, found through the phone index. Nothing until the finder's first look.
+pub(crate) fn refresh_candidates(c: &Connection, id: CustomerId) -> Result<()> {
+    if !candidates_ready(c)? {
+        return Ok(());
+    }
+    refresh_ready(c, id)
+}
+
+/// [`refresh_candidates`] for a caller that knows the table is kept.
+pub(crate) fn refresh_ready(c: &Connection, id: CustomerId) -> Result<()> {
+    let key = id.to_string();
+    c.prepare_cached("DELETE FROM duplicate_candidates WHERE a = ?1 OR b = ?1")?
+        .execute([&key])?;
+    let me: Option<Candidate> = c
+        .prepare_cached(&format!(
+            "SELECT {CANDIDATE_COLUMNS} FROM customers
+             WHERE id = ?1 AND merged_into IS NULL AND kind <> 'guest'"
+        ))?
+        .query_row([&key], candidate_row)
+        .optional()?
+        .flatten();
+    let Some(me) = me else {
+        return Ok(());
+    };
+    let Some(phone) = me.phone.clone() else {
+        return Ok(());
+    };
+    let near = serde_json::to_string(&duplicates::phones_one_digit_apart_from(&phone))
+        .map_err(|e| DeviceError::Export(e.to_string()))?;
+    let others: Vec<Candidate> = {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT {CANDIDATE_COLUMNS} FROM customers
+             WHERE (phone = ?1 OR phone IN (SELECT value FROM json_each(?2)))
+               AND id <> ?3 AND merged_into IS NULL AND kind <> 'guest'"
+        ))?;
+        let rows = stmt.query_map(params![phone, near, key], candidate_row)?;
+        rows.filter_map(|r| r.transpose())
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for other in others {
+        if other.phone.as_deref() == Some(phone.as_str()) {
+            note_pair(c, me.id, other.id, DuplicateReason::SamePhone)?;
+        } else if duplicates::same_name(&me, &other) {
+            note_pair(c, me.id, other.id, DuplicateReason::SameNameNearPhone)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the pairs table is kept on this till (for a caller refreshing many customers).
+pub(crate) fn candidates_kept(c: &Connection) -> Result<bool> {
+    candidates_ready(c)
 }
 
 /// Customers in a merge (or its undo) still waiting in the outbox: the server's snapshots of

@@ -21,6 +21,10 @@ pub(crate) fn remove_local_customer(tx: &Transaction<'_>, id: &str) -> Result<()
         return Ok(());
     };
     tx.execute("DELETE FROM customers_fts WHERE rowid = ?1", [seq])?;
+    tx.execute(
+        "DELETE FROM duplicate_candidates WHERE a = ?1 OR b = ?1",
+        [id],
+    )?;
     tx.execute("DELETE FROM upgrade_requests WHERE customer_id = ?1", [id])?;
     tx.execute("DELETE FROM orders WHERE customer_id = ?1", [id])?;
     // The last address deleted leaves the default empty (addresses_promote_on_delete).
@@ -83,6 +87,11 @@ pub(crate) fn redirect(tx: &Transaction<'_>, from: &str, to: CustomerId) -> Resu
            AND NOT EXISTS (SELECT 1 FROM upgrade_requests WHERE customer_id = ?2)",
         params![from, to_s],
     )?;
+    tx.execute(
+        "DELETE FROM duplicate_candidates WHERE a = ?1 OR b = ?1",
+        [from],
+    )?;
+    crate::merges::refresh_candidates(tx, to)?;
     tracing::info!(%from, to = %to_s, "customer merged into survivor by the server");
     Ok(())
 }

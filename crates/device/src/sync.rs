@@ -215,6 +215,7 @@ impl Device {
                 // state: these snapshots predate the merge. They are read again once it is
                 // answered (`stale_customers`).
                 let held = crate::merges::in_pending_merges(tx)?;
+                let pairs_kept = crate::merges::candidates_kept(tx)?;
                 for change in &page.changes {
                     let id = change.customer.id.to_string();
                     if held.contains(&id) {
@@ -225,6 +226,9 @@ impl Device {
                         continue;
                     }
                     upsert_snapshot(tx, &change.customer)?;
+                    if pairs_kept {
+                        crate::merges::refresh_ready(tx, change.customer.id)?;
+                    }
                 }
                 // Only customers with ops still in the outbox need them re-applied and their
                 // sync state worked out again; a snapshot alone leaves a customer synced. One
@@ -391,6 +395,7 @@ impl Device {
                         upsert_snapshot(tx, snapshot)?;
                         reapply_pending(tx, ctx, id)?;
                         refresh_sync_state(tx, &key)?;
+                        crate::merges::refresh_candidates(tx, id)?;
                     }
                     Some(_) => {}
                     None => {

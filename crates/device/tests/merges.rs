@@ -159,6 +159,57 @@ fn a_returning_customer_and_a_phone_typo_are_found_as_likely_duplicates() {
 }
 
 #[test]
+fn pairs_are_kept_as_customers_are_written_pulled_merged_and_edited_after_the_first_look() {
+    let (_dir, d) = device();
+    let salim = stub(&d, "Salim", "92123456");
+    assert!(d.likely_duplicates().unwrap().is_empty(), "the first look");
+    let pairs = |d: &Device| -> Vec<(dukkan_core::CustomerId, dukkan_core::CustomerId)> {
+        d.likely_duplicates()
+            .unwrap()
+            .iter()
+            .map(|p| (p.keep.id, p.duplicate.id))
+            .collect()
+    };
+    // Written here: a typo of Salim's phone, under his name.
+    let typo = stub(&d, "salim", "92123457");
+    assert_eq!(pairs(&d), vec![(salim.id, typo.id)]);
+    // Edited away: a different name is another person.
+    d.update_customer(
+        typo.id,
+        &dukkan_device::CustomerChanges {
+            first_name: Some("Badr".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(pairs(&d).is_empty());
+    // Pulled from another till: a deactivated record with Salim's phone.
+    push_all(&d);
+    let other = Customer {
+        id: dukkan_core::CustomerId::new(),
+        ..salim.clone()
+    };
+    let mut old = snapshot_of(&other, 0);
+    old.customer_number = Some(CustomerNumber::new(40).unwrap());
+    old.active = false;
+    pull(&d, 30, vec![old]);
+    let found = d.likely_duplicates().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].keep.id, found[0].duplicate.id),
+        (salim.id, other.id)
+    );
+    assert_eq!(
+        found[0].reason,
+        dukkan_core::duplicates::DuplicateReason::SamePhone
+    );
+    // Merged: gone from the finder.
+    d.merge_customers(other.id, salim.id, "Returning customer")
+        .unwrap();
+    assert!(pairs(&d).is_empty());
+}
+
+#[test]
 fn a_merge_offline_moves_orders_points_addresses_and_missing_fields_in_one_op() {
     let (_dir, d) = device();
     let guest = d.create_guest().unwrap();

@@ -20,6 +20,8 @@ use std::net::SocketAddr;
         OTP_SECRET        key of the OTP hashes, >= 32 bytes, same on every instance\n  \
         TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_BASE_URL\n                    \
         SMS through Twilio; without them OTP texts go to a development sink\n  \
+        TWILIO_WHATSAPP_FROM  optional WhatsApp sender (+E.164 or whatsapp:+E.164) for\n                    \
+        customers who prefer WhatsApp; a failed WhatsApp message falls back to SMS\n  \
         STAFF_PIN         till PIN for `staff add` (a random 6-digit PIN is made when unset)\n  \
         STAFF_PASSWORD    server password for `staff add` / `staff set-password` (made when unset)\n  \
         RATE_LIMIT_IP_PER_SECOND, RATE_LIMIT_IP_BURST (default 100/s, burst 300)\n  \
@@ -111,8 +113,8 @@ enum OtpCommand {
     PurgeExpired,
 }
 
-/// SMS through Twilio. Without an account SID, texts go to a development sink that only logs a
-/// masked line.
+/// SMS (and WhatsApp) through Twilio. Without an account SID, texts go to a development sink
+/// that only logs a masked line.
 #[derive(clap::Args)]
 struct TwilioArgs {
     /// Twilio account SID (AC + 32 hex digits).
@@ -123,6 +125,11 @@ struct TwilioArgs {
     /// Sender number (E.164) or Messaging Service SID (MG...).
     #[arg(long, env = "TWILIO_FROM")]
     twilio_from: Option<String>,
+    /// WhatsApp sender of the Twilio account (`+15551234567` or `whatsapp:+15551234567`): codes
+    /// of customers who prefer WhatsApp go from it, with an SMS from TWILIO_FROM when the
+    /// WhatsApp message fails. Unset: every code goes by SMS.
+    #[arg(long, env = "TWILIO_WHATSAPP_FROM")]
+    twilio_whatsapp_from: Option<String>,
     #[arg(
         long,
         env = "TWILIO_BASE_URL",
@@ -134,7 +141,14 @@ struct TwilioArgs {
 impl TwilioArgs {
     fn sender(&self) -> anyhow::Result<std::sync::Arc<dyn dukkan_server::sms::SmsSender>> {
         use dukkan_server::sms::{DevSink, Twilio, TwilioConfig};
+        let whatsapp = self
+            .twilio_whatsapp_from
+            .as_deref()
+            .filter(|w| !w.trim().is_empty());
         let Some(sid) = &self.twilio_account_sid else {
+            if whatsapp.is_some() {
+                anyhow::bail!("TWILIO_WHATSAPP_FROM needs TWILIO_ACCOUNT_SID");
+            }
             tracing::warn!("TWILIO_ACCOUNT_SID unset: OTP texts go to the development sink");
             return Ok(std::sync::Arc::new(DevSink::default()));
         };
@@ -150,7 +164,16 @@ impl TwilioArgs {
                 .context("TWILIO_FROM is required with TWILIO_ACCOUNT_SID")?,
             base_url: self.twilio_base_url.clone(),
         };
-        Ok(std::sync::Arc::new(Twilio::new(config)?))
+        let mut twilio = Twilio::new(config)?;
+        if let Some(sender) = whatsapp {
+            twilio = twilio
+                .with_whatsapp_sender(sender)
+                .context("TWILIO_WHATSAPP_FROM")?;
+            tracing::info!("WhatsApp sender configured: codes go by WhatsApp to customers who prefer it");
+        } else {
+            tracing::info!("TWILIO_WHATSAPP_FROM unset: every code goes by SMS");
+        }
+        Ok(std::sync::Arc::new(twilio))
     }
 }
 

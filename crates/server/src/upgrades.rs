@@ -2,7 +2,9 @@
 //!
 //! The request reaches the server as an `upgrade_requested` op (stored `queued` by
 //! [`crate::push`]). Once that push commits, the server sends the code (cooldown and hourly caps
-//! apply, per phone and per device) and the request becomes `sent`; the cashier then submits the
+//! apply, per phone and per device; by WhatsApp when the request's contact channels include it
+//! and a WhatsApp sender is configured, with one SMS fallback) and the request becomes `sent`;
+//! the cashier then submits the
 //! code the customer reads out, online, and only the server sets the profile `full` with its
 //! phone verified (`verified`). Too many wrong codes end in `failed` (`otp.locked`), a provider
 //! refusal in `failed` (`sms.failed`), a late code in `expired`; a new code can be asked for from
@@ -184,6 +186,17 @@ pub(crate) async fn send_code(
         (CustomerKind::Stub, Some(phone)) => phone,
     };
     let language = request.language.unwrap_or(fallback_language);
+    // The channels the customer gave with this request (they become the profile's), else the
+    // ones saved on the customer.
+    let requested: Vec<dukkan_core::NotificationChannel> =
+        serde_json::from_value::<Preferences>(request.preferences.clone())
+            .map(|p| p.channels)
+            .unwrap_or_default();
+    let channels = if requested.is_empty() {
+        target.preferences.map(|p| p.channels).unwrap_or_default()
+    } else {
+        requested
+    };
     // The code's own writes live in a savepoint: when the provider refuses, they are undone
     // (no cooldown starts) while the refusal itself is recorded.
     let sp = tx.savepoint("send").await?;
@@ -195,6 +208,7 @@ pub(crate) async fn send_code(
         &phone,
         Requester::Device(device.device),
         language,
+        otp::code_channel(&channels),
     )
     .await;
     match sent {
@@ -220,7 +234,7 @@ pub(crate) async fn send_code(
             let mut conn = pool.get().await?;
             let tx = db::tenant_tx(&mut conn, device.tenant).await?;
             match outcome {
-                otp::Delivery::Sent => {}
+                otp::Delivery::Sent { .. } => {}
                 otp::Delivery::Refused => {
                     set_state(
                         &tx,

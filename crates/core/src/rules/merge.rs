@@ -35,6 +35,8 @@ pub struct MergeRecord {
     pub filled: CustomerUpdated,
     /// The target's type before the merge (a guest that took a name and a phone became a stub).
     pub target_kind_before: CustomerKind,
+    /// The duplicate was active before the merge (an undo gives it back as it was).
+    pub source_was_active: bool,
 }
 
 impl MergeRecord {
@@ -69,7 +71,8 @@ pub fn decide_merge_op(
 
 /// Undoing `merge` at `now`: inside the window, not undone yet, the duplicate still merged
 /// into the target, the target still changeable with at least the points it received and every
-/// field it took unchanged, and the duplicate's phone free of any other active customer.
+/// field it took unchanged, and — for a duplicate that was active — its phone free of any
+/// other active customer (a deactivated duplicate comes back deactivated).
 /// `target_points` is the target's balance now; `source_phone_holder` the active customer other
 /// than the target that holds the duplicate's phone, if any. Returns the op; a merge undone
 /// already stays as it is (`None`), on every door — two tills may undo the same merge.
@@ -109,10 +112,12 @@ pub fn decide_undo_merge(
         return Err(Refusal::MergeUndoUnsafe);
     }
     // The target gives back a phone it took: it holds it until then.
-    phone_free(
-        source.id,
-        source_phone_holder.filter(|h| h.id != merge.target),
-    )?;
+    if merge.source_was_active {
+        phone_free(
+            source.id,
+            source_phone_holder.filter(|h| h.id != merge.target),
+        )?;
+    }
     Ok(Some(Op::MergeUndone {
         merge_id: merge.id,
         customer_id: merge.source,
@@ -150,6 +155,7 @@ mod tests {
             points_moved: 12,
             filled: filled.clone(),
             target_kind_before: CustomerKind::Guest,
+            source_was_active: true,
         };
         let source_after = CustomerState {
             active: false,
@@ -276,9 +282,19 @@ mod tests {
             name: Some("Aisha".into()),
         };
         assert!(matches!(
-            decide_undo_merge(&record, &source, &target, 12, Some(holder), now),
+            decide_undo_merge(&record, &source, &target, 12, Some(holder.clone()), now),
             Err(Refusal::PhoneTaken { holder: Some(h), .. }) if h == "Aisha"
         ));
+        // A duplicate that was deactivated comes back deactivated: its phone may be taken.
+        let was_inactive = MergeRecord {
+            source_was_active: false,
+            ..record.clone()
+        };
+        assert!(
+            decide_undo_merge(&was_inactive, &source, &target, 12, Some(holder), now)
+                .unwrap()
+                .is_some()
+        );
         // The record names other customers than the ones given.
         let other = state(CustomerKind::Stub, Some("X"), None);
         assert_eq!(

@@ -591,7 +591,9 @@ pub fn decide_points_adjustment(
 }
 
 /// Merging the duplicate `source` into `target` (a manager's act; the server moves orders,
-/// addresses and points): two different customers, both still changeable. Returns the edit
+/// addresses and points): two different customers, the target still changeable, the source
+/// not merged away — it may be deactivated (a returning customer's old record, whose phone the
+/// new one now has: its history joins the new one). Returns the edit
 /// of the target that takes from the source what the target lacks — first and last name,
 /// second name, phone, email — which is then decided like any edit ([`decide_update`]: a
 /// guest that gains a name and a phone becomes a stub).
@@ -602,7 +604,9 @@ pub fn decide_merge(
     if source.id == target.id {
         return Err(Refusal::MergeSelf);
     }
-    source.changeable()?;
+    if source.merged {
+        return Err(Refusal::CustomerMerged);
+    }
     target.changeable()?;
     let lacking = |t: &Option<String>, s: &Option<String>| match (t, s) {
         (None, Some(s)) => Some(s.clone()),

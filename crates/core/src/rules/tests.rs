@@ -273,7 +273,7 @@ fn a_merge_takes_what_the_target_lacks_and_a_guest_target_becomes_a_stub() {
 }
 
 #[test]
-fn a_merge_needs_two_changeable_customers() {
+fn a_merge_needs_a_changeable_target_and_a_source_not_merged_away() {
     let a = stub();
     assert_eq!(decide_merge(&a, &a), Err(Refusal::MergeSelf));
     let inactive = CustomerState {
@@ -281,8 +281,21 @@ fn a_merge_needs_two_changeable_customers() {
         ..stub()
     };
     assert_eq!(
-        decide_merge(&inactive, &stub()),
+        decide_merge(&stub(), &inactive),
         Err(Refusal::CustomerInactive)
+    );
+    assert!(
+        decide_merge(&inactive, &stub()).is_ok(),
+        "a deactivated duplicate joins the active customer"
+    );
+    let merged_source = CustomerState {
+        merged: true,
+        active: false,
+        ..stub()
+    };
+    assert_eq!(
+        decide_merge(&merged_source, &stub()),
+        Err(Refusal::CustomerMerged)
     );
     let merged = CustomerState {
         merged: true,

@@ -169,8 +169,8 @@ pub(crate) async fn merge(
     tx.execute(
         "INSERT INTO customer_merges (tenant_id, id, source_customer_id, target_customer_id,
              reason, merged_by, device_id, orders_moved, loyalty_points_merged, moved_order_ids,
-             moved_address_ids, source_default, filled, target_kind_before)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             moved_address_ids, source_default, filled, target_kind_before, source_was_active)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         &[
             &tenant,
             &merge_id.as_uuid(),
@@ -186,6 +186,7 @@ pub(crate) async fn merge(
             &source_default,
             &serde_json::to_value(&fill).map_err(|e| Error::Internal(e.to_string()))?,
             &t.kind.as_str(),
+            &s.active,
         ],
     )
     .await?;
@@ -220,7 +221,7 @@ pub(crate) async fn undo(
         .query_opt(
             "SELECT source_customer_id, target_customer_id, merged_at, undone_at IS NOT NULL,
                     loyalty_points_merged, filled, target_kind_before, moved_order_ids,
-                    moved_address_ids, source_default, now()
+                    moved_address_ids, source_default, now(), source_was_active
              FROM customer_merges WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
             &[&tenant, &merge_id.as_uuid()],
         )
@@ -248,6 +249,7 @@ pub(crate) async fn undo(
         target_kind_before: kind_before
             .parse()
             .map_err(|()| Error::Internal(format!("kind {kind_before}")))?,
+        source_was_active: row.get(11),
     };
     let moved_orders: Vec<Uuid> = row.get(7);
     let moved_addresses: Vec<Uuid> = row.get(8);
@@ -338,7 +340,7 @@ pub(crate) async fn undo(
         make_default(tx, tenant, source, d).await?;
     }
     tx.execute(
-        "UPDATE customers SET active = true, merged_into = NULL, loyalty_points = $3,
+        "UPDATE customers SET active = $6, merged_into = NULL, loyalty_points = $3,
                 updated_at = now(), updated_by = $4, updated_device = $5
          WHERE tenant_id = $1 AND id = $2",
         &[
@@ -347,6 +349,7 @@ pub(crate) async fn undo(
             &record_of.points_moved,
             &acting.staff,
             &acting.device,
+            &record_of.source_was_active,
         ],
     )
     .await

@@ -4,20 +4,25 @@
 //! code as input), 5-minute expiry, 3 attempts, 60 s resend cooldown, hourly caps per phone and
 //! per client address, compared in constant time. Sends for one phone are serialised by an
 //! advisory lock so two tills cannot both pass the cooldown check.
+//!
+//! A code goes by WhatsApp when the customer's contact channels include WhatsApp and the server
+//! has a WhatsApp sender ([`code_channel`], [`crate::sms::send_preferring`]); a WhatsApp message
+//! that did not go out is sent once by SMS. Either way it is one code and one send: the caps
+//! count codes, so a fallback never adds to them.
 
 use crate::apply;
 use crate::clock::Clock;
 use crate::db;
 use crate::error::{Error, OtpRefusal};
 use crate::ids::TenantId;
-use crate::sms::SmsSender;
+use crate::sms::{Channel, SmsSender};
 use crate::staff::Actor;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::{Pool, Transaction};
 use dukkan_core::i18n::Locale;
 use dukkan_core::phone::{mask_e164, verification_code};
 use dukkan_core::rules::{self, Refusal};
-use dukkan_core::{CustomerKind, Field, ValidationError};
+use dukkan_core::{CustomerKind, Field, NotificationChannel, Preferences, ValidationError};
 use hmac::{Hmac, Mac};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -134,6 +139,19 @@ pub struct OtpSent {
     pub phone_masked: String,
     pub expires_at: DateTime<Utc>,
     pub resend_after_seconds: i64,
+    /// Where the code went: `whatsapp`, or `sms` (also when a WhatsApp message failed and the
+    /// code went by SMS instead).
+    pub channel: Channel,
+}
+
+/// The channel a code is meant to go on for a customer with these contact channels: WhatsApp
+/// when they include it, else SMS (a code always goes to the phone, whatever else is chosen).
+pub(crate) fn code_channel(channels: &[NotificationChannel]) -> Channel {
+    if channels.contains(&NotificationChannel::Whatsapp) {
+        Channel::Whatsapp
+    } else {
+        Channel::Sms
+    }
 }
 
 /// `POST /customers/verify-otp`.
@@ -157,6 +175,8 @@ pub struct Upgrade {
 pub(crate) struct Target {
     pub kind: CustomerKind,
     pub phone: Option<String>,
+    /// The customer's saved preferences (their contact channels).
+    pub preferences: Option<Preferences>,
 }
 
 /// Locks the customer a code is for and reads what decides whether it may have one: a
@@ -171,6 +191,7 @@ pub(crate) async fn lock_target(
     Ok(Target {
         kind: state.kind,
         phone: state.phone,
+        preferences: state.preferences,
     })
 }
 
@@ -409,6 +430,17 @@ mod tests {
         )
         .unwrap();
         assert!(!other.matches(t, "+96892123456", "123456", &d));
+    }
+
+    #[test]
+    fn a_code_goes_by_whatsapp_only_for_customers_whose_channels_include_it() {
+        use NotificationChannel::{Email, Sms, Whatsapp};
+        assert_eq!(code_channel(&[Whatsapp]), Channel::Whatsapp);
+        assert_eq!(code_channel(&[Whatsapp, Sms]), Channel::Whatsapp);
+        assert_eq!(code_channel(&[Whatsapp, Email]), Channel::Whatsapp);
+        assert_eq!(code_channel(&[Sms]), Channel::Sms);
+        assert_eq!(code_channel(&[Email]), Channel::Sms);
+        assert_eq!(code_channel(&[]), Channel::Sms);
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Sending a code: the shop's policy and the caps are checked and the code recorded in the
 //! caller's transaction ([`issue_code`]); the text goes out after it commits ([`deliver`]),
-//! with no transaction open and no connection held.
+//! with no transaction open and no connection held — by WhatsApp or SMS, with at most one SMS
+//! fallback, all for the one code (and the one send the caps counted).
 
-use super::{lock_target, new_code, seconds_until, Otp, OtpSent, SendOtp};
+use super::{code_channel, lock_target, new_code, seconds_until, Otp, OtpSent, SendOtp};
 use crate::db;
 use crate::error::{Error, OtpRefusal};
 use crate::ids::TenantId;
+use crate::sms::Channel;
 use crate::staff::Actor;
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::{Pool, Transaction};
@@ -37,6 +39,12 @@ pub async fn send(
     let mut conn = pool.get().await?;
     let tx = db::tenant_tx(&mut conn, actor.tenant).await?;
     let target = lock_target(&tx, actor.tenant, request.customer_id).await?;
+    let channel = code_channel(
+        target
+            .preferences
+            .as_ref()
+            .map_or(&[][..], |p| p.channels.as_slice()),
+    );
     let phone = match (&target.kind, &target.phone) {
         (CustomerKind::Guest, _) | (_, None) => {
             return Err(Error::Refused(Refusal::GuestCannotUpgrade))
@@ -52,12 +60,16 @@ pub async fn send(
         &phone,
         Requester::Ip(client),
         request.language.unwrap_or(locale),
+        channel,
     )
     .await?;
     tx.commit().await?;
     drop(conn);
     match deliver(pool, otp, &issued).await? {
-        Delivery::Sent => Ok(issued.sent),
+        Delivery::Sent { channel } => Ok(OtpSent {
+            channel,
+            ..issued.sent
+        }),
         Delivery::Refused => Err(Error::Otp(OtpRefusal::SmsFailed)),
         Delivery::Unconfirmed => Err(Error::Otp(OtpRefusal::SmsUnconfirmed)),
     }
@@ -69,6 +81,8 @@ pub(crate) struct Issued {
     tenant: TenantId,
     phone: String,
     body: String,
+    /// The channel the customer prefers (WhatsApp goes out only with a WhatsApp sender).
+    channel: Channel,
     /// Codes this one replaced (given back if the provider refuses the text).
     replaced: Vec<Uuid>,
     pub sent: OtpSent,
@@ -77,7 +91,8 @@ pub(crate) struct Issued {
 /// What became of a code's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Delivery {
-    Sent,
+    /// Out on `channel` (SMS also when a WhatsApp message failed and the SMS fallback went).
+    Sent { channel: Channel },
     /// The provider said no: the code is deleted (it never went out; no cooldown starts) and
     /// the codes it replaced are valid again.
     Refused,
@@ -87,16 +102,29 @@ pub(crate) enum Delivery {
 }
 
 /// Sends a recorded code — after the caller committed, outside any transaction and holding no
-/// pooled connection while the provider answers (a slow provider cannot exhaust the pool).
+/// pooled connection while the provider answers (a slow provider cannot exhaust the pool). A
+/// WhatsApp message that surely did not go out is followed by one SMS of the same text (same
+/// code): no new code, no new row, so the cooldown and caps see one send.
 pub(crate) async fn deliver(pool: &Pool, otp: &Otp, issued: &Issued) -> Result<Delivery, Error> {
     let phone = mask_e164(&issued.phone);
-    match otp.sms.send(&issued.phone, &issued.body).await {
-        Ok(()) => {
-            tracing::info!(tenant = %issued.tenant, %phone, "OTP sent");
-            Ok(Delivery::Sent)
+    let preferred = issued.channel.as_str();
+    match crate::sms::send_preferring(&*otp.sms, issued.channel, &issued.phone, &issued.body).await
+    {
+        Ok(sent) => {
+            tracing::info!(
+                tenant = %issued.tenant,
+                %phone,
+                preferred,
+                channel = sent.channel.as_str(),
+                fallback = sent.fell_back,
+                "OTP sent"
+            );
+            Ok(Delivery::Sent {
+                channel: sent.channel,
+            })
         }
-        Err(crate::sms::SmsError::Refused { .. } | crate::sms::SmsError::Unreachable(_)) => {
-            tracing::warn!(tenant = %issued.tenant, %phone, "OTP SMS refused; code withdrawn");
+        Err(e) if e.nothing_sent() => {
+            tracing::warn!(tenant = %issued.tenant, %phone, preferred, code = ?e.code(), "OTP message refused; code withdrawn");
             let mut conn = pool.get().await?;
             let tx = db::tenant_tx(&mut conn, issued.tenant).await?;
             tx.execute(
@@ -113,7 +141,7 @@ pub(crate) async fn deliver(pool: &Pool, otp: &Otp, issued: &Issued) -> Result<D
             Ok(Delivery::Refused)
         }
         Err(e) => {
-            tracing::warn!(tenant = %issued.tenant, %phone, error = %e, "OTP SMS unconfirmed; code kept");
+            tracing::warn!(tenant = %issued.tenant, %phone, preferred, error = %e, "OTP message unconfirmed; code kept");
             Ok(Delivery::Unconfirmed)
         }
     }
@@ -121,8 +149,8 @@ pub(crate) async fn deliver(pool: &Pool, otp: &Otp, issued: &Issued) -> Result<D
 
 /// Records a new code for `phone` in `tx`, after the shop's policy (countries, daily cap), the
 /// cooldown and the hourly caps (per phone, and per client address or device) allow it. The
-/// caller commits, then sends it with [`deliver`]. Sends for one phone are serialised by an
-/// advisory lock.
+/// caller commits, then sends it with [`deliver`] on `channel` (or by SMS). Sends for one phone
+/// are serialised by an advisory lock.
 pub(crate) async fn issue_code(
     tx: &Transaction<'_>,
     otp: &Otp,
@@ -131,6 +159,7 @@ pub(crate) async fn issue_code(
     phone: &str,
     requester: Requester,
     language: Locale,
+    channel: Channel,
 ) -> Result<Issued, Error> {
     let s = &otp.settings;
     tx.execute(
@@ -251,11 +280,13 @@ pub(crate) async fn issue_code(
         tenant,
         phone: phone.to_owned(),
         body,
+        channel,
         replaced,
         sent: OtpSent {
             phone_masked: mask_e164(phone),
             expires_at,
             resend_after_seconds: s.cooldown.num_seconds(),
+            channel,
         },
     })
 }
