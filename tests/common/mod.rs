@@ -282,7 +282,7 @@ pub async fn server_view(app: &TestApp, tenant: uuid::Uuid) -> BTreeMap<String, 
         out.insert(
             r.get::<_, String>(0),
             CustomerView {
-                number: Some(r.get::<_, i32>(1) as u32),
+                number: r.get::<_, Option<i32>>(1).map(|n| n as u32),
                 kind: r.get(2),
                 first_name: r.get(3),
                 last_name: r.get(4),

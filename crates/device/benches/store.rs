@@ -5,7 +5,10 @@
 //!
 //! Run: `cargo bench -p dukkan-device --bench store` (both sizes, generating and caching the
 //! datasets under `target/bench-data/` the first time). `DUKKAN_BENCH_SIZES=100000` picks the
-//! sizes; `DUKKAN_BENCH_SIZES=0` runs only the write figures.
+//! sizes; `DUKKAN_BENCH_SIZES=0` runs only the write figures. `DUKKAN_BENCH_ONLY=merges` runs
+//! only the issue 13 figures at each size: the duplicate finder (its first look, a full pass,
+//! then p95 over its reads), a create while the finder's pairs are kept, and recording an
+//! order (p99).
 //!
 //! Criterion reports means with confidence intervals; the goals are percentiles, so every timed
 //! call is also recorded individually (`iter_custom`) and p50/p95/p99 are computed from the calls
@@ -912,6 +915,126 @@ fn bench_size(
     measured
 }
 
+/// The issue 13 figures on a copy of the `n`-customer store: the duplicate finder's first look
+/// (one full pass), its reads (p95), a create with the pairs kept (the write-time lookups of the
+/// phone and the phones one digit apart), and recording an order (p99).
+fn bench_merges_and_orders(
+    c: &mut Criterion,
+    report: &mut Report,
+    path: &Path,
+    n: u64,
+    dir: &Path,
+) {
+    let scratch = tempfile::tempdir_in(dir).unwrap();
+    let copy = scratch.path().join("copy.sqlite3");
+    std::fs::copy(path, &copy).unwrap();
+    dukkan_device::store_key::copy_key(path, &copy).unwrap();
+    let device = Variant::Encrypted.open(&copy);
+    let start = Instant::now();
+    let pairs = device.likely_duplicates().unwrap();
+    let first = start.elapsed();
+    eprintln!(
+        "duplicates/{n}/first_look: {} ms (one full pass; {} pairs shown)",
+        ms(first),
+        pairs.len()
+    );
+    report.rows.push((
+        format!("duplicates/{n}/first_look"),
+        Summary {
+            n: 1,
+            mean: first,
+            p50: first,
+            p95: first,
+            p99: first,
+            max: first,
+        },
+        format!(
+            "one full pass filling the pairs table; {} pairs shown",
+            pairs.len()
+        ),
+    ));
+    let mut group = c.benchmark_group(format!("merges/{n}"));
+    group
+        .sample_size(SAMPLES)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(5));
+    let mut calls = Calls::default();
+    group.bench_function("likely_duplicates", |b| {
+        b.iter_custom(|iters| {
+            calls.run(iters, || {
+                drop(black_box(device.likely_duplicates().unwrap()))
+            })
+        })
+    });
+    report.add(
+        &format!("duplicates/{n}/look"),
+        &calls,
+        SAMPLES,
+        format!(
+            "reads the kept pairs ({} shown) and loads both customers of each",
+            pairs.len()
+        ),
+    );
+    // Orders for customers spread over the store.
+    let ids: Vec<dukkan_core::CustomerId> = {
+        let conn = dukkan_device::store::connect_existing(&copy).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT id FROM customers WHERE seq % ?1 = 7 LIMIT 512")
+            .unwrap();
+        let rows = stmt
+            .query_map([(n / 512).max(1) as i64], |r| r.get::<_, String>(0))
+            .unwrap();
+        rows.map(|r| r.unwrap().parse().unwrap()).collect()
+    };
+    let mut calls = Calls::default();
+    let mut k = 0usize;
+    group.bench_function("record_order", |b| {
+        b.iter_custom(|iters| {
+            calls.run(iters, || {
+                let input = dukkan_device::OrderInput {
+                    ticket: None,
+                    amount: format!("{}.{:03}", 1 + k % 20, k % 1000),
+                    pieces: "2".into(),
+                    note: None,
+                };
+                black_box(device.record_order(ids[k % ids.len()], &input).unwrap());
+                k += 1;
+            })
+        })
+    });
+    report.add(
+        &format!("orders/{n}/record_order"),
+        &calls,
+        SAMPLES,
+        format!("order, figures, points, outbox op and audit entry in one durable transaction; {} customers", ids.len()),
+    );
+    group.finish();
+    let mut group = c.benchmark_group(format!("merges/{n}/create"));
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
+    let mut i = 15_000_000u64;
+    let mut calls = Calls::default();
+    group.bench_function("create_stub_pairs_kept", |b| {
+        b.iter_custom(|iters| {
+            calls.run(iters, || {
+                let outcome = device.create_stub(&customer(i)).unwrap();
+                assert!(matches!(outcome, dukkan_device::StubOutcome::Created(_)));
+                i += 1;
+            })
+        })
+    });
+    group.finish();
+    report.add(
+        &format!("write/{n}/create_stub_pairs_kept"),
+        &calls,
+        10,
+        "with the duplicate finder's pairs kept (write-time phone lookups)".to_owned(),
+    );
+}
+
 fn sizes() -> Vec<u64> {
     let raw = std::env::var("DUKKAN_BENCH_SIZES").unwrap_or_else(|_| "100000,1000000".into());
     raw.split(',')
@@ -938,9 +1061,16 @@ fn main() {
         (smoke_dir.path(), vec![2_000])
     };
 
-    bench_writes(&mut c, &mut report, dir);
+    let only_merges = std::env::var("DUKKAN_BENCH_ONLY").is_ok_and(|v| v == "merges");
+    if !only_merges {
+        bench_writes(&mut c, &mut report, dir);
+    }
     for n in sizes {
         let path = dataset(dir, n, benchmarking);
+        bench_merges_and_orders(&mut c, &mut report, &path, n, dir);
+        if only_merges {
+            continue;
+        }
         let plain = plain_copy(&path);
         let encrypted = bench_size(&mut c, &mut report, (&path, Variant::Encrypted), n);
         let baseline = bench_size(&mut c, &mut report, (&plain, Variant::Plain), n);
