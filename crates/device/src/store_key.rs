@@ -237,16 +237,21 @@ mod os_keys {
     /// The key kept for `path`; `Ok(None)` when the store works and holds none; `Err` when
     /// there is no credential store to ask.
     pub fn get(path: &Path) -> Result<Option<StoreKey>, String> {
-        // Under load, gnome-keyring has answered "no such item" for a key it holds (seen once
-        // in a CI run); a missing key is asked for once more before the till says it is gone.
+        // Under load, gnome-keyring has answered "no such item" for a key it holds (seen in CI
+        // runs and in the convergence property under a parallel build, once even after one
+        // retry): a missing key is asked for again, waiting 50, 100, 200, 400 and 800 ms,
+        // before the till says it is gone (a key really gone costs 1.55 s once, at start).
         let read = || entry(path).and_then(|e| e.get_password());
-        let answer = match read() {
-            Err(::keyring::Error::NoEntry) => {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                read()
+        let mut answer = read();
+        let mut wait = std::time::Duration::from_millis(50);
+        for _ in 0..5 {
+            if !matches!(answer, Err(::keyring::Error::NoEntry)) {
+                break;
             }
-            other => other,
-        };
+            std::thread::sleep(wait);
+            wait *= 2;
+            answer = read();
+        }
         match answer {
             Ok(text) => StoreKey::from_hex(&text)
                 .map(Some)
