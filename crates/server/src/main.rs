@@ -169,7 +169,9 @@ impl TwilioArgs {
             twilio = twilio
                 .with_whatsapp_sender(sender)
                 .context("TWILIO_WHATSAPP_FROM")?;
-            tracing::info!("WhatsApp sender configured: codes go by WhatsApp to customers who prefer it");
+            tracing::info!(
+                "WhatsApp sender configured: codes go by WhatsApp to customers who prefer it"
+            );
         } else {
             tracing::info!("TWILIO_WHATSAPP_FROM unset: every code goes by SMS");
         }

@@ -51,10 +51,7 @@ pub async fn merge(
     actor: &Actor,
     request: MergeRequest,
 ) -> Result<MergeResult, Error> {
-    let merge_id = request
-        .merge_id
-        .map(MergeId::from_uuid)
-        .unwrap_or_default();
+    let merge_id = request.merge_id.map(MergeId::from_uuid).unwrap_or_default();
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, actor.tenant).await?;
     let merged = apply::merge(

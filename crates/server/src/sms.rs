@@ -81,7 +81,11 @@ pub trait SmsSender: Send + Sync {
     /// Sends `body` by WhatsApp; callers check [`SmsSender::whatsapp_enabled`] first. Without a
     /// WhatsApp sender nothing is sent.
     fn send_whatsapp<'a>(&'a self, _to_e164: &'a str, _body: &'a str) -> SendFuture<'a> {
-        Box::pin(async { Err(SmsError::Unreachable("no WhatsApp sender configured".into())) })
+        Box::pin(async {
+            Err(SmsError::Unreachable(
+                "no WhatsApp sender configured".into(),
+            ))
+        })
     }
 }
 

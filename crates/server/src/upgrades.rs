@@ -204,11 +204,13 @@ pub(crate) async fn send_code(
         &sp,
         otp,
         device.tenant,
-        customer,
-        &phone,
+        otp::Recipient {
+            customer,
+            phone: &phone,
+            language,
+            channel: otp::code_channel(&channels),
+        },
         Requester::Device(device.device),
-        language,
-        otp::code_channel(&channels),
     )
     .await;
     match sent {

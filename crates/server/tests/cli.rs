@@ -260,12 +260,56 @@ fn help_documents_every_environment_variable() {
         "OTP_SECRET",
         "METRICS_TOKEN",
         "RATE_LIMIT_IP_PER_SECOND",
+        "TWILIO_FROM",
+        "TWILIO_WHATSAPP_FROM",
     ] {
         assert!(
             serve_help.contains(var),
             "serve --help does not mention {var}"
         );
     }
+}
+
+#[test]
+fn serve_refuses_a_whatsapp_sender_that_is_not_a_number_or_has_no_twilio_account() {
+    let serve_with = |env: &[(&str, &str)]| {
+        Command::new(BIN)
+            .arg("serve")
+            .env("APP_DATABASE_URL", "postgres://dukkan_app@127.0.0.1:1/none")
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("OTP_SECRET", "an operator secret of 32+ bytes....")
+            .env_remove("TWILIO_ACCOUNT_SID")
+            .env_remove("TWILIO_WHATSAPP_FROM")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let twilio = [
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_AUTH_TOKEN", "token"),
+        ("TWILIO_FROM", "+15005550006"),
+    ];
+    for sender in [
+        "14155238886",
+        "whatsapp:",
+        "MG0123456789abcdef0123456789abcdef",
+    ] {
+        let mut env = twilio.to_vec();
+        env.push(("TWILIO_WHATSAPP_FROM", sender));
+        let out = serve_with(&env);
+        assert!(!out.status.success(), "{sender:?} was taken");
+        assert!(out.stdout.is_empty(), "it never listened");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("TWILIO_WHATSAPP_FROM"), "{said}");
+    }
+    // A WhatsApp sender without a Twilio account would silently send nothing by WhatsApp.
+    let out = serve_with(&[("TWILIO_WHATSAPP_FROM", "+14155238886")]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("TWILIO_WHATSAPP_FROM needs TWILIO_ACCOUNT_SID"),
+        "{said}"
+    );
 }
 
 #[tokio::test]

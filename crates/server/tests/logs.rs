@@ -1,6 +1,7 @@
 //! The server's logs never hold a phone number in full, an OTP code, a bearer token, an
 //! enrollment code, a PIN or an email: everything the server logs while handling them is
-//! captured at TRACE level and searched.
+//! captured at TRACE level and searched. Codes sent by WhatsApp, and by SMS after a failed
+//! WhatsApp message, are logged with their channel and the fallback, and nothing more.
 //!
 //! Its own test binary with one test: the capturing subscriber is the process-wide default,
 //! so no other test's logging (or tracing's per-callsite interest cache, shared by all
@@ -45,6 +46,9 @@ const PHONE: &str = "+96892123456";
 const PHONE_LOCAL: &str = "92123456";
 const EMAIL: &str = "aisha.private@example.om";
 const PIN: &str = "Pin-Secret-7731";
+/// A customer who gets codes by WhatsApp, and one whose WhatsApp message fails.
+const WHATSAPP_PHONE: &str = "+96893334444";
+const FALLBACK_PHONE: &str = "+96894445555";
 const PASSWORD: &str = "Password-Secret-7731";
 
 #[tokio::test]
@@ -59,16 +63,19 @@ async fn logs_hold_masked_phones_only_and_never_codes_tokens_pins_or_emails() {
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 
-    let (base, received) = twilio::start().await;
+    let double = twilio::spawn().await;
+    let received = double.received.clone();
     let twilio_secret = twilio::AUTH_TOKEN;
     let sender = Arc::new(
         dukkan_server::sms::Twilio::new(dukkan_server::sms::TwilioConfig {
             account_sid: twilio::ACCOUNT_SID.into(),
             auth_token: twilio_secret.into(),
             from: "+15005550006".into(),
-            base_url: base,
+            base_url: double.base_url.clone(),
         })
-        .expect("twilio sender"),
+        .expect("twilio sender")
+        .with_whatsapp_sender(twilio::WHATSAPP_FROM)
+        .expect("a WhatsApp sender"),
     );
     let app = TestApp::spawn_with(Some(sender), LimitConfig::default()).await;
     app.tenant("shop").await;
@@ -167,6 +174,36 @@ async fn logs_hold_masked_phones_only_and_never_codes_tokens_pins_or_emails() {
         .await;
     assert_eq!(failed.code(), "sms.failed");
 
+    // Codes by WhatsApp: one goes out, one fails (not on WhatsApp) and goes by SMS.
+    double.fail_whatsapp_to(FALLBACK_PHONE, twilio::WhatsAppFailure::Refuse(63003));
+    let mut whatsapp_codes = Vec::new();
+    for (phone, channel) in [(WHATSAPP_PHONE, "whatsapp"), (FALLBACK_PHONE, "sms")] {
+        let customer = app
+            .post(
+                "/api/v1/customers",
+                &token,
+                json!({"type": "stub", "firstName": "Huda", "phone": phone,
+                       "preferences": {"channels": ["whatsapp"]}}),
+            )
+            .await;
+        assert_eq!(customer.status, StatusCode::CREATED, "{customer:?}");
+        let sent = app
+            .post(
+                "/api/v1/customers/send-otp",
+                &token,
+                json!({"customerId": customer.body["id"]}),
+            )
+            .await;
+        assert_eq!(sent.body["channel"], channel, "{sent:?}");
+        let body = received.delivered().last().unwrap().body.clone();
+        whatsapp_codes.push(
+            body.split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+                .unwrap()
+                .to_owned(),
+        );
+    }
+
     // Device enrollment over REST and a sync pull with the device token.
     let made = app
         .call(
@@ -196,7 +233,52 @@ async fn logs_hold_masked_phones_only_and_never_codes_tokens_pins_or_emails() {
         "the masked phone is logged where a phone is meant:\n{logs}"
     );
     assert!(logs.contains("sign-in refused") && logs.contains("device enrolled"));
+    // Which channel a code went on, and whether it fell back, are logged.
+    let sent_lines: Vec<&str> = logs.lines().filter(|l| l.contains("OTP sent")).collect();
+    let logged = |needles: &[&str]| {
+        sent_lines
+            .iter()
+            .any(|l| needles.iter().all(|n| l.contains(n)))
+    };
+    assert!(
+        logged(&[
+            "+968****4444",
+            "preferred=\"whatsapp\"",
+            "channel=\"whatsapp\"",
+            "fallback=false"
+        ]),
+        "{logs}"
+    );
+    assert!(
+        logged(&[
+            "+968****5555",
+            "preferred=\"whatsapp\"",
+            "channel=\"sms\"",
+            "fallback=true"
+        ]),
+        "{logs}"
+    );
+    assert!(
+        logged(&[
+            "+968****3456",
+            "preferred=\"sms\"",
+            "channel=\"sms\"",
+            "fallback=false"
+        ]),
+        "{logs}"
+    );
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("falling back to SMS") && l.contains("+968****5555")),
+        "{logs}"
+    );
     for (what, secret) in [
+        ("WhatsApp phone", WHATSAPP_PHONE.to_owned()),
+        ("WhatsApp phone (local)", WHATSAPP_PHONE[4..].to_owned()),
+        ("fallback phone", FALLBACK_PHONE.to_owned()),
+        ("fallback phone (local)", FALLBACK_PHONE[4..].to_owned()),
+        ("OTP code by WhatsApp", whatsapp_codes[0].clone()),
+        ("OTP code by SMS fallback", whatsapp_codes[1].clone()),
         ("phone", PHONE.to_owned()),
         ("phone (local)", PHONE_LOCAL.to_owned()),
         ("refused phone", twilio::REFUSED_TO.to_owned()),

@@ -315,7 +315,7 @@ pub(super) async fn default_address(
 }
 
 #[utoipa::path(post, path = "/api/v1/customers/send-otp", tag = "otp", security(("bearer" = [])), request_body = SendOtp,
-    responses((status = 200, description = "Code sent by SMS", body = OtpSent), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "Conflicts with the record's state", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody), (status = 502, description = "SMS provider failed", body = ErrorBody)))]
+    responses((status = 200, description = "Code sent by SMS, or by WhatsApp to a customer who prefers it", body = OtpSent), (status = 400, description = "Malformed JSON, path or query", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "Not found in your tenant", body = ErrorBody), (status = 409, description = "Conflicts with the record's state", body = ErrorBody), (status = 415, description = "Body is not JSON", body = ErrorBody), (status = 422, description = "Invalid input or business rule", body = ErrorBody), (status = 429, description = "Rate limited (Retry-After)", body = ErrorBody), (status = 502, description = "SMS provider failed (WhatsApp and its SMS fallback)", body = ErrorBody)))]
 pub(super) async fn send_otp(
     State(s): State<AppState>,
     actor: Actor,

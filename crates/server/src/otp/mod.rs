@@ -202,7 +202,7 @@ fn seconds_until(later: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
         .max(1)
 }
 
-pub(crate) use send::{deliver, issue_code, Delivery};
+pub(crate) use send::{deliver, issue_code, Delivery, Recipient};
 pub use send::{send, Requester};
 
 /// What a typed code turned out to be. Every outcome's writes (a used-up attempt, the code

@@ -56,11 +56,13 @@ pub async fn send(
         &tx,
         otp,
         actor.tenant,
-        request.customer_id,
-        &phone,
+        Recipient {
+            customer: request.customer_id,
+            phone: &phone,
+            language: request.language.unwrap_or(locale),
+            channel,
+        },
         Requester::Ip(client),
-        request.language.unwrap_or(locale),
-        channel,
     )
     .await?;
     tx.commit().await?;
@@ -147,20 +149,34 @@ pub(crate) async fn deliver(pool: &Pool, otp: &Otp, issued: &Issued) -> Result<D
     }
 }
 
+/// Whom a code is for, and how they read it.
+pub(crate) struct Recipient<'a> {
+    pub customer: Uuid,
+    /// E.164.
+    pub phone: &'a str,
+    /// The language of the message.
+    pub language: Locale,
+    /// The channel the customer prefers (WhatsApp goes out only with a WhatsApp sender).
+    pub channel: Channel,
+}
+
 /// Records a new code for `phone` in `tx`, after the shop's policy (countries, daily cap), the
 /// cooldown and the hourly caps (per phone, and per client address or device) allow it. The
-/// caller commits, then sends it with [`deliver`] on `channel` (or by SMS). Sends for one phone
-/// are serialised by an advisory lock.
+/// caller commits, then sends it with [`deliver`] on the recipient's channel (or by SMS). Sends
+/// for one phone are serialised by an advisory lock.
 pub(crate) async fn issue_code(
     tx: &Transaction<'_>,
     otp: &Otp,
     tenant: TenantId,
-    customer: Uuid,
-    phone: &str,
+    recipient: Recipient<'_>,
     requester: Requester,
-    language: Locale,
-    channel: Channel,
 ) -> Result<Issued, Error> {
+    let Recipient {
+        customer,
+        phone,
+        language,
+        channel,
+    } = recipient;
     let s = &otp.settings;
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",

@@ -33,7 +33,7 @@ async fn guest_with_an_order(app: &TestApp, token: &str) {
     let g = app
         .post("/api/v1/customers", token, json!({"type": "guest"}))
         .await;
-    let id = g.body["id"].as_str().unwrap();
+    let id = g.body["id"].as_str().expect("the guest's id");
     let o = app
         .post(
             &format!("/api/v1/customers/{id}/orders"),

@@ -26,3 +26,4 @@ mod roster;
 mod schema;
 mod upgrade;
 mod upgrade_from_saved;
+mod whatsapp;
