@@ -178,6 +178,7 @@ pub(crate) async fn issue_code(
         channel,
     } = recipient;
     let s = &otp.settings;
+    let mut channel = channel;
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
         &[&format!("otp:{tenant}:{phone}")],
@@ -213,7 +214,8 @@ pub(crate) async fn issue_code(
     let row = tx
         .query_one(
             "SELECT max(created_at), count(*) FILTER (WHERE created_at > $3),
-                    min(created_at) FILTER (WHERE created_at > $3)
+                    min(created_at) FILTER (WHERE created_at > $3),
+                    coalesce(bool_or(channel = 'whatsapp') FILTER (WHERE created_at > $3), false)
              FROM otp_codes WHERE tenant_id = $1 AND phone = $2",
             &[&tenant.0, &phone, &hour_ago],
         )
@@ -225,6 +227,11 @@ pub(crate) async fn issue_code(
         }));
     }
     let (in_hour, oldest): (i64, Option<DateTime<Utc>>) = (row.get(1), row.get(2));
+    // A new code asked for within the hour of a WhatsApp one goes by SMS: the customer who asks
+    // again did not get it (WhatsApp failures often reach Twilio only after it answered).
+    if channel == Channel::Whatsapp && row.get::<_, bool>(3) {
+        channel = Channel::Sms;
+    }
     if in_hour >= s.per_phone_per_hour {
         let retry = oldest.map_or(3600, |o| seconds_until(o + Duration::hours(1), now));
         return Err(Error::Otp(OtpRefusal::RateLimited { seconds: retry }));
@@ -272,8 +279,8 @@ pub(crate) async fn issue_code(
     let id = Uuid::now_v7();
     tx.execute(
         "INSERT INTO otp_codes (tenant_id, id, phone, customer_id, code_hash, created_at,
-                                expires_at, client_ip, device_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                expires_at, client_ip, device_id, channel)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             &tenant.0,
             &id,
@@ -284,6 +291,7 @@ pub(crate) async fn issue_code(
             &expires_at,
             &client_ip,
             &device,
+            &channel.as_str(),
         ],
     )
     .await?;

@@ -164,6 +164,36 @@ async fn a_customer_who_prefers_whatsapp_gets_the_code_by_whatsapp_in_their_lang
 }
 
 #[tokio::test]
+async fn a_new_code_asked_for_within_the_hour_of_a_whatsapp_one_goes_by_sms() {
+    // Twilio often learns only later that a WhatsApp message could not be delivered: a
+    // customer who asks for a new code did not get the first one.
+    let (app, double, token) = app(true).await;
+    let aisha = stub(&app, &token, "92123456", Some(json!(["whatsapp"]))).await;
+    assert_eq!(
+        send_otp(&app, &token, &aisha, "en").await.body["channel"],
+        "whatsapp"
+    );
+    app.clock.advance(Duration::seconds(61));
+    let again = send_otp(&app, &token, &aisha, "en").await;
+    assert_eq!(again.status, StatusCode::OK, "{again:?}");
+    assert_eq!(again.body["channel"], "sms");
+    let messages = double.received.messages();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[1].to, "+96892123456");
+    // The SMS code is the live one.
+    let code = code_in(&messages[1].body);
+    upgrade(&app, &token, &aisha, &code).await;
+    // An hour after the last WhatsApp code, a new one goes by WhatsApp again.
+    let salim = stub(&app, &token, "92123457", Some(json!(["whatsapp"]))).await;
+    send_otp(&app, &token, &salim, "en").await;
+    app.clock.advance(Duration::minutes(61));
+    assert_eq!(
+        send_otp(&app, &token, &salim, "en").await.body["channel"],
+        "whatsapp"
+    );
+}
+
+#[tokio::test]
 async fn when_whatsapp_fails_the_same_code_arrives_by_sms_once_and_upgrades_the_customer() {
     let (app, double, token) = app(true).await;
     let failures = [
@@ -377,7 +407,8 @@ async fn a_code_and_its_sms_fallback_are_one_send_so_the_cooldown_and_hourly_cap
             "{sent:?}"
         );
     }
-    // Five codes, each tried by WhatsApp then sent by SMS: the sixth is refused.
+    // Five codes — the first tried by WhatsApp then sent by SMS, the next four straight by SMS
+    // (asked for within the hour of a WhatsApp one) — and the sixth is refused.
     app.clock.advance(Duration::seconds(61));
     let capped = send_otp(&app, &token, &customer, "en").await;
     assert_eq!(
@@ -388,7 +419,7 @@ async fn a_code_and_its_sms_fallback_are_one_send_so_the_cooldown_and_hourly_cap
     assert_eq!(app.count("SELECT count(*) FROM otp_codes").await, 5);
     let messages = double.received.messages();
     let tries = |channel| messages.iter().filter(|m| m.channel == channel).count();
-    assert_eq!((tries(Channel::Whatsapp), tries(Channel::Sms)), (5, 5));
+    assert_eq!((tries(Channel::Whatsapp), tries(Channel::Sms)), (1, 5));
     assert_eq!(
         double.received.delivered().len(),
         5,
