@@ -127,6 +127,32 @@ pub fn phones_one_digit_apart_from(phone: &str) -> Vec<String> {
     out
 }
 
+/// The keys two phones one digit apart share ([`all_pairs`]): per national position the phone
+/// with that digit masked, and per two neighbours the phone with both masked and their digits
+/// in sorted order (a swap of them gives the same key).
+fn near_keys(phone: &str) -> Vec<(usize, bool, Vec<u8>)> {
+    let bytes = phone.as_bytes();
+    let national = bytes.len().saturating_sub(8);
+    let mut keys = Vec::with_capacity(16);
+    for i in national..bytes.len() {
+        let mut masked = bytes.to_vec();
+        masked[i] = b'*';
+        keys.push((i, false, masked));
+        if i + 1 < bytes.len() {
+            let mut swapped = bytes.to_vec();
+            let (lo, hi) = if bytes[i] <= bytes[i + 1] {
+                (bytes[i], bytes[i + 1])
+            } else {
+                (bytes[i + 1], bytes[i])
+            };
+            swapped[i] = lo;
+            swapped[i + 1] = hi;
+            keys.push((i, true, swapped));
+        }
+    }
+    keys
+}
+
 /// Phones one digit apart: same length, and one digit different or two neighbours swapped.
 pub fn phones_one_digit_apart(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -193,16 +219,30 @@ pub fn all_pairs(people: &[Candidate]) -> Vec<(usize, usize, DuplicateReason)> {
     let mut names: Vec<_> = by_name.into_values().filter(|g| g.len() > 1).collect();
     names.sort();
     for group in names {
-        // A very common name shared by hundreds is no evidence by itself; the phone decides,
-        // and comparing every two of a large group is bounded.
-        for (x, &i) in group.iter().enumerate().take(500) {
-            for &j in group[x + 1..].iter().take(500) {
-                let near = matches!(
-                    (people[i].phone.as_deref(), people[j].phone.as_deref()),
-                    (Some(a), Some(b)) if phones_one_digit_apart(a, b)
-                );
-                if near && seen.insert(pair(i, j)) {
-                    found.push((i, j, DuplicateReason::SameNameNearPhone));
+        // Within a name, phones one digit apart share a key: the phone with one national digit
+        // masked (a wrong digit), or with two neighbours masked and their digits noted in order
+        // (a swap). Linear in the group, however common the name.
+        let mut near: HashMap<(usize, bool, Vec<u8>), Vec<usize>> = HashMap::new();
+        for &i in &group {
+            let Some(phone) = people[i].phone.as_deref() else {
+                continue;
+            };
+            for key in near_keys(phone) {
+                near.entry(key).or_default().push(i);
+            }
+        }
+        let mut buckets: Vec<_> = near.into_values().filter(|b| b.len() > 1).collect();
+        buckets.sort();
+        for bucket in buckets {
+            for (x, &i) in bucket.iter().enumerate() {
+                for &j in &bucket[x + 1..] {
+                    let close = matches!(
+                        (people[i].phone.as_deref(), people[j].phone.as_deref()),
+                        (Some(a), Some(b)) if phones_one_digit_apart(a, b)
+                    );
+                    if close && seen.insert(pair(i, j)) {
+                        found.push((i, j, DuplicateReason::SameNameNearPhone));
+                    }
                 }
             }
         }
@@ -320,6 +360,45 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn among_thousands_who_share_a_common_name_every_phone_typo_pair_is_found() {
+        // 3,000 people of one name, phones spread so that some are one digit apart: the pairs
+        // found are exactly those comparing every two of them finds (no cap on a big name).
+        let people: Vec<Candidate> = (0..3_000u64)
+            .map(|k| {
+                person(
+                    "Mohammed",
+                    Some("Al Balushi"),
+                    None,
+                    &format!("+96890{:06}", k * 7 % 1_000_000),
+                )
+            })
+            .collect();
+        let mut expected = Vec::new();
+        for i in 0..people.len() {
+            for j in i + 1..people.len() {
+                let (a, b) = (people[i].phone.as_deref(), people[j].phone.as_deref());
+                if phones_one_digit_apart(a.unwrap(), b.unwrap()) {
+                    expected.push((i, j));
+                }
+            }
+        }
+        assert!(expected.len() > 100, "the data has typos to find");
+        assert!(
+            expected.iter().any(|&(i, _)| i > 500),
+            "deep in the group too"
+        );
+        let mut found: Vec<(usize, usize)> = all_pairs(&people)
+            .into_iter()
+            .map(|(i, j, reason)| {
+                assert_eq!(reason, DuplicateReason::SameNameNearPhone);
+                (i, j)
+            })
+            .collect();
+        found.sort();
+        assert_eq!(found, expected);
     }
 
     #[test]

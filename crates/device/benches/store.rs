@@ -930,6 +930,34 @@ fn bench_merges_and_orders(
     std::fs::copy(path, &copy).unwrap();
     dukkan_device::store_key::copy_key(path, &copy).unwrap();
     let device = Variant::Encrypted.open(&copy);
+    // The baseline: creates before the finder's first look (its pairs not kept yet).
+    let mut i = 16_000_000u64;
+    let creates = |group_name: String, calls: &mut Calls, i: &mut u64, c: &mut Criterion| {
+        let mut group = c.benchmark_group(group_name);
+        group
+            .sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
+            .measurement_time(Duration::from_secs(5))
+            .warm_up_time(Duration::from_secs(1));
+        group.bench_function("create_stub", |b| {
+            b.iter_custom(|iters| {
+                calls.run(iters, || {
+                    let outcome = device.create_stub(&customer(*i)).unwrap();
+                    assert!(matches!(outcome, dukkan_device::StubOutcome::Created(_)));
+                    *i += 1;
+                })
+            })
+        });
+        group.finish();
+    };
+    let mut before = Calls::default();
+    creates(format!("merges/{n}/create_before"), &mut before, &mut i, c);
+    let baseline = report.add(
+        &format!("write/{n}/create_stub_pairs_not_kept"),
+        &before,
+        10,
+        "baseline, same copy and run: before the finder's first look".to_owned(),
+    );
     let start = Instant::now();
     let pairs = device.likely_duplicates().unwrap();
     let first = start.elapsed();
@@ -1009,30 +1037,23 @@ fn bench_merges_and_orders(
         format!("order, figures, points, outbox op and audit entry in one durable transaction; {} customers", ids.len()),
     );
     group.finish();
-    let mut group = c.benchmark_group(format!("merges/{n}/create"));
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .measurement_time(Duration::from_secs(5))
-        .warm_up_time(Duration::from_secs(1));
-    let mut i = 15_000_000u64;
-    let mut calls = Calls::default();
-    group.bench_function("create_stub_pairs_kept", |b| {
-        b.iter_custom(|iters| {
-            calls.run(iters, || {
-                let outcome = device.create_stub(&customer(i)).unwrap();
-                assert!(matches!(outcome, dukkan_device::StubOutcome::Created(_)));
-                i += 1;
-            })
-        })
-    });
-    group.finish();
-    report.add(
+    let mut after = Calls::default();
+    creates(format!("merges/{n}/create_after"), &mut after, &mut i, c);
+    let kept = report.add(
         &format!("write/{n}/create_stub_pairs_kept"),
-        &calls,
+        &after,
         10,
         "with the duplicate finder's pairs kept (write-time phone lookups)".to_owned(),
     );
+    if let (Some(k), Some(b)) = (kept, baseline) {
+        let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+        eprintln!(
+            "write/{n}: pairs kept / not kept: p50 ×{:.2}, p95 ×{:.2}, p99 ×{:.2}",
+            r(k.p50, b.p50),
+            r(k.p95, b.p95),
+            r(k.p99, b.p99)
+        );
+    }
 }
 
 fn sizes() -> Vec<u64> {
