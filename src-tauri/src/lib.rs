@@ -607,6 +607,13 @@ pub fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::err
         }
     };
     app.manage(Startup(None));
+    // A till never enrolled with a shop's server retires its own old walk-in guests (an
+    // enrolled one hears of retirements from the server).
+    match device.retire_old_guests() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(retired = n, "old walk-in guests without orders retired"),
+        Err(e) => tracing::warn!(code = e.code(), "old walk-in guests were not retired"),
+    }
     app.manage(device.clone());
     app.manage(SyncEngine::default());
     // An enrolled till syncs from the start; before enrollment the app works fully locally.

@@ -931,7 +931,7 @@ fn bench_merges_and_orders(
     dukkan_device::store_key::copy_key(path, &copy).unwrap();
     let device = Variant::Encrypted.open(&copy);
     // The baseline: creates before the finder's first look (its pairs not kept yet).
-    let mut i = 16_000_000u64;
+    let mut i = 12_000_000u64;
     let creates = |group_name: String, calls: &mut Calls, i: &mut u64, c: &mut Criterion| {
         let mut group = c.benchmark_group(group_name);
         group

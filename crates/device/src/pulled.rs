@@ -33,6 +33,62 @@ pub(crate) fn remove_local_customer(tx: &Transaction<'_>, id: &str) -> Result<()
     Ok(())
 }
 
+/// Walk-in guests that never had an order, created more than [`GUEST_RETENTION_DAYS`] before
+/// `now` (RFC 3339), on a till that has never been enrolled with a shop's server: the server's
+/// housekeeping retires them for enrolled tills; a standalone till does it itself. Each is
+/// removed with its queued create (the queue is numbered again from 1 so a later enrollment
+/// pushes it without gaps) and recorded in the audit log. Returns how many.
+pub(crate) fn retire_standalone_guests(
+    tx: &Transaction<'_>,
+    ctx: &crate::WriteContext,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    let cutoff = (now - chrono::Duration::days(GUEST_RETENTION_DAYS))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let old: Vec<String> = {
+        let mut stmt = tx.prepare(
+            "SELECT c.id FROM customers c
+             WHERE c.kind = 'guest' AND c.order_count = 0 AND c.created_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)
+               AND NOT EXISTS (SELECT 1 FROM customers m WHERE m.merged_into = c.id)
+               AND NOT EXISTS (SELECT 1 FROM merges g WHERE g.source_id = c.id OR g.target_id = c.id)
+             LIMIT 1000",
+        )?;
+        let rows = stmt.query_map([&cutoff], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for id in &old {
+        tx.execute("DELETE FROM outbox WHERE customer_id = ?1", [id])?;
+        remove_local_customer(tx, id)?;
+        tx.execute(
+            "INSERT INTO audit_log (at, staff_id, device_id, entity, entity_id, customer_id, action, fields)
+             VALUES (?1, NULL, ?2, 'customer', ?3, ?3, 'retire', '[]')",
+            params![ctx.now, ctx.device_id.to_string(), id],
+        )?;
+    }
+    if !old.is_empty() {
+        // A till never enrolled has pushed nothing: its queue is numbered 1.. again.
+        tx.execute_batch(
+            "CREATE TEMP TABLE renumbered AS
+                 SELECT device_seq AS old, row_number() OVER (ORDER BY device_seq) AS new FROM outbox;
+             UPDATE outbox SET device_seq = -device_seq;
+             UPDATE outbox SET device_seq = (SELECT new FROM renumbered WHERE old = -outbox.device_seq);
+             DROP TABLE renumbered;
+             UPDATE sqlite_sequence SET seq = (SELECT COALESCE(MAX(device_seq), 0) FROM outbox)
+             WHERE name = 'outbox';",
+        )?;
+        tracing::info!(
+            retired = old.len(),
+            "walk-in guests without orders retired on this standalone till"
+        );
+    }
+    Ok(old.len() as u64)
+}
+
+/// How long a walk-in guest without an order stays on a standalone till (the server's default
+/// for its shops).
+pub const GUEST_RETENTION_DAYS: i64 = 90;
+
 /// The server merged `from` into `to` (same phone created offline on two devices): the local
 /// copy is retired and points at the survivor; addresses and queued work move to the survivor.
 pub(crate) fn redirect(tx: &Transaction<'_>, from: &str, to: CustomerId) -> Result<()> {

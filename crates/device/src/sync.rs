@@ -415,6 +415,18 @@ impl Device {
             })
         }
     }
+    /// Retires walk-in guests without an order older than the retention, on a till never
+    /// enrolled with a shop's server (an enrolled till hears of retirements from the server).
+    /// Returns how many; run at start.
+    pub fn retire_old_guests(&self) -> Result<u64> {
+        if self.enrollment()?.is_some() {
+            return Ok(0);
+        }
+        self.write_quietly(|tx, ctx| {
+            crate::pulled::retire_standalone_guests(tx, ctx, chrono::Utc::now())
+        })
+    }
+
     /// The customer's upgrade request, if one was made.
     pub fn upgrade_request(&self, id: CustomerId) -> Result<Option<crate::UpgradeRequest>> {
         self.read(|c| crate::customers::load_upgrade(c, id))

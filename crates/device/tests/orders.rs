@@ -350,3 +350,53 @@ fn walk_in_guests_stay_out_of_the_list_and_its_export_unless_asked_for() {
         1
     );
 }
+
+#[test]
+fn a_standalone_till_retires_its_walk_in_guests_without_orders_after_ninety_days_and_renumbers_its_queue(
+) {
+    let (_dir, d) = device();
+    let old_guest = d.create_guest().unwrap();
+    let old_with_order = d.create_guest().unwrap();
+    d.record_order(old_with_order.id, &input("1", "1")).unwrap();
+    let young_guest = d.create_guest().unwrap();
+    let old_stub = stub(&d, "Salim", "92123456");
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
+    for c in [&old_guest, &old_with_order, &old_stub] {
+        conn.execute(
+            "UPDATE customers SET created_at = '2026-01-01T08:00:00.000Z' WHERE id = ?1",
+            [c.id.to_string()],
+        )
+        .unwrap();
+    }
+    let queued = d.pending_ops().unwrap();
+    assert_eq!(d.retire_old_guests().unwrap(), 1);
+    assert!(d.customer(old_guest.id).is_err(), "gone from this till");
+    for kept in [&old_with_order, &young_guest, &old_stub] {
+        assert!(d.customer(kept.id).is_ok());
+    }
+    assert_eq!(
+        d.pending_ops().unwrap(),
+        queued - 1,
+        "its queued create went with it"
+    );
+    let seqs: Vec<i64> = d
+        .next_push_batch(100)
+        .unwrap()
+        .iter()
+        .map(|o| o.device_seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "numbered again from 1"
+    );
+    let retired: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'retire' AND entity_id = ?1",
+            [old_guest.id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(retired, 1, "recorded in the audit log");
+    assert_eq!(d.retire_old_guests().unwrap(), 0, "once");
+}
