@@ -88,7 +88,7 @@ impl Device {
                  JOIN customers x ON x.id = d.a JOIN customers y ON y.id = d.b
                  WHERE x.merged_into IS NULL AND y.merged_into IS NULL
                    AND x.kind <> 'guest' AND y.kind <> 'guest'
-                 ORDER BY d.reason = 'same-phone' DESC, d.a, d.b LIMIT ?1",
+                 ORDER BY d.reason DESC, d.a DESC, d.b DESC LIMIT ?1",
             )?;
             let rows = stmt.query_map([duplicates::MAX_PAIRS as i64], |r| {
                 Ok((
