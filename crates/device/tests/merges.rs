@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::{device, signed_in, stub};
+use common::{device, pull, signed_in, stub};
 use dukkan_core::staff::Role;
-use dukkan_core::sync::{Change, CustomerSnapshot, OpOutcome, OpResult, PullResponse};
+use dukkan_core::sync::{CustomerSnapshot, OpOutcome, OpResult};
 use dukkan_core::{AddressInput, CustomerKind, CustomerNumber};
 use dukkan_device::{Customer, Device, DeviceError, OrderInput};
 
@@ -70,58 +70,15 @@ fn push_all(d: &Device) {
     d.apply_push_results(&answers).unwrap();
 }
 
-/// The server's copy of `c` (numbered by its phone's last digit, so two differ).
-fn snapshot_of(c: &Customer, points: i64) -> CustomerSnapshot {
+/// The server's copy of `c` (numbered by its phone's last digit, so two differ), no orders.
+fn snapshot(c: &Customer, points: i64) -> CustomerSnapshot {
     let n = c
         .phone
         .as_deref()
         .and_then(|p| p.chars().last()?.to_digit(10))
         .unwrap_or(0)
         + 1;
-    CustomerSnapshot {
-        id: c.id,
-        customer_number: Some(CustomerNumber::new(n).unwrap()),
-        kind: c.kind,
-        first_name: c.first_name.clone(),
-        last_name: None,
-        name2: None,
-        phone: c.phone.clone(),
-        email: None,
-        phone_verified: false,
-        preferences: None,
-        loyalty_points: points,
-        order_count: 0,
-        total_spent_minor: 0,
-        last_order_at: None,
-        recent_orders: vec![],
-        active: true,
-        retired: false,
-        merged_into: None,
-        default_address_id: None,
-        addresses: vec![],
-        upgrade_state: None,
-        resend_after: None,
-        code_expires_at: None,
-        upgrade_error: None,
-        created_at: c.created_at.clone(),
-        updated_at: "2026-12-06T10:00:00.000Z".into(),
-    }
-}
-
-fn pull(d: &Device, seq: i64, snapshots: Vec<CustomerSnapshot>) {
-    d.apply_pull(&PullResponse {
-        changes: snapshots
-            .into_iter()
-            .enumerate()
-            .map(|(i, customer)| Change {
-                seq: seq + i as i64,
-                customer,
-            })
-            .collect(),
-        cursor: seq,
-        more: false,
-    })
-    .unwrap();
+    common::snapshot_of(c, n, vec![], points)
 }
 
 #[test]
@@ -189,7 +146,7 @@ fn pairs_are_kept_as_customers_are_written_pulled_merged_and_edited_after_the_fi
         id: dukkan_core::CustomerId::new(),
         ..salim.clone()
     };
-    let mut old = snapshot_of(&other, 0);
+    let mut old = snapshot(&other, 0);
     old.customer_number = Some(CustomerNumber::new(40).unwrap());
     old.active = false;
     pull(&d, 30, vec![old]);
@@ -405,7 +362,7 @@ fn the_servers_snapshots_of_a_pending_merge_wait_until_it_is_answered() {
     d.merge_customers(dup.id, keep.id, "Typo").unwrap();
 
     // Snapshots from before the merge reached the server: the till keeps its merge.
-    pull(&d, 10, vec![snapshot_of(&keep, 0), snapshot_of(&dup, 5)]);
+    pull(&d, 10, vec![snapshot(&keep, 0), snapshot(&dup, 5)]);
     let kept = now(&d, &keep);
     assert_eq!(kept.loyalty_points, 5, "counted once, not lost");
     assert!(!now(&d, &dup).active);
@@ -415,17 +372,17 @@ fn the_servers_snapshots_of_a_pending_merge_wait_until_it_is_answered() {
     both.sort();
     assert_eq!(stale, both, "read again once the merge is answered");
     // Still pending: a refetch is held back too.
-    d.apply_refetched(keep.id, Some(&snapshot_of(&keep, 0)))
+    d.apply_refetched(keep.id, Some(&snapshot(&keep, 0)))
         .unwrap();
     assert_eq!(now(&d, &keep).loyalty_points, 5);
 
     // Answered: the server's truth comes in and nothing is counted twice.
     push_all(&d);
-    let mut after = snapshot_of(&keep, 5);
+    let mut after = snapshot(&keep, 5);
     after.order_count = 1;
     after.total_spent_minor = 5_000;
     d.apply_refetched(keep.id, Some(&after)).unwrap();
-    let mut merged_away = snapshot_of(&dup, 0);
+    let mut merged_away = snapshot(&dup, 0);
     merged_away.active = false;
     merged_away.merged_into = Some(keep.id);
     d.apply_refetched(dup.id, Some(&merged_away)).unwrap();
@@ -456,7 +413,7 @@ fn the_duplicates_snapshot_takes_its_address_back_from_a_survivor_that_made_it_i
         },
     }])
     .unwrap();
-    let mut server_dup = snapshot_of(&dup, 0);
+    let mut server_dup = snapshot(&dup, 0);
     let record = d.customer(keep.id).unwrap().addresses.remove(0);
     server_dup.addresses = vec![dukkan_core::sync::AddressSnapshot {
         id: record.id,
@@ -498,7 +455,6 @@ fn a_merge_the_server_refused_and_a_manager_discarded_is_forgotten_and_both_are_
     let mut both = vec![keep.id, dup.id];
     both.sort();
     assert_eq!(stale, both);
-    d.apply_refetched(dup.id, Some(&snapshot_of(&dup, 0)))
-        .unwrap();
+    d.apply_refetched(dup.id, Some(&snapshot(&dup, 0))).unwrap();
     assert!(now(&d, &dup).active, "the server's truth: never merged");
 }

@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{device, signed_in, stub};
+use common::{device, pull, signed_in, snapshot_of, stub};
 use dukkan_core::orders::OrderRecord;
 use dukkan_core::staff::Role;
-use dukkan_core::sync::{Change, CustomerSnapshot, OpOutcome, OpResult, PullResponse};
-use dukkan_core::{CustomerKind, CustomerNumber};
+use dukkan_core::sync::{OpOutcome, OpResult};
+use dukkan_core::CustomerKind;
 use dukkan_device::{Customer, Device, DeviceError, OrderInput};
 
 fn input(amount: &str, pieces: &str) -> OrderInput {
@@ -217,53 +217,6 @@ fn a_cashier_takes_orders_but_only_a_manager_adjusts_points_never_below_zero() {
     assert_eq!(customer(&d, &c).loyalty_points, 0);
 }
 
-fn snapshot_of(c: &Customer, orders: Vec<OrderRecord>, points: i64) -> CustomerSnapshot {
-    CustomerSnapshot {
-        id: c.id,
-        customer_number: Some(CustomerNumber::new(7).unwrap()),
-        kind: c.kind,
-        first_name: c.first_name.clone(),
-        last_name: None,
-        name2: None,
-        phone: c.phone.clone(),
-        email: None,
-        phone_verified: false,
-        preferences: None,
-        loyalty_points: points,
-        order_count: orders.len() as i64,
-        total_spent_minor: orders.iter().map(|o| o.amount_baisa).sum(),
-        last_order_at: orders.first().map(|o| o.created_at.clone()),
-        recent_orders: orders,
-        active: true,
-        retired: false,
-        merged_into: None,
-        default_address_id: None,
-        addresses: vec![],
-        upgrade_state: None,
-        resend_after: None,
-        code_expires_at: None,
-        upgrade_error: None,
-        created_at: c.created_at.clone(),
-        updated_at: "2026-12-06T10:00:00.000Z".into(),
-    }
-}
-
-fn pull(d: &Device, seq: i64, snapshots: Vec<CustomerSnapshot>) {
-    d.apply_pull(&PullResponse {
-        changes: snapshots
-            .into_iter()
-            .enumerate()
-            .map(|(i, customer)| Change {
-                seq: seq + i as i64,
-                customer,
-            })
-            .collect(),
-        cursor: seq,
-        more: false,
-    })
-    .unwrap();
-}
-
 #[test]
 fn a_pending_order_is_added_once_on_top_of_the_servers_figures_and_not_again_once_counted() {
     let (_dir, d) = device();
@@ -289,7 +242,7 @@ fn a_pending_order_is_added_once_on_top_of_the_servers_figures_and_not_again_onc
         points: 30,
         created_at: "2026-12-06T09:00:00.000Z".into(),
     };
-    let first = snapshot_of(&c, vec![other.clone()], 30);
+    let first = snapshot_of(&c, 7, vec![other.clone()], 30);
     pull(&d, 1, vec![first.clone(), first]);
     let now = customer(&d, &c);
     assert_eq!(now.order_count, 2, "the server's one plus the pending one");
@@ -308,7 +261,7 @@ fn a_pending_order_is_added_once_on_top_of_the_servers_figures_and_not_again_onc
     // pending when the next snapshot arrives. Not counted twice.
     let mut counted = mine.clone();
     counted.points = 5;
-    let second = snapshot_of(&c, vec![counted, other], 35);
+    let second = snapshot_of(&c, 7, vec![counted, other], 35);
     pull(&d, 3, vec![second]);
     let now = customer(&d, &c);
     assert_eq!(now.order_count, 2);

@@ -89,3 +89,57 @@ pub fn signed_in(d: &Device, role: dukkan_core::staff::Role) -> dukkan_device::S
     .unwrap();
     d.sign_in(&m.id.to_string(), "2468").unwrap()
 }
+
+/// The server's copy of `c` as a pull brings it: number `number`, these orders and points.
+pub fn snapshot_of(
+    c: &dukkan_device::Customer,
+    number: u32,
+    orders: Vec<dukkan_core::orders::OrderRecord>,
+    points: i64,
+) -> dukkan_core::sync::CustomerSnapshot {
+    dukkan_core::sync::CustomerSnapshot {
+        id: c.id,
+        customer_number: Some(dukkan_core::CustomerNumber::new(number).unwrap()),
+        kind: c.kind,
+        first_name: c.first_name.clone(),
+        last_name: None,
+        name2: None,
+        phone: c.phone.clone(),
+        email: None,
+        phone_verified: false,
+        preferences: None,
+        loyalty_points: points,
+        order_count: orders.len() as i64,
+        total_spent_minor: orders.iter().map(|o| o.amount_baisa).sum(),
+        last_order_at: orders.first().map(|o| o.created_at.clone()),
+        recent_orders: orders,
+        active: true,
+        retired: false,
+        merged_into: None,
+        default_address_id: None,
+        addresses: vec![],
+        upgrade_state: None,
+        resend_after: None,
+        code_expires_at: None,
+        upgrade_error: None,
+        created_at: c.created_at.clone(),
+        updated_at: "2026-12-06T10:00:00.000Z".into(),
+    }
+}
+
+/// Applies one pulled page of `snapshots`, numbered from `seq`.
+pub fn pull(d: &Device, seq: i64, snapshots: Vec<dukkan_core::sync::CustomerSnapshot>) {
+    d.apply_pull(&dukkan_core::sync::PullResponse {
+        changes: snapshots
+            .into_iter()
+            .enumerate()
+            .map(|(i, customer)| dukkan_core::sync::Change {
+                seq: seq + i as i64,
+                customer,
+            })
+            .collect(),
+        cursor: seq,
+        more: false,
+    })
+    .unwrap();
+}

@@ -53,6 +53,26 @@ async fn lock_pair(
     })
 }
 
+/// Records each address a merge or its undo moved to another customer (change feed and audit).
+async fn record_moves(
+    tx: &Transaction<'_>,
+    acting: &Acting,
+    addresses: &[Uuid],
+) -> Result<(), Error> {
+    for address in addresses {
+        changes::record(
+            tx,
+            acting,
+            Entity::Address,
+            *address,
+            "merge-move",
+            &["customerId", "isDefault"],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Merges `source` into `target` as merge `merge_id`, for `reason`. The same merge again (a
 /// replay) changes nothing and answers what it moved; another merge under its id is refused.
 pub(crate) async fn merge(
@@ -154,17 +174,7 @@ pub(crate) async fn merge(
     let mut fields = vec!["loyaltyPoints", "orders", "addresses"];
     fields.extend(filled);
     record(tx, acting, target, "merge-target", &fields).await?;
-    for address in &moved_addresses {
-        changes::record(
-            tx,
-            acting,
-            Entity::Address,
-            *address,
-            "merge-move",
-            &["customerId", "isDefault"],
-        )
-        .await?;
-    }
+    record_moves(tx, acting, &moved_addresses).await?;
     let orders_moved = i64::try_from(moved_orders.len()).unwrap_or(i64::MAX);
     tx.execute(
         "INSERT INTO customer_merges (tenant_id, id, source_customer_id, target_customer_id,
@@ -371,17 +381,7 @@ pub(crate) async fn undo(
     let mut fields = vec!["loyaltyPoints", "orders", "addresses"];
     fields.extend(filled.changed_fields());
     record(tx, acting, target, "merge-undo-target", &fields).await?;
-    for address in &back {
-        changes::record(
-            tx,
-            acting,
-            Entity::Address,
-            *address,
-            "merge-move",
-            &["customerId", "isDefault"],
-        )
-        .await?;
-    }
+    record_moves(tx, acting, &back).await?;
     tx.execute(
         "UPDATE customer_merges SET undone_at = now(), undone_by = $3, undone_device = $4
          WHERE tenant_id = $1 AND id = $2",
