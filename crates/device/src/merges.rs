@@ -543,7 +543,8 @@ pub(crate) fn apply_undo(
 /// The settings key saying the pairs table holds every likely pair of this till.
 const CANDIDATES_READY: &str = "duplicate_candidates_ready";
 
-fn candidates_ready(c: &Connection) -> Result<bool> {
+/// Whether the pairs table is kept on this till (filled by the finder's first look).
+pub(crate) fn candidates_ready(c: &Connection) -> Result<bool> {
     Ok(crate::settings::setting(c, CANDIDATES_READY)?.is_some())
 }
 
@@ -671,11 +672,6 @@ pub(crate) fn refresh_ready(c: &Connection, id: CustomerId) -> Result<()> {
     Ok(())
 }
 
-/// Whether the pairs table is kept on this till (for a caller refreshing many customers).
-pub(crate) fn candidates_kept(c: &Connection) -> Result<bool> {
-    candidates_ready(c)
-}
-
 /// Customers in a merge (or its undo) still waiting in the outbox: the server's snapshots of
 /// them predate it and are held back until it is answered.
 pub(crate) fn in_pending_merges(c: &Connection) -> Result<std::collections::HashSet<String>> {
@@ -695,20 +691,12 @@ pub(crate) fn in_pending_merges(c: &Connection) -> Result<std::collections::Hash
     Ok(out)
 }
 
-/// The server refused the merge or undo queued as op `device_seq`: it did not happen. The
-/// merge's record goes (a refused merge) or is no longer undone (a refused undo), and both
-/// customers are read again from the server (the local change is still in their rows). The
-/// op stays parked for a person to read; retried and applied later, the pulls bring it.
-pub(crate) fn refused(tx: &Transaction<'_>, device_seq: i64) -> Result<()> {
-    forget(tx, device_seq)
-}
-
-/// A parked merge (or undo) a person discards never happened: as [`refused`].
-pub(crate) fn forget_discarded(tx: &Transaction<'_>, device_seq: i64) -> Result<()> {
-    forget(tx, device_seq)
-}
-
-fn forget(tx: &Transaction<'_>, device_seq: i64) -> Result<()> {
+/// The merge or undo queued as op `device_seq` did not happen — the server refused it, or a
+/// person discarded it once parked: the merge's record goes (a merge) or is no longer undone
+/// (an undo), and both customers are read again from the server (the local change is still in
+/// their rows). A refused op stays parked for a person to read; retried and applied later, the
+/// pulls bring it. Any other op: nothing to do.
+pub(crate) fn forget(tx: &Transaction<'_>, device_seq: i64) -> Result<()> {
     let op: Option<(String, String, Option<String>, Option<String>)> = tx
         .query_row(
             "SELECT kind, customer_id, json_extract(payload, '$.targetId'),

@@ -172,7 +172,7 @@ impl Device {
                                 // A merge or undo spans two customers: refused, the till shows
                                 // the server's truth of both at once (not only once a person
                                 // discards it), and its log says it did not happen.
-                                crate::merges::refused(tx, r.device_seq)?;
+                                crate::merges::forget(tx, r.device_seq)?;
                             }
                             tx.execute(
                                 "UPDATE outbox SET state = 'parked', error_code = ?2, attempts = attempts + 1
@@ -215,7 +215,7 @@ impl Device {
                 // state: these snapshots predate the merge. They are read again once it is
                 // answered (`stale_customers`).
                 let held = crate::merges::in_pending_merges(tx)?;
-                let pairs_kept = crate::merges::candidates_kept(tx)?;
+                let pairs_kept = crate::merges::candidates_ready(tx)?;
                 for change in &page.changes {
                     let id = change.customer.id.to_string();
                     if held.contains(&id) {
@@ -345,7 +345,7 @@ impl Device {
         self.authorize(dukkan_core::staff::Role::Manager)?;
         self.write(|tx, _| {
             let customer = parked_customer(tx, device_seq)?;
-            crate::merges::forget_discarded(tx, device_seq)?;
+            crate::merges::forget(tx, device_seq)?;
             tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [device_seq])?;
             // The refused change is still in the local row: read the customer again from the
             // server at the next sync (see `apply_refetched`).
