@@ -702,6 +702,8 @@ const PLANS: &[(&str, &str)] = &[
     ("search: E.164 prefix", "SELECT c.id FROM customers c WHERE c.phone >= '+9212' AND c.phone < '+9213' AND c.active = 1 ORDER BY c.phone LIMIT 20"),
     ("search: email prefix", "SELECT c.id FROM customers c WHERE lower(c.email) >= 'moh' AND lower(c.email) < 'moi' AND c.active = 1 ORDER BY lower(c.email) LIMIT 20"),
     ("search: name (FTS5)", "SELECT c.id FROM customers c JOIN customers_fts f ON f.rowid = c.seq WHERE customers_fts MATCH '\"moh\"*' AND c.active = 1 ORDER BY f.rowid DESC LIMIT 20"),
+    ("search: long name prefix, whole tokens", "SELECT term FROM name_terms WHERE term >= 'moham' AND term < 'mohan' ORDER BY term LIMIT 65"),
+    ("search: long name prefix (FTS5)", "SELECT c.id FROM customers c JOIN customers_fts f ON f.rowid = c.seq WHERE customers_fts MATCH '(\"mohammed\" OR \"mohammad\")' AND c.active = 1 ORDER BY f.rowid DESC LIMIT 20"),
     ("list: first page", "SELECT c.id FROM customers c ORDER BY c.id DESC LIMIT 51"),
     ("list: keyset page", "SELECT c.id FROM customers c WHERE c.id < 'z' ORDER BY c.id DESC LIMIT 51"),
 ];

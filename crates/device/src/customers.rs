@@ -248,6 +248,12 @@ pub(crate) fn index_names(conn: &Connection, id: CustomerId) -> Result<()> {
     if !keys.is_empty() {
         conn.prepare_cached("INSERT INTO customers_fts (rowid, name_keys) VALUES (?1, ?2)")?
             .execute(params![seq, keys])?;
+        // The whole tokens a long prefix expands into (V9); a token already known is one
+        // index read, not a write.
+        let mut known = conn.prepare_cached("INSERT OR IGNORE INTO name_terms (term) VALUES (?1)")?;
+        for token in keys.split(' ') {
+            known.execute([token])?;
+        }
     }
     Ok(())
 }
