@@ -152,6 +152,31 @@ impl Phone {
         })
     }
 
+    /// A number as the tenant server keeps it: E.164, checked by [`Phone::parse`] when it was
+    /// written. Reads the calling code off the digits (calling codes are prefix-free, one to
+    /// three digits) instead of parsing the number again, which costs a till about ten
+    /// microseconds per customer of a first sync. `None` unless `e164` is `+` and 7 to 15
+    /// digits starting with a known calling code (none starts with 0).
+    pub fn from_e164(e164: &str) -> Option<Self> {
+        let digits = e164.strip_prefix('+')?;
+        if !(7..=15).contains(&digits.len())
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits.starts_with('0')
+        {
+            return None;
+        }
+        (1..=3).find_map(|len| {
+            let code: u16 = digits[..len].parse().ok()?;
+            phonenumber::metadata::DATABASE
+                .by_code(&code)
+                .is_some()
+                .then(|| Phone {
+                    e164: e164.to_owned(),
+                    country_code: code,
+                })
+        })
+    }
+
     /// The E.164 form, e.g. `+96892123456`.
     pub fn e164(&self) -> &str {
         &self.e164
@@ -242,6 +267,37 @@ mod tests {
 
     fn e164(s: &str) -> Result<String, ValidationError> {
         Phone::parse(s).map(|p| p.e164().to_owned())
+    }
+
+    #[test]
+    fn a_stored_e164_number_reads_back_as_the_parse_made_it_without_parsing_again() {
+        for input in [
+            "+968 9212 3456",
+            "+971 50 123 4567",
+            "+44 7911 123456",
+            "+1 415 555 2671",
+            "+91 98765 43210",
+            "+20 10 1234 5678",
+            "+39 06 6982 1234",
+            "+966 50 123 4567",
+            "+880 1812 345678",
+        ] {
+            let parsed = Phone::parse(input).unwrap();
+            let stored = Phone::from_e164(parsed.e164()).unwrap();
+            assert_eq!(stored, parsed, "{input}");
+            assert_eq!(stored.national(), parsed.national(), "{input}");
+        }
+        for bad in [
+            "",
+            "+",
+            "96892123456",
+            "+9689212345x",
+            "+0123456789",
+            "+96892\u{200F}123456",
+            "+1234567890123456",
+        ] {
+            assert_eq!(Phone::from_e164(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -16,9 +16,28 @@ use dukkan_device::Device;
 use std::time::{Duration, Instant};
 
 const PAGE: usize = 1_000;
-const FIRST: &[&str] = &["Mohammed", "Ahmed", "Salim", "Fatma", "Aisha", "Nasser", "Khalid", "Maryam", "Said", "Zahra", "Hamed", "Badriya"];
-const LAST: &[&str] = &["Al Balushi", "Al Harthy", "Al Hinai", "Al Busaidi", "Al Rawahi", "Al Maskari", "Al Lawati", "Al Nabhani"];
-const NAME2: &[&str] = &["محمد البلوشي", "أحمد الحارثي", "سالم الهنائي", "فاطمة البوسعيدي", "عائشة الرواحي", "ناصر المسكري"];
+const FIRST: &[&str] = &[
+    "Mohammed", "Ahmed", "Salim", "Fatma", "Aisha", "Nasser", "Khalid", "Maryam", "Said", "Zahra",
+    "Hamed", "Badriya",
+];
+const LAST: &[&str] = &[
+    "Al Balushi",
+    "Al Harthy",
+    "Al Hinai",
+    "Al Busaidi",
+    "Al Rawahi",
+    "Al Maskari",
+    "Al Lawati",
+    "Al Nabhani",
+];
+const NAME2: &[&str] = &[
+    "محمد البلوشي",
+    "أحمد الحارثي",
+    "سالم الهنائي",
+    "فاطمة البوسعيدي",
+    "عائشة الرواحي",
+    "ناصر المسكري",
+];
 
 /// Customer `i` as the server's pull carries it (the shape `benches/sync.rs` seeds).
 fn snapshot(i: usize) -> CustomerSnapshot {
@@ -114,7 +133,10 @@ fn one_till(pages: &[PullResponse], n: usize) -> Duration {
 fn main() {
     let benchmarking = std::env::args().any(|a| a == "--bench");
     let (n, runs) = if benchmarking {
-        (size("DUKKAN_BENCH_PULL", 100_000), size("DUKKAN_BENCH_RUNS", 3))
+        (
+            size("DUKKAN_BENCH_PULL", 100_000),
+            size("DUKKAN_BENCH_RUNS", 3),
+        )
     } else {
         (2_000, 1)
     };

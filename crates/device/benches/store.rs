@@ -8,7 +8,8 @@
 //! sizes; `DUKKAN_BENCH_SIZES=0` runs only the write figures. `DUKKAN_BENCH_ONLY=merges` runs
 //! only the issue 13 figures at each size: the duplicate finder (its first look, a full pass,
 //! then p95 over its reads), a create while the finder's pairs are kept, and recording an
-//! order (p99).
+//! order (p99). `DUKKAN_BENCH_ONLY=search` runs every search kind and a create on the
+//! encrypted store only (issue 14, part 6).
 //!
 //! Criterion reports means with confidence intervals; the goals are percentiles, so every timed
 //! call is also recorded individually (`iter_custom`) and p50/p95/p99 are computed from the calls
@@ -861,6 +862,71 @@ fn bench_size(
     }
     group.finish();
 
+    // Same-run baseline of issue 14, part 6: the statement name searches ran before V9, every
+    // word a prefix asked of FTS5 as such (`"moham"*`), on the same store and queries. It is
+    // one of the three statements a search then ran (whole words, prefixes, emails), so the
+    // ratio flatters the baseline.
+    if variant == Variant::Encrypted {
+        let conn = dukkan_device::store::connect_existing(path).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT c.id FROM customers c JOIN customers_fts f ON f.rowid = c.seq
+                 WHERE customers_fts MATCH ?1 AND +c.active = 1 ORDER BY f.rowid DESC LIMIT 20",
+            )
+            .unwrap();
+        let mut group = c.benchmark_group(format!("search/{n}/before-v9"));
+        group
+            .sample_size(SAMPLES)
+            .sampling_mode(SamplingMode::Flat)
+            .measurement_time(Duration::from_secs(5));
+        for q in queries.iter().filter(|q| q.kind.starts_with("name_")) {
+            let expressions: Vec<String> = q
+                .list
+                .iter()
+                .map(|query| {
+                    dukkan_core::search::search_tokens(query)
+                        .iter()
+                        .map(|t| format!("\"{t}\"*"))
+                        .collect::<Vec<_>>()
+                        .join(" AND ")
+                })
+                .collect();
+            let mut calls = Calls::default();
+            let mut k = 0;
+            group.bench_function(q.kind, |b| {
+                b.iter_custom(|iters| {
+                    calls.run(iters, || {
+                        let e = &expressions[k % expressions.len()];
+                        k += 1;
+                        let ids: Vec<String> = stmt
+                            .query_map([e], |r| r.get(0))
+                            .unwrap()
+                            .collect::<rusqlite::Result<_>>()
+                            .unwrap();
+                        black_box(ids);
+                    })
+                })
+            });
+            let name = format!("search/{n}/{}", q.kind);
+            let before = report.add(
+                &format!("{name}/before-v9"),
+                &calls,
+                SAMPLES,
+                "the prefix statement alone, as before V9".into(),
+            );
+            if let (Some(a), Some(b)) = (measured.iter().find(|(m, _)| *m == name), before) {
+                let r = |x: Duration, y: Duration| y.as_secs_f64() / x.as_secs_f64().max(1e-9);
+                eprintln!(
+                    "{name}: before V9 / after: p50 ×{:.1}, p95 ×{:.1}, p99 ×{:.1}",
+                    r(a.1.p50, b.p50),
+                    r(a.1.p95, b.p95),
+                    r(a.1.p99, b.p99)
+                );
+            }
+        }
+        group.finish();
+    }
+
     // Keyset cursors spread over the whole list (the ids just after random positions).
     let cursors: Vec<String> = {
         let conn = dukkan_device::store::connect_existing(path).unwrap();
@@ -1084,12 +1150,20 @@ fn main() {
         (smoke_dir.path(), vec![2_000])
     };
 
-    let only_merges = std::env::var("DUKKAN_BENCH_ONLY").is_ok_and(|v| v == "merges");
-    if !only_merges {
+    // DUKKAN_BENCH_ONLY=merges: the duplicate finder and orders only; =search: every search
+    // kind and a create on the encrypted store only (no plain baseline).
+    let only = std::env::var("DUKKAN_BENCH_ONLY").unwrap_or_default();
+    let (only_merges, only_search) = (only == "merges", only == "search");
+    if !only_merges && !only_search {
         bench_writes(&mut c, &mut report, dir);
     }
     for n in sizes {
         let path = dataset(dir, n, benchmarking);
+        if only_search {
+            bench_size(&mut c, &mut report, (&path, Variant::Encrypted), n);
+            bench_create_at(&mut c, &mut report, (&path, Variant::Encrypted), n, dir);
+            continue;
+        }
         bench_merges_and_orders(&mut c, &mut report, &path, n, dir);
         if only_merges {
             continue;

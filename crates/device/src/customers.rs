@@ -237,20 +237,27 @@ fn active_with_phone(conn: &Connection, phone: &Phone) -> Result<Option<Customer
 
 /// Rewrites the name index entry of a customer (rowid = customers.seq).
 pub(crate) fn index_names(conn: &Connection, id: CustomerId) -> Result<()> {
-    let (seq, keys): (i64, String) = conn
+    let (seq, names): (i64, String) = conn
         .prepare_cached(
             "SELECT seq, concat_ws(' ', first_name, last_name, name2) FROM customers WHERE id = ?1",
         )?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
     conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
         .execute([seq])?;
-    let keys = search_key(&keys);
+    write_name_keys(conn, seq, &names)
+}
+
+/// Adds the name index entry of customer row `seq`, which has none, from its names (first,
+/// last and second name, as [`index_names`] reads them).
+pub(crate) fn write_name_keys(conn: &Connection, seq: i64, names: &str) -> Result<()> {
+    let keys = search_key(names);
     if !keys.is_empty() {
         conn.prepare_cached("INSERT INTO customers_fts (rowid, name_keys) VALUES (?1, ?2)")?
             .execute(params![seq, keys])?;
         // The whole tokens a long prefix expands into (V9); a token already known is one
         // index read, not a write.
-        let mut known = conn.prepare_cached("INSERT OR IGNORE INTO name_terms (term) VALUES (?1)")?;
+        let mut known =
+            conn.prepare_cached("INSERT OR IGNORE INTO name_terms (term) VALUES (?1)")?;
         for token in keys.split(' ') {
             known.execute([token])?;
         }

@@ -2,7 +2,7 @@
 //! merge into a survivor, or a customer the server never took. These are the server's truth;
 //! the till's own changes go through [`crate::apply`].
 
-use crate::customers::{index_names, last4};
+use crate::customers::{index_names, last4, write_name_keys};
 use crate::error::Result;
 use crate::now_text;
 use dukkan_core::sync::CustomerSnapshot;
@@ -152,9 +152,66 @@ pub(crate) fn redirect(tx: &Transaction<'_>, from: &str, to: CustomerId) -> Resu
     Ok(())
 }
 
-/// Writes the server's version of a customer and its addresses.
-pub(crate) fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Result<()> {
+macro_rules! snapshot_insert {
+    () => {
+        "INSERT INTO customers (id, customer_number, kind, first_name, last_name, name2, phone, phone_national,
+            phone_last4, email, phone_verified, preferences, loyalty_points, order_count, total_spent_minor,
+            last_order_at, active, merged_into, created_at, created_device, updated_at, sync_state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 'server', ?20, 'synced')"
+    };
+}
+/// A pulled customer's row; [`SNAPSHOT_UPSERT`] when the till may hold it already.
+const SNAPSHOT_INSERT: &str = snapshot_insert!();
+const SNAPSHOT_UPSERT: &str = concat!(
+    snapshot_insert!(),
+    " ON CONFLICT (id) DO UPDATE SET customer_number = excluded.customer_number, kind = excluded.kind,
+    first_name = excluded.first_name, last_name = excluded.last_name, name2 = excluded.name2,
+    phone = excluded.phone, phone_national = excluded.phone_national, phone_last4 = excluded.phone_last4,
+    email = excluded.email, phone_verified = excluded.phone_verified, preferences = excluded.preferences,
+    loyalty_points = excluded.loyalty_points, order_count = excluded.order_count,
+    total_spent_minor = excluded.total_spent_minor, last_order_at = excluded.last_order_at,
+    active = excluded.active, merged_into = excluded.merged_into, updated_at = excluded.updated_at
+    RETURNING seq"
+);
+
+/// The name index entries of the customers a pulled page wrote, added after all of the page's
+/// rows: FTS5 writes its pending entries to disk at every statement savepoint of the
+/// transaction, so entries added between the rows' statements each became a segment of one
+/// customer, merged again and again (a third of a first sync's time).
+#[derive(Default)]
+pub(crate) struct PageNames {
+    /// Customers new to this till: their row and names.
+    added: Vec<(i64, String)>,
+    /// Customers that had an entry: read again from their row.
+    changed: Vec<CustomerId>,
+}
+
+impl PageNames {
+    pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<()> {
+        // New entries first: a customer written twice in a page is then re-read once more.
+        for (seq, names) in &self.added {
+            write_name_keys(tx, *seq, names)?;
+        }
+        for id in self.changed {
+            index_names(tx, id)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the server's version of a customer and its addresses; its name index entry goes to
+/// `names`. `fresh`: the caller knows this till holds no row of the customer (most of a first
+/// sync), so nothing of an earlier version is looked for to be replaced.
+pub(crate) fn upsert_snapshot(
+    tx: &Transaction<'_>,
+    c: &CustomerSnapshot,
+    fresh: bool,
+    names: &mut PageNames,
+) -> Result<()> {
     let id = c.id.to_string();
+    if c.retired && fresh {
+        return Ok(());
+    }
     if c.retired {
         // A guest the shop's retention retired: gone from this till too, unless work of it is
         // still queued here (an order taken offline meanwhile): then it is kept, inactive, and
@@ -167,7 +224,7 @@ pub(crate) fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Res
             return Ok(());
         }
     }
-    let phone = c.phone.as_deref().and_then(|p| Phone::parse(p).ok());
+    let phone = c.phone.as_deref().and_then(Phone::from_e164);
     let prefs = c
         .preferences
         .as_ref()
@@ -201,41 +258,36 @@ pub(crate) fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Res
             index_names(tx, to)?;
         }
     }
-    tx.prepare_cached(
-        "INSERT INTO customers (id, customer_number, kind, first_name, last_name, name2, phone, phone_national,
-            phone_last4, email, phone_verified, preferences, loyalty_points, order_count, total_spent_minor,
-            last_order_at, active, merged_into, created_at, created_device, updated_at, sync_state)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 'server', ?20, 'synced')
-         ON CONFLICT (id) DO UPDATE SET customer_number = excluded.customer_number, kind = excluded.kind,
-            first_name = excluded.first_name, last_name = excluded.last_name, name2 = excluded.name2,
-            phone = excluded.phone, phone_national = excluded.phone_national, phone_last4 = excluded.phone_last4,
-            email = excluded.email, phone_verified = excluded.phone_verified, preferences = excluded.preferences,
-            loyalty_points = excluded.loyalty_points, order_count = excluded.order_count,
-            total_spent_minor = excluded.total_spent_minor, last_order_at = excluded.last_order_at,
-            active = excluded.active, merged_into = excluded.merged_into, updated_at = excluded.updated_at")?.execute(
-        params![
-            id,
-            c.customer_number.map(|n| n.value()),
-            c.kind.as_str(),
-            c.first_name,
-            c.last_name,
-            c.name2,
-            c.phone,
-            phone.as_ref().map(|p| p.national().to_owned()),
-            phone.as_ref().map(last4),
-            c.email,
-            c.phone_verified,
-            prefs,
-            c.loyalty_points,
-            c.order_count,
-            c.total_spent_minor,
-            c.last_order_at,
-            c.active,
-            c.merged_into.map(|m| m.to_string()),
-            c.created_at,
-            c.updated_at,
-        ],
-    )?;
+    let row = params![
+        id,
+        c.customer_number.map(|n| n.value()),
+        c.kind.as_str(),
+        c.first_name,
+        c.last_name,
+        c.name2,
+        c.phone,
+        phone.as_ref().map(|p| p.national().to_owned()),
+        phone.as_ref().map(last4),
+        c.email,
+        c.phone_verified,
+        prefs,
+        c.loyalty_points,
+        c.order_count,
+        c.total_spent_minor,
+        c.last_order_at,
+        c.active,
+        c.merged_into.map(|m| m.to_string()),
+        c.created_at,
+        c.updated_at,
+    ];
+    let seq: i64 = if fresh {
+        // A plain insert: no conflict to resolve, and no statement journal to keep.
+        tx.prepare_cached(SNAPSHOT_INSERT)?.execute(row)?;
+        tx.last_insert_rowid()
+    } else {
+        tx.prepare_cached(SNAPSHOT_UPSERT)?
+            .query_row(row, |r| r.get(0))?
+    };
     crate::orders::upsert_server_orders(tx, &id, &c.recent_orders, c.order_count)?;
     // Addresses: upsert the server's, drop the rest, then take the server's default.
     let mut moved_from = Vec::new();
@@ -259,17 +311,19 @@ pub(crate) fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Res
             [&owner],
         )?;
     }
-    let keep: Vec<String> = c.addresses.iter().map(|a| a.id.to_string()).collect();
-    let keep_json = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());
-    tx.prepare_cached(
-        "DELETE FROM addresses WHERE customer_id = ?1 AND id NOT IN (SELECT value FROM json_each(?2))")?.execute(
-        params![id, keep_json],
-    )?;
+    if !fresh {
+        let keep: Vec<String> = c.addresses.iter().map(|a| a.id.to_string()).collect();
+        let keep_json = serde_json::to_string(&keep).unwrap_or_else(|_| "[]".into());
+        tx.prepare_cached(
+            "DELETE FROM addresses WHERE customer_id = ?1 AND id NOT IN (SELECT value FROM json_each(?2))")?.execute(
+            params![id, keep_json],
+        )?;
+    }
     if let Some(default) = c.default_address_id {
         tx.prepare_cached("UPDATE customers SET default_address_id = ?2 WHERE id = ?1")?
             .execute(params![id, default.to_string()])?;
     }
-    if let Some(state) = c.upgrade_state {
+    if let Some(state) = c.upgrade_state.filter(|_| !fresh) {
         tx.execute(
             "UPDATE upgrade_requests SET state = ?2, resend_after = ?3, code_expires_at = ?4,
                     error_code = ?5, updated_at = ?6,
@@ -285,6 +339,15 @@ pub(crate) fn upsert_snapshot(tx: &Transaction<'_>, c: &CustomerSnapshot) -> Res
             ],
         )?;
     }
-    index_names(tx, c.id)?;
+    if fresh {
+        let all: Vec<&str> = [&c.first_name, &c.last_name, &c.name2]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        names.added.push((seq, all.join(" ")));
+    } else {
+        names.changed.push(c.id);
+    }
     Ok(())
 }

@@ -151,7 +151,11 @@ fn prefix_expression(conn: &Connection, tokens: &[String]) -> Result<Option<Stri
             // Tokens hold only letters and digits (dukkan_core::search), so quoting is enough.
             _ => parts.push(format!(
                 "({})",
-                whole.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" OR ")
+                whole
+                    .iter()
+                    .map(|t| format!("\"{t}\""))
+                    .collect::<Vec<_>>()
+                    .join(" OR ")
             )),
         }
     }

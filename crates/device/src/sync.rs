@@ -10,7 +10,7 @@
 //!   pull never hides an edit the cashier made offline.
 
 use crate::error::{DeviceError, Result};
-use crate::pulled::{redirect, remove_local_customer, upsert_snapshot};
+use crate::pulled::{redirect, remove_local_customer, upsert_snapshot, PageNames};
 use crate::{now_text, Device};
 use dukkan_core::ops::Op;
 use dukkan_core::sync::{
@@ -19,6 +19,7 @@ use dukkan_core::sync::{
 use dukkan_core::CustomerId;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// What the sync indicator shows.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -210,65 +211,18 @@ impl Device {
     plumbing! {
         /// Applies one pulled page and advances the cursor, in one transaction.
         fn apply_pull(&self, page: &PullResponse) -> Result<()> {
+            self.apply_pulls(std::slice::from_ref(page))
+        }
+    }
+
+    plumbing! {
+        /// Applies pulled pages, in order, and advances the cursor, in one transaction.
+        fn apply_pulls(&self, pages: &[PullResponse]) -> Result<()> {
             self.write_quietly(|tx, ctx| {
-                // The two customers of a merge still waiting to be pushed keep their local
-                // state: these snapshots predate the merge. They are read again once it is
-                // answered (`stale_customers`).
-                let held = crate::merges::in_pending_merges(tx)?;
-                let pairs_kept = crate::merges::candidates_ready(tx)?;
-                for change in &page.changes {
-                    let id = change.customer.id.to_string();
-                    if held.contains(&id) {
-                        tx.execute(
-                            "INSERT OR IGNORE INTO stale_customers (customer_id) VALUES (?1)",
-                            [&id],
-                        )?;
-                        continue;
-                    }
-                    upsert_snapshot(tx, &change.customer)?;
-                    if pairs_kept {
-                        crate::merges::refresh_ready(tx, change.customer.id)?;
-                    }
+                for page in pages {
+                    apply_page(tx, ctx, page)?;
                 }
-                // Only customers with ops still in the outbox need them re-applied and their
-                // sync state worked out again; a snapshot alone leaves a customer synced. One
-                // look at the outbox per page (a first sync's pages have none).
-                let ids: Vec<String> = page
-                    .changes
-                    .iter()
-                    .map(|c| c.customer.id.to_string())
-                    .collect();
-                let with_ops: std::collections::HashSet<String> = {
-                    let mut stmt = tx.prepare_cached(
-                        "SELECT DISTINCT customer_id FROM outbox
-                         WHERE customer_id IN (SELECT value FROM json_each(?1))",
-                    )?;
-                    let rows = stmt.query_map(
-                        [serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())],
-                        |r| r.get::<_, String>(0),
-                    )?;
-                    rows.collect::<rusqlite::Result<_>>()?
-                };
-                // Once per customer, after its last snapshot of the page: re-applying a pending
-                // order twice would count it twice.
-                let mut reapplied = std::collections::HashSet::new();
-                for change in page.changes.iter().rev() {
-                    let id = change.customer.id.to_string();
-                    if !reapplied.insert(id.clone()) || held.contains(&id) {
-                        continue;
-                    }
-                    if with_ops.contains(&id) {
-                        reapply_pending(tx, ctx, change.customer.id)?;
-                        refresh_sync_state(tx, &id)?;
-                    } else {
-                        tx.prepare_cached(
-                            "UPDATE customers SET sync_state = 'synced'
-                             WHERE id = ?1 AND sync_state <> 'synced'",
-                        )?
-                        .execute([&id])?;
-                    }
-                }
-                set_state(tx, "cursor", &page.cursor.to_string())
+                Ok(())
             })
         }
     }
@@ -392,7 +346,9 @@ impl Device {
                 }
                 match snapshot {
                     Some(snapshot) if snapshot.id == id => {
-                        upsert_snapshot(tx, snapshot)?;
+                        let mut names = PageNames::default();
+                        upsert_snapshot(tx, snapshot, false, &mut names)?;
+                        names.write(tx)?;
                         reapply_pending(tx, ctx, id)?;
                         refresh_sync_state(tx, &key)?;
                         crate::merges::refresh_candidates(tx, id)?;
@@ -438,7 +394,9 @@ impl Device {
         fn apply_upgrade_status(&self, status: &UpgradeStatus) -> Result<()> {
             self.write_quietly(|tx, ctx| {
                 if let Some(customer) = &status.customer {
-                    upsert_snapshot(tx, customer)?;
+                    let mut names = PageNames::default();
+                    upsert_snapshot(tx, customer, false, &mut names)?;
+                    names.write(tx)?;
                     reapply_pending(tx, ctx, customer.id)?;
                     refresh_sync_state(tx, &customer.id.to_string())?;
                 }
@@ -536,6 +494,84 @@ impl Device {
         s.staff = None;
         Ok(())
     }
+}
+
+/// Writes one pulled page and its cursor (the caller's transaction).
+fn apply_page(tx: &Transaction<'_>, ctx: &crate::WriteContext, page: &PullResponse) -> Result<()> {
+    // The two customers of a merge still waiting to be pushed keep their local
+    // state: these snapshots predate the merge. They are read again once it is
+    // answered (`stale_customers`).
+    let held = crate::merges::in_pending_merges(tx)?;
+    let pairs_kept = crate::merges::candidates_ready(tx)?;
+    let ids: Vec<String> = page
+        .changes
+        .iter()
+        .map(|c| c.customer.id.to_string())
+        .collect();
+    let ids_json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    // One look per page at which of its customers this till holds already and which
+    // have ops still in the outbox (a first sync's pages: none of either).
+    let page_ids = |sql: &str| -> Result<HashSet<String>> {
+        let mut stmt = tx.prepare_cached(sql)?;
+        let rows = stmt.query_map([&ids_json], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    let held_here =
+        page_ids("SELECT id FROM customers WHERE id IN (SELECT value FROM json_each(?1))")?;
+    let with_ops = page_ids(
+        "SELECT DISTINCT customer_id FROM outbox
+         WHERE customer_id IN (SELECT value FROM json_each(?1))",
+    )?;
+    // A customer is written fresh (nothing of it to replace) when this till does not
+    // hold it, it is not the survivor a merged snapshot of the page places first, and
+    // it is its first snapshot in the page.
+    let survivors: HashSet<String> = page
+        .changes
+        .iter()
+        .filter_map(|c| c.customer.merged_into.map(|m| m.to_string()))
+        .collect();
+    let mut names = PageNames::default();
+    let mut written = HashSet::new();
+    let mut fresh_ids = HashSet::new();
+    for (change, id) in page.changes.iter().zip(&ids) {
+        if held.contains(id) {
+            tx.execute(
+                "INSERT OR IGNORE INTO stale_customers (customer_id) VALUES (?1)",
+                [id],
+            )?;
+            continue;
+        }
+        let fresh =
+            written.insert(id.as_str()) && !held_here.contains(id) && !survivors.contains(id);
+        if fresh {
+            fresh_ids.insert(id.as_str());
+        }
+        upsert_snapshot(tx, &change.customer, fresh, &mut names)?;
+        if pairs_kept {
+            crate::merges::refresh_ready(tx, change.customer.id)?;
+        }
+    }
+    names.write(tx)?;
+    // Once per customer, after its last snapshot of the page: re-applying a pending
+    // order twice would count it twice.
+    let mut reapplied = std::collections::HashSet::new();
+    for change in page.changes.iter().rev() {
+        let id = change.customer.id.to_string();
+        if !reapplied.insert(id.clone()) || held.contains(&id) {
+            continue;
+        }
+        if with_ops.contains(&id) {
+            reapply_pending(tx, ctx, change.customer.id)?;
+            refresh_sync_state(tx, &id)?;
+        } else if !fresh_ids.contains(id.as_str()) {
+            tx.prepare_cached(
+                "UPDATE customers SET sync_state = 'synced'
+                 WHERE id = ?1 AND sync_state <> 'synced'",
+            )?
+            .execute([&id])?;
+        }
+    }
+    set_state(tx, "cursor", &page.cursor.to_string())
 }
 
 /// Re-applies the customer's still-pending local ops on top of the server's state, through the

@@ -157,7 +157,13 @@ fn exact_name_matches_rank_before_prefix_matches() {
 #[test]
 fn a_long_name_prefix_finds_every_name_it_starts_newest_first_in_either_script() {
     let (_dir, d) = device();
-    let nasser = add(&d, "Nasser", Some("Al Harthy"), Some("ناصر الحارثي"), "92123456");
+    let nasser = add(
+        &d,
+        "Nasser",
+        Some("Al Harthy"),
+        Some("ناصر الحارثي"),
+        "92123456",
+    );
     let nassera = add(&d, "Nassera", None, Some("ناصرة"), "92123457");
     add(&d, "Nasima", None, Some("نسيمة"), "92123458");
     let nasseri = add(&d, "Salim", Some("Al-Nasseri"), None, "92123459");
@@ -172,11 +178,17 @@ fn a_long_name_prefix_finds_every_name_it_starts_newest_first_in_either_script()
         .iter()
         .all(|h| h.matched == MatchKind::NamePrefix));
     // Arabic, ta marbuta folded: "ناصره" is a whole name of Nassera and starts nothing else.
-    assert_eq!(ids(&d.search("ناصر", 10).unwrap()), vec![nasser.id, nassera.id]);
+    assert_eq!(
+        ids(&d.search("ناصر", 10).unwrap()),
+        vec![nasser.id, nassera.id]
+    );
     assert_eq!(ids(&d.search("ناصره", 10).unwrap()), vec![nassera.id]);
     // Two words, each a long prefix of a different name of the same customer.
     assert_eq!(ids(&d.search("nasse harth", 10).unwrap()), vec![nasser.id]);
-    assert_eq!(ids(&d.search("salim nasser", 10).unwrap()), vec![nasseri.id]);
+    assert_eq!(
+        ids(&d.search("salim nasser", 10).unwrap()),
+        vec![nasseri.id]
+    );
     // A long prefix that starts no name finds nobody, alone or with a word that does.
     assert!(d.search("nassex", 10).unwrap().is_empty());
     assert!(d.search("nasser harthx", 10).unwrap().is_empty());
@@ -190,7 +202,10 @@ fn a_long_name_prefix_finds_every_name_it_starts_newest_first_in_either_script()
         },
     )
     .unwrap();
-    assert_eq!(ids(&d.search("nasse", 10).unwrap()), vec![nasseri.id, nasser.id]);
+    assert_eq!(
+        ids(&d.search("nasse", 10).unwrap()),
+        vec![nasseri.id, nasser.id]
+    );
     assert_eq!(ids(&d.search("badri", 10).unwrap()), vec![nassera.id]);
 }
 
@@ -214,8 +229,20 @@ fn a_prefix_that_starts_more_names_than_the_expansion_takes_still_finds_them_all
 #[test]
 fn every_token_of_the_name_index_is_a_known_term_so_a_long_prefix_loses_no_name() {
     let (_dir, d) = device();
-    add(&d, "Zoë", Some("Núñez-O'Brien"), Some("مُصْطَفَى الـبلوشي"), "92123456");
-    add(&d, "ĀMINA", Some("al_Hinai"), Some("آمنة إبراهيم"), "92123457");
+    add(
+        &d,
+        "Zoë",
+        Some("Núñez-O'Brien"),
+        Some("مُصْطَفَى الـبلوشي"),
+        "92123456",
+    );
+    add(
+        &d,
+        "ĀMINA",
+        Some("al_Hinai"),
+        Some("آمنة إبراهيم"),
+        "92123457",
+    );
     let c = add(&d, "Salim", None, Some("سالم"), "92123458");
     d.update_customer(
         c.id,
@@ -226,10 +253,8 @@ fn every_token_of_the_name_index_is_a_known_term_so_a_long_prefix_loses_no_name(
     )
     .unwrap();
     let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
-    conn.execute_batch(
-        "CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, customers_fts, 'row')",
-    )
-    .unwrap();
+    conn.execute_batch("CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, customers_fts, 'row')")
+        .unwrap();
     let missing: Vec<String> = conn
         .prepare("SELECT term FROM temp.v WHERE term NOT IN (SELECT term FROM name_terms)")
         .unwrap()
@@ -241,7 +266,10 @@ fn every_token_of_the_name_index_is_a_known_term_so_a_long_prefix_loses_no_name(
     let indexed: i64 = conn
         .query_row("SELECT count(*) FROM temp.v", [], |r| r.get(0))
         .unwrap();
-    assert!(indexed >= 12, "the index holds the names' tokens ({indexed})");
+    assert!(
+        indexed >= 12,
+        "the index holds the names' tokens ({indexed})"
+    );
 }
 
 #[test]

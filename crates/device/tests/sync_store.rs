@@ -447,3 +447,131 @@ fn a_guest_the_server_retired_leaves_this_till_unless_work_of_it_is_still_queued
     );
     assert_eq!(d.pending_ops().unwrap(), 1);
 }
+
+/// Every row of the customers table, as text, in id order.
+fn customer_rows(d: &Device) -> Vec<String> {
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, customer_number, kind, first_name, last_name, name2, phone, phone_national,
+                    phone_last4, active, merged_into, sync_state FROM customers ORDER BY id",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((0..12)
+                .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+/// How many entries of the name index match `expression`.
+fn indexed(d: &Device, expression: &str) -> i64 {
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM customers_fts WHERE customers_fts MATCH ?1",
+        [expression],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn pages_written_together_in_one_transaction_leave_the_store_as_pages_written_one_by_one() {
+    let (a, b, c, m, s, r) = (
+        CustomerId::new(),
+        CustomerId::new(),
+        CustomerId::new(),
+        CustomerId::new(),
+        CustomerId::new(),
+        CustomerId::new(),
+    );
+    let renamed = |c: CustomerSnapshot, first: &str| CustomerSnapshot {
+        first_name: Some(first.into()),
+        ..c
+    };
+    let merged = CustomerSnapshot {
+        active: false,
+        merged_into: Some(s),
+        ..snapshot(m, 3, "Saif", "+96892000003")
+    };
+    let retired = CustomerSnapshot {
+        kind: CustomerKind::Guest,
+        customer_number: None,
+        first_name: None,
+        phone: None,
+        retired: true,
+        ..snapshot(r, 9, "x", "+96892000009")
+    };
+    let changes = [
+        // Page 1: two new customers, and a merged one whose survivor comes on a later page.
+        vec![
+            snapshot(a, 1, "Nasser", "+96892000001"),
+            snapshot(b, 2, "Salim", "+96892000002"),
+            merged,
+        ],
+        // Page 2: the survivor, a retired guest, and the first customer renamed twice.
+        vec![
+            snapshot(s, 4, "Saif", "+96892000004"),
+            retired,
+            renamed(snapshot(a, 1, "Nasser", "+96892000001"), "Hamed"),
+            renamed(snapshot(a, 1, "Nasser", "+96892000001"), "Badr"),
+        ],
+        // Page 3: a new phone for the second customer; a new one, renamed on the same page.
+        vec![
+            snapshot(b, 2, "Salim", "+96899000002"),
+            snapshot(c, 5, "Zahra", "+96892000005"),
+            renamed(snapshot(c, 5, "Zahra", "+96892000005"), "Zainab"),
+        ],
+    ];
+    let mut seq = 0;
+    let pages: Vec<PullResponse> = changes
+        .iter()
+        .enumerate()
+        .map(|(k, snapshots)| PullResponse {
+            changes: snapshots
+                .iter()
+                .map(|c| {
+                    seq += 1;
+                    Change {
+                        seq,
+                        customer: c.clone(),
+                    }
+                })
+                .collect(),
+            cursor: seq,
+            more: k + 1 < changes.len(),
+        })
+        .collect();
+
+    let (_one_dir, one_by_one) = device();
+    for page in &pages {
+        one_by_one.apply_pull(page).unwrap();
+    }
+    let (_all_dir, together) = device();
+    together.apply_pulls(&pages).unwrap();
+
+    assert_eq!(customer_rows(&together), customer_rows(&one_by_one));
+    for d in [&one_by_one, &together] {
+        assert_eq!(d.sync_cursor().unwrap(), seq);
+        assert_eq!(customer_rows(d).len(), 5, "the retired guest is not kept");
+        // One name entry per customer, each its latest name.
+        assert_eq!(indexed(d, "\"badr\""), 1);
+        assert_eq!(indexed(d, "\"nasser\" OR \"hamed\" OR \"zahra\""), 0);
+        assert_eq!(indexed(d, "\"zainab\""), 1);
+        assert_eq!(
+            indexed(d, "\"saif\""),
+            2,
+            "the survivor and its merged copy"
+        );
+        let hits = d.search("badr", 10).unwrap();
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].customer.id, a);
+        let moved = d.search("99000002", 10).unwrap();
+        assert_eq!(moved[0].customer.id, b);
+        assert!(d.search("92000002", 10).unwrap().is_empty());
+    }
+}

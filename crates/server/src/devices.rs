@@ -223,14 +223,17 @@ pub async fn authenticate_device(pool: &Pool, token: &str) -> Result<DeviceActor
     let tenant = tokens::bearer_tenant(DEVICE_TOKEN_KIND, token).ok_or(Error::Unauthenticated)?;
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, tenant).await?;
-    let row = tx
-        .query_opt(
+    // Prepared once per connection: every sync request (and each long-poll) asks it.
+    let find = tx
+        .prepare_cached(
             "SELECT t.device_id FROM device_tokens t
              JOIN devices d ON d.tenant_id = t.tenant_id AND d.id = t.device_id
              WHERE t.tenant_id = $1 AND t.token_hash = $2
                AND t.revoked_at IS NULL AND d.revoked_at IS NULL",
-            &[&tenant.0, &tokens::hash(token)],
         )
+        .await?;
+    let row = tx
+        .query_opt(&find, &[&tenant.0, &tokens::hash(token)])
         .await?;
     tx.commit().await?;
     let row = row.ok_or(Error::Unauthenticated)?;

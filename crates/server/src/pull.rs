@@ -58,12 +58,15 @@ async fn pull_once(
     let mut client = pool.get().await?;
     let tx = db::tenant_tx(&mut client, device.tenant).await?;
     let tenant = device.tenant.0;
-    let rows = tx
-        .query(
+    // Prepared once per connection: every pull and every look of a waiting one runs it.
+    let feed = tx
+        .prepare_cached(
             "SELECT seq, entity, entity_id FROM change_feed WHERE tenant_id = $1 AND seq > $2
              ORDER BY seq LIMIT $3",
-            &[&tenant, &since, &(limit as i64 + 1)],
         )
+        .await?;
+    let rows = tx
+        .query(&feed, &[&tenant, &since, &(limit as i64 + 1)])
         .await?;
     let more = rows.len() > limit;
     let rows = &rows[..rows.len().min(limit)];
@@ -100,12 +103,14 @@ async fn pull_once(
     }
     // How far this till has pulled (for the shop's sync lag on /metrics); written only when it
     // moves on, so a waiting pull's repeated looks write nothing.
-    tx.execute(
-        "UPDATE device_sync_state SET pull_cursor = $3
-         WHERE tenant_id = $1 AND device_id = $2 AND pull_cursor < $3",
-        &[&tenant, &device.device, &since.max(0)],
-    )
-    .await?;
+    let moved = tx
+        .prepare_cached(
+            "UPDATE device_sync_state SET pull_cursor = $3
+             WHERE tenant_id = $1 AND device_id = $2 AND pull_cursor < $3",
+        )
+        .await?;
+    tx.execute(&moved, &[&tenant, &device.device, &since.max(0)])
+        .await?;
     tx.commit().await?;
     Ok(PullResponse {
         changes,
