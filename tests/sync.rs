@@ -748,6 +748,50 @@ async fn an_idle_online_engine_waits_on_long_polls_instead_of_spinning() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_online_engine_answered_by_its_long_poll_polls_again_without_a_full_round_per_change() {
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let a = enrolled_device(&app, "muscat").await;
+    let b = enrolled_device(&app, "muscat").await;
+    let (url, token) = token(&b.device);
+    let mut config = common::test_engine_config(&url, &token);
+    // No full round falls due during the test.
+    config.idle_interval = Duration::from_secs(120);
+    let engine = engine::spawn(b.device.clone(), config).unwrap();
+    let mut status = engine.status();
+    tokio::time::timeout(Duration::from_secs(20), status.wait_for(|s| s.online))
+        .await
+        .unwrap()
+        .unwrap();
+    // A write signalled before the engine waited on it (enrollment) makes one more round at
+    // start; let it pass.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rosters = requests_on(&app, "/api/v1/sync/staff").await;
+    let pulls = requests_on(&app, "/api/v1/sync/pull").await;
+    for (k, phone) in ["92123401", "92123402", "92123403", "92123404", "92123405"]
+        .into_iter()
+        .enumerate()
+    {
+        let c = stub(&a.device, &format!("Changed{k}"), phone);
+        sync(&app, &a.device).await;
+        common::poll_until(
+            "the change reached the other till",
+            Duration::from_secs(10),
+            || b.device.customer(c.id).is_ok(),
+        )
+        .await;
+    }
+    let roster_checks = requests_on(&app, "/api/v1/sync/staff").await - rosters;
+    let pulled = requests_on(&app, "/api/v1/sync/pull").await - pulls;
+    engine.stop().await;
+    // Before, every long-poll answer was followed by a round: a pull with no wait that found
+    // nothing and a roster check, for each change of the shop on each of its tills.
+    assert_eq!(roster_checks, 0, "no round per change");
+    // The five answered long-polls, plus any 2 s long-poll that ran out meanwhile.
+    assert!(pulled <= 5 + 10, "{pulled} pulls for 5 changes");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn discarding_a_refused_change_brings_the_servers_customer_back_to_the_till() {
     let app = TestApp::spawn().await;
     let tenant = app.tenant("muscat").await;

@@ -531,24 +531,37 @@ pub fn spawn(device: Arc<Device>, config: ServerConfig) -> Result<SyncHandle> {
                 }
             };
             match delay {
-                // Online: idle on a long-poll pull, cut short by a local write or stop.
+                // Online: idle on long-poll pulls, one after another, until a local write, a
+                // page with more behind it, a failure, or the next full round (the roster,
+                // customers to read again) is due. A round after every answer cost each till
+                // two more requests per change in its shop: 27 requests per change in a shop
+                // of ten tills, which saturated the server at 1,000 tills (fleet simulator).
                 None => {
-                    let since = device.sync_cursor().unwrap_or(0);
-                    tokio::select! {
-                        _ = stop_task.notified() => return,
-                        _ = wake.notified() => {}
-                        page = client.pull(since, client.config.long_poll) => {
-                            match page {
-                                Ok(page) if !page.changes.is_empty() || page.cursor != since => {
+                    let due = tokio::time::Instant::now() + client.config.idle_interval;
+                    loop {
+                        let since = device.sync_cursor().unwrap_or(0);
+                        tokio::select! {
+                            _ = stop_task.notified() => return,
+                            _ = wake.notified() => break,
+                            _ = tokio::time::sleep_until(due) => break,
+                            page = client.pull(since, client.config.long_poll) => {
+                                let Ok(page) = page else { break };
+                                if !page.changes.is_empty() || page.cursor != since {
                                     if let Err(e) = device.apply_pull(&page) {
                                         tracing::warn!(error = %e, "applying a pulled page failed");
+                                        break;
                                     }
+                                    tx.send_replace(EngineStatus {
+                                        online: true,
+                                        store: device.sync_status().unwrap_or_default(),
+                                        last_error: None,
+                                    });
                                 }
-                                Ok(_) => {}
-                                Err(_) => {}
+                                if page.more {
+                                    break;
+                                }
                             }
                         }
-                        _ = tokio::time::sleep(client.config.idle_interval) => {}
                     }
                 }
                 // Offline or refused: wait out the backoff; a local write does not hurry a

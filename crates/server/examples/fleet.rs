@@ -21,8 +21,9 @@
 //!   shop has tills on both instances;
 //! - each till then runs the till engine's loop (crates/device/src/engine.rs): a round (push
 //!   the outbox, pull with `wait=0` until `more` is false, the staff roster with
-//!   `If-None-Match`), then a long-poll `GET /api/v1/sync/pull?since=<cursor>&wait=25`, cut
-//!   short by a local write exactly as the engine's write signal cuts it; errors back off
+//!   `If-None-Match`), then long-polls `GET /api/v1/sync/pull?since=<cursor>&wait=25` one
+//!   after another until a local write (as the engine's write signal cuts them), a page with
+//!   more behind it, a failure, or the next round after 60 s; errors back off
 //!   (200 ms doubling to 60 s, or `Retry-After`). Till start-ups are spread over
 //!   `--ramp-seconds` (default: one long-poll), as tills switched on over a morning would be;
 //! - W writer tills (the first till of shops spread evenly) make one op every `1/--rate`
@@ -257,6 +258,10 @@ struct Till {
     customers: Vec<CustomerId>,
     ops_made: u64,
 }
+
+/// How often an online till runs a full round while its long-polls keep answering (the
+/// engine's default `ServerConfig::idle_interval`).
+const IDLE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Why a round or a long-poll failed, and how long the server asked us to wait.
 struct Failure {
@@ -550,8 +555,9 @@ impl Till {
         Ok(())
     }
 
-    /// The engine's loop until `stop`: a round, then a long-poll cut short by a local write;
-    /// after a failure, a backoff (or the server's `Retry-After`).
+    /// The engine's loop until `stop`: a round, then long-polls until a local write, a page
+    /// with more behind it, a failure or the next round is due; after a failure, a backoff
+    /// (or the server's `Retry-After`).
     async fn run(
         mut self,
         sh: Arc<Shared>,
@@ -579,12 +585,21 @@ impl Till {
                 Ok(()) => {
                     backoff = Duration::from_millis(200);
                     let writing = self.writer && sh.phase() <= Phase::Measure;
-                    tokio::select! {
-                        _ = stop.wait_for(|s| *s) => return,
-                        () = tokio::time::sleep_until(next_write), if writing => {}
-                        page = self.pull(&sh, MAX_PULL_WAIT_SECS) => {
-                            if let Ok(page) = page {
+                    // Long-polls one after another until a local write, a page with more
+                    // behind it, a failure, or the next full round (the engine's
+                    // `idle_interval`) is due.
+                    let due = tokio::time::Instant::now() + IDLE_INTERVAL;
+                    loop {
+                        tokio::select! {
+                            _ = stop.wait_for(|s| *s) => return,
+                            () = tokio::time::sleep_until(next_write), if writing => break,
+                            () = tokio::time::sleep_until(due) => break,
+                            page = self.pull(&sh, MAX_PULL_WAIT_SECS) => {
+                                let Ok(page) = page else { break };
                                 self.observe(&sh, &page);
+                                if page.more {
+                                    break;
+                                }
                             }
                         }
                     }
