@@ -137,8 +137,26 @@ pub(crate) fn resolve(path: &Path, storage: KeyStorage) -> Result<(Option<StoreK
         return Ok((Some(read_key_file(&file)?), file_place()));
     }
     let on_disk = found(path)?;
+    // Files sealed with the store's key may lie beside a store that is not there: a restore
+    // interrupted between moving the old store aside and renaming the staged one.
+    let sealed_beside = [
+        crate::backup::restore_file(path),
+        crate::backup::before_restore_file(path),
+    ]
+    .iter()
+    .any(|f| f.exists());
     if storage == KeyStorage::System {
-        match os_keys::get(path) {
+        // A new store (or a plain one about to be encrypted) with nothing sealed beside it has
+        // no key worth finding: one left under this path by an earlier store (the app
+        // reinstalled) opens nothing and is replaced. Not asking spares a new till the wait a
+        // missing key costs (`os_keys::get` asks again for 1.55 s before it believes a key is
+        // gone).
+        let known = if on_disk != Found::Encrypted && !sealed_beside {
+            Ok(None)
+        } else {
+            os_keys::get(path)
+        };
+        match known {
             Ok(Some(key)) => return Ok((Some(key), KeyPlace::CredentialStore)),
             Ok(None) if on_disk == Found::Encrypted => return Err(DeviceError::StoreKeyMissing),
             Ok(None) => {
@@ -146,7 +164,7 @@ pub(crate) fn resolve(path: &Path, storage: KeyStorage) -> Result<(Option<StoreK
                 match os_keys::put(path, &key) {
                     Ok(()) => return Ok((Some(key), KeyPlace::CredentialStore)),
                     Err(reason) => {
-                        tracing::warn!(%reason, "the credential store refused the store key; keeping it in a file");
+                        tracing::warn!(%reason, "no credential store took the store key; it goes to a file only this OS user can read");
                     }
                 }
             }

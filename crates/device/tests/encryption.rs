@@ -204,6 +204,41 @@ fn with_a_credential_store_the_key_is_kept_there_and_the_store_needs_it() {
     assert_eq!(err.code(), "storage.key-missing", "{err:?}");
 }
 
+/// A store made where an earlier one was removed (the app reinstalled) gets a key of its own:
+/// the earlier key is not looked for, and it no longer opens the earlier store's file there.
+#[test]
+fn a_new_store_where_an_earlier_one_was_removed_is_sealed_with_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_with_zainab(dir.path(), KeyStorage::System);
+    if Device::open(&path).unwrap().key_place() != &KeyPlace::CredentialStore {
+        return; // no credential store here: the key file beside the store is the key
+    }
+    let earlier = std::fs::read(&path).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let device = opened(&path, KeyStorage::System);
+    assert!(
+        device.search("Zainab", 5).unwrap().is_empty(),
+        "a new, empty store"
+    );
+    common::stub(&device, "Salim", "+96892000001");
+    drop(device);
+    assert_eq!(
+        opened(&path, KeyStorage::System)
+            .search("Salim", 5)
+            .unwrap()
+            .len(),
+        1
+    );
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    std::fs::write(&path, earlier).unwrap();
+    let err = Device::open(&path).err().unwrap();
+    assert_eq!(err.code(), "storage.key-wrong", "{err:?}");
+}
+
 /// The child half of the next test: run in a process that can reach no credential store.
 #[test]
 #[ignore = "run by a_machine_without_a_credential_store_keeps_the_key_in_an_owner_only_file_and_says_so"]
