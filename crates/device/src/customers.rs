@@ -250,19 +250,44 @@ pub(crate) fn index_names(conn: &Connection, id: CustomerId) -> Result<()> {
 /// Adds the name index entry of customer row `seq`, which has none, from its names (first,
 /// last and second name, as [`index_names`] reads them).
 pub(crate) fn write_name_keys(conn: &Connection, seq: i64, names: &str) -> Result<()> {
+    let mut terms = NameTerms::default();
+    add_name_entry(conn, seq, names, &mut terms)?;
+    terms.write(conn)
+}
+
+/// Adds the name index entry of customer row `seq`, which has none; its tokens go to `terms`,
+/// to be written with [`NameTerms::write`] in the same transaction.
+pub(crate) fn add_name_entry(
+    conn: &Connection,
+    seq: i64,
+    names: &str,
+    terms: &mut NameTerms,
+) -> Result<()> {
     let keys = search_key(names);
     if !keys.is_empty() {
         conn.prepare_cached("INSERT INTO customers_fts (rowid, name_keys) VALUES (?1, ?2)")?
             .execute(params![seq, keys])?;
-        // The whole tokens a long prefix expands into (V9); a token already known is one
-        // index read, not a write.
-        let mut known =
-            conn.prepare_cached("INSERT OR IGNORE INTO name_terms (term) VALUES (?1)")?;
-        for token in keys.split(' ') {
-            known.execute([token])?;
-        }
+        terms.0.extend(keys.split(' ').map(str::to_owned));
     }
     Ok(())
+}
+
+/// The whole tokens of name index entries just added: every one must be in `name_terms` (V9),
+/// which a long prefix is expanded from. Gathered so that a page of pulled customers, whose
+/// names repeat, looks each token up once.
+#[derive(Default)]
+pub(crate) struct NameTerms(std::collections::BTreeSet<String>);
+
+impl NameTerms {
+    pub(crate) fn write(self, conn: &Connection) -> Result<()> {
+        // A token already known is one index read, not a write.
+        let mut known =
+            conn.prepare_cached("INSERT OR IGNORE INTO name_terms (term) VALUES (?1)")?;
+        for token in &self.0 {
+            known.execute([token])?;
+        }
+        Ok(())
+    }
 }
 
 pub(crate) fn last4(phone: &Phone) -> String {

@@ -2,7 +2,7 @@
 //! merge into a survivor, or a customer the server never took. These are the server's truth;
 //! the till's own changes go through [`crate::apply`].
 
-use crate::customers::{index_names, last4, write_name_keys};
+use crate::customers::{add_name_entry, index_names, last4, NameTerms};
 use crate::error::Result;
 use crate::now_text;
 use dukkan_core::sync::CustomerSnapshot;
@@ -189,9 +189,11 @@ pub(crate) struct PageNames {
 impl PageNames {
     pub(crate) fn write(self, tx: &Transaction<'_>) -> Result<()> {
         // New entries first: a customer written twice in a page is then re-read once more.
+        let mut terms = NameTerms::default();
         for (seq, names) in &self.added {
-            write_name_keys(tx, *seq, names)?;
+            add_name_entry(tx, *seq, names, &mut terms)?;
         }
+        terms.write(tx)?;
         for id in self.changed {
             index_names(tx, id)?;
         }
