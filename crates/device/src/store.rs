@@ -86,9 +86,26 @@ pub fn connect_existing(path: &Path) -> Result<Connection> {
     connect(path, key.as_ref())
 }
 
+/// Initialises SQLite (and SQLCipher with it) once, before the first connection of the process.
+/// SQLite marks itself initialised before it runs SQLCipher's own set-up, so a connection opened
+/// on another thread meanwhile could take its key too early: "sqlcipher not initialized", then
+/// "PRAGMA key requires a key of one or more characters" with a good key (seen in CI when tests
+/// opened new tills at the same moment).
+fn sqlite_ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        // The first connection of the process initialises SQLite, and SQLCipher with it, on
+        // this thread; every other connection of this module waits for the Once.
+        if let Err(e) = Connection::open_in_memory() {
+            tracing::error!(error = %e, "SQLite did not initialise; opening the store will say why");
+        }
+    });
+}
+
 /// A connection to the store at `path`, unlocked with `key`. A wrong key (or a store that is
 /// not a database) is found here, not at the first query of some later use case.
 pub(crate) fn connect(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
+    sqlite_ready();
     let conn = Connection::open(path)?;
     // A wrong key is answered with our own error; SQLCipher need not print it on stderr.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
@@ -120,6 +137,7 @@ fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
     }
     owner_only(&staging)?;
     {
+        sqlite_ready();
         let plain = Connection::open(path)?;
         plain.busy_timeout(Duration::from_secs(5))?;
         // Everything the WAL holds goes into the main file first, so the export sees it all.

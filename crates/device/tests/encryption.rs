@@ -293,3 +293,28 @@ fn a_machine_without_a_credential_store_keeps_the_key_in_an_owner_only_file_and_
     assert!(matches!(device.key_place(), KeyPlace::File { .. }));
     assert_eq!(device.search("Zainab", 10).unwrap().len(), 1);
 }
+
+/// Tills opened at the same moment in one process each get their key (SQLCipher's codec attach
+/// raced when first keys were set at once: "PRAGMA key requires a key of one or more
+/// characters" with a good key).
+#[test]
+fn new_stores_opened_at_the_same_moment_all_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(16));
+    let opened: Vec<_> = (0..16)
+        .map(|i| {
+            let path = dir.path().join(format!("till-{i}.sqlite3"));
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                // Key files: nothing staggers the keys as the credential store's queue does.
+                Device::open_with(&path, KeyStorage::File)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    for till in opened {
+        assert_eq!(till.join().unwrap(), Ok(()));
+    }
+}
