@@ -137,21 +137,22 @@ pub(crate) fn resolve(path: &Path, storage: KeyStorage) -> Result<(Option<StoreK
         return Ok((Some(read_key_file(&file)?), file_place()));
     }
     let on_disk = found(path)?;
-    // Files sealed with the store's key may lie beside a store that is not there: a restore
-    // interrupted between moving the old store aside and renaming the staged one.
-    let sealed_beside = [
-        crate::backup::restore_file(path),
-        crate::backup::before_restore_file(path),
-    ]
-    .iter()
-    .any(|f| f.exists());
     if storage == KeyStorage::System {
-        // A new store (or a plain one about to be encrypted) with nothing sealed beside it has
-        // no key worth finding: one left under this path by an earlier store (the app
-        // reinstalled) opens nothing and is replaced. Not asking spares a new till the wait a
-        // missing key costs (`os_keys::get` asks again for 1.55 s before it believes a key is
-        // gone).
-        let known = if on_disk != Found::Encrypted && !sealed_beside {
+        // A new store (or a plain one about to be encrypted) has no key worth finding, unless
+        // files sealed with it lie beside: a restore interrupted between moving the old store
+        // aside and renaming the staged one. A key left under this path by an earlier store
+        // (the app reinstalled) opens nothing and is replaced. Not asking spares a new till the
+        // wait a missing key costs (`os_keys::get` asks again for 1.55 s before it believes a
+        // key is gone).
+        let sealed_beside = || {
+            [
+                crate::backup::restore_file(path),
+                crate::backup::before_restore_file(path),
+            ]
+            .iter()
+            .any(|f| f.exists())
+        };
+        let known = if on_disk != Found::Encrypted && !sealed_beside() {
             Ok(None)
         } else {
             os_keys::get(path)
