@@ -19,7 +19,27 @@ if [ ! -x target/tools/bin/tauri-driver ]; then
   cargo install tauri-driver --version ^2 --locked --root "$PWD/target/tools"
 fi
 export TAURI_DRIVER="$PWD/target/tools/bin/tauri-driver"
-cargo test -p dukkan --test e2e_counter --test e2e_sync -- --ignored --test-threads=1
+
+# The updater's test (tests/e2e_update.rs) updates the app from this version to the next, so it
+# needs the next one too: the same app built with the next patch version and signed with this
+# run's test key, as a release would be. Built first, so that the build left in target/debug is
+# the current version, which every e2e test starts from and the .deb below packages.
+if [ -z "${TAURI_CONFIG:-}" ]; then
+  TAURI_CONFIG="$(bash scripts/update-test-key.sh)"
+  export TAURI_CONFIG
+fi
+updates="$PWD/target/e2e-update"
+pubkey="$(tr -d '\n' <"$updates/update.key.pub")"
+current="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+next="$(awk -F. '{ printf "%d.%d.%d", $1, $2, $3 + 1 }' <<<"$current")"
+TAURI_CONFIG="{\"version\":\"$next\",\"plugins\":{\"updater\":{\"pubkey\":\"$pubkey\"}}}" \
+  cargo test -p dukkan --test e2e_update --no-run
+cp target/debug/dukkan "$updates/dukkan-$next"
+ui/node_modules/.bin/tauri signer sign -f "$updates/update.key" -p "" --app-version "$next" \
+  "$updates/dukkan-$next" >/dev/null
+export DUKKAN_E2E_UPDATE_DIR="$updates" DUKKAN_E2E_NEXT_VERSION="$next"
+
+cargo test -p dukkan --test e2e_counter --test e2e_sync --test e2e_update -- --ignored --test-threads=1
 
 if [ "${DUKKAN_SKIP_DEB:-0}" != 1 ]; then
   start=$(date +%s)

@@ -16,6 +16,11 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 step "desktop UI (svelte-check, vitest, vite build -> ui/dist, which the app embeds)"
 bash scripts/test-ui.sh
 
+# Every build of this run carries the run's update-signing test key (scripts/update-test-key.sh),
+# so the tests and the end-to-end updater test share one build of the app.
+TAURI_CONFIG="$(bash scripts/update-test-key.sh)"
+export TAURI_CONFIG
+
 step "format"
 cargo fmt --all --check
 

@@ -565,12 +565,7 @@ async fn the_customer_list_exports_an_excel_file_with_phones_as_text_in_english_
 
 /// Makes a stub through the counter's F2 form.
 async fn new_stub(app: &e2e::App, name: &str, phone: &str) {
-    app.press(Key::F2).await;
-    app.find("first-name").await.send_keys(name).await.unwrap();
-    app.find("phone").await.send_keys(phone).await.unwrap();
-    app.press(Key::Enter).await;
-    app.find("confirmation").await;
-    app.press(Key::Escape).await;
+    app.new_stub(name, phone).await;
 }
 
 /// Clicks the list's Deactivate button of `name` (its label ends with the name in either

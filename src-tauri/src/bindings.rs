@@ -89,6 +89,10 @@ fn generated() -> BTreeMap<String, String> {
         device::DuplicatePair,
         device::MergePreview,
         device::MergeEntry,
+        device::UpdateFeed,
+        device::UpdateFeedSource,
+        crate::update::UpdateStatus,
+        crate::update::UpdateState,
     );
     out
 }

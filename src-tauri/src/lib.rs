@@ -23,6 +23,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
+pub mod update;
+
 /// Environment variable that overrides where the database lives (tests, portable installs).
 pub const DATA_DIR_ENV: &str = "DUKKAN_DATA_DIR";
 
@@ -582,6 +584,40 @@ fn time_zone(device: State<'_, Arc<Device>>) -> CmdResult<String> {
 }
 
 /// `None` when the till started normally; else why its data could not be opened.
+/// Where the app stands with updates (and where it looks, as the store says now).
+#[tauri::command]
+fn update_status<R: Runtime>(app: AppHandle<R>) -> update::UpdateStatus {
+    update::current(&app)
+}
+
+/// Asks the update feed now; the answer arrives as [`update::UPDATE_STATUS_EVENT`].
+#[tauri::command]
+fn check_for_updates<R: Runtime>(app: AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        update::check(&app).await;
+    });
+}
+
+/// Sets this till's own update feed (managers) and asks it at once.
+#[tauri::command]
+fn set_update_feed<R: Runtime>(
+    app: AppHandle<R>,
+    device: State<'_, Arc<Device>>,
+    url: String,
+) -> CmdResult<dukkan_device::UpdateFeed> {
+    let feed = device.set_update_feed(&url)?;
+    check_for_updates(app);
+    Ok(feed)
+}
+
+/// Forgets this till's own update feed (managers): the server's applies again, if any.
+#[tauri::command]
+fn clear_update_feed(
+    device: State<'_, Arc<Device>>,
+) -> CmdResult<Option<dukkan_device::UpdateFeed>> {
+    Ok(device.clear_update_feed()?)
+}
+
 #[tauri::command]
 fn startup_problem(startup: State<'_, Startup>) -> Option<StartupProblem> {
     startup.0.clone()
@@ -591,6 +627,7 @@ fn startup_problem(startup: State<'_, Startup>) -> Option<StartupProblem> {
 /// use Tauri's mock runtime. A store that cannot be opened leaves the app running with only
 /// [`startup_problem`] to say why: a window that explains beats one that never opens.
 pub fn setup<R: Runtime>(app: &mut tauri::App<R>) -> Result<(), Box<dyn std::error::Error>> {
+    app.manage(update::Updates::new(app.package_info().version.to_string()));
     let dir = data_dir(app)?;
     std::fs::create_dir_all(&dir)?;
     let store = dir.join("dukkan.sqlite3");
@@ -680,7 +717,11 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
             set_owner_pin,
             sign_out,
             startup_problem,
-            time_zone
+            time_zone,
+            update_status,
+            check_for_updates,
+            set_update_feed,
+            clear_update_feed
         ])
 }
 
@@ -691,9 +732,28 @@ pub fn run() -> Result<(), tauri::Error> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    builder::<tauri::Wry>()
+    let app = builder::<tauri::Wry>()
         .plugin(one_instance_per_till())
-        .run(tauri::generate_context!())
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .plugin(update_schedule())
+        .build(tauri::generate_context!())?;
+    app.run(|_app, _event| {
+        #[cfg(windows)]
+        if let tauri::RunEvent::Exit = _event {
+            update::install_staged_at_exit(_app);
+        }
+    });
+    Ok(())
+}
+
+/// Asks the update feed on a schedule while the app runs (see [`update`]).
+fn update_schedule<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("dukkan-update-schedule")
+        .setup(|app, _| {
+            update::spawn_schedule(app.clone());
+            Ok(())
+        })
+        .build()
 }
 
 /// The event the first window hears when the app is launched again on its till.

@@ -114,6 +114,11 @@ pub async fn start_bare() -> App {
 
 /// The app on `data` (which a test may have prepared, e.g. with an enrolled store).
 pub async fn start_in(data: tempfile::TempDir) -> App {
+    start_binary_in(Path::new(env!("CARGO_BIN_EXE_dukkan")), data).await
+}
+
+/// The app at `binary` (a copy a test may let the app replace) on `data`.
+pub async fn start_binary_in(binary: &Path, data: tempfile::TempDir) -> App {
     let mut procs = Vec::new();
     let display = display(&mut procs);
     let driver = Command::new(tauri_driver())
@@ -141,7 +146,7 @@ pub async fn start_in(data: tempfile::TempDir) -> App {
     caps.insert("browserName".into(), "wry".into());
     caps.insert(
         "tauri:options".into(),
-        serde_json::json!({ "application": env!("CARGO_BIN_EXE_dukkan") }),
+        serde_json::json!({ "application": binary }),
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = loop {
@@ -201,6 +206,17 @@ impl App {
             .unwrap();
         self.find("owner-submit").await.click().await.unwrap();
         self.find("signed-in").await;
+    }
+
+    /// Creates a stub at the counter as a cashier does (F2, name, phone, Enter) and closes
+    /// the confirmation.
+    pub async fn new_stub(&self, name: &str, phone: &str) {
+        self.press(Key::F2).await;
+        self.find("first-name").await.send_keys(name).await.unwrap();
+        self.find("phone").await.send_keys(phone).await.unwrap();
+        self.press(Key::Enter).await;
+        self.find("confirmation").await;
+        self.press(Key::Escape).await;
     }
 
     /// Signs in a till whose roster is its owner alone (chosen already), with [`OWNER_PIN`].

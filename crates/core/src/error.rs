@@ -45,6 +45,8 @@ pub enum Field {
     Points,
     /// Why a manager adjusted points.
     Reason,
+    /// Where a till asks for new versions of the app.
+    UpdateFeed,
 }
 
 impl Field {
@@ -78,6 +80,7 @@ impl Field {
             Field::OrderNote => "order-note",
             Field::Points => "points",
             Field::Reason => "reason",
+            Field::UpdateFeed => "update-feed",
         }
     }
 
@@ -147,6 +150,10 @@ pub enum ValidationError {
     InvalidCountry,
     #[error("customer number is not valid")]
     InvalidCustomerNumber,
+    #[error("{} is not a web address", .0.name())]
+    InvalidUrl(Field),
+    #[error("{} must use https", .0.name())]
+    InsecureUrl(Field),
 }
 
 impl ValidationError {
@@ -157,7 +164,9 @@ impl ValidationError {
             | ValidationError::ControlCharacter(f)
             | ValidationError::BidiControl(f)
             | ValidationError::OutOfRange(f)
-            | ValidationError::NotANumber(f) => Some(*f),
+            | ValidationError::NotANumber(f)
+            | ValidationError::InvalidUrl(f)
+            | ValidationError::InsecureUrl(f) => Some(*f),
             ValidationError::TooLong { field, .. } => Some(*field),
             ValidationError::InvalidPhone => Some(Field::Phone),
             ValidationError::InvalidEmail => Some(Field::Email),
@@ -181,6 +190,8 @@ impl ValidationError {
             ValidationError::IncompleteGps => "validation.incomplete-gps",
             ValidationError::InvalidCountry => "validation.invalid-country",
             ValidationError::InvalidCustomerNumber => "validation.invalid-customer-number",
+            ValidationError::InvalidUrl(_) => "validation.invalid-url",
+            ValidationError::InsecureUrl(_) => "validation.insecure-url",
         }
     }
 

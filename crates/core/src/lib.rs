@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod i18n;
 pub mod ids;
+pub mod net;
 pub mod ops;
 pub mod orders;
 pub mod phone;

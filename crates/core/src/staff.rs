@@ -106,6 +106,10 @@ pub struct Roster {
     /// has, 1 point per rial at first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loyalty: Option<crate::orders::LoyaltyRule>,
+    /// Where the shop's tills ask for new versions of the app ([`crate::net::update_feed`]),
+    /// when the server is configured with one; a till whose manager set its own keeps that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_feed: Option<String>,
 }
 
 #[cfg(test)]

@@ -456,23 +456,17 @@ pub const ALLOW_INSECURE_HTTP_ENV: &str = "DUKKAN_ALLOW_INSECURE_HTTP";
 /// network could answer in the server's place (an empty roster, forged customers).
 pub fn checked_server_url(url: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
-    if trimmed.len() > 2048 {
+    if trimmed.len() > dukkan_core::net::URL_MAX_CHARS {
         return Err(DeviceError::ServerUnreachable);
     }
     let parsed = reqwest::Url::parse(trimmed).map_err(|_| DeviceError::ServerUnreachable)?;
-    let loopback = parsed.host_str().is_some_and(|h| {
-        h.eq_ignore_ascii_case("localhost")
-            || h.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    });
     let insecure_allowed = std::env::var(ALLOW_INSECURE_HTTP_ENV).is_ok_and(|v| v == "1");
-    match parsed.scheme() {
-        "https" if parsed.host().is_some() => Ok(trimmed.to_owned()),
-        "http" if loopback || insecure_allowed => Ok(trimmed.to_owned()),
-        "http" => Err(DeviceError::InsecureServer),
-        _ => Err(DeviceError::ServerUnreachable),
+    use dukkan_core::net::Transport;
+    match dukkan_core::net::transport(&parsed) {
+        Transport::Secure | Transport::Loopback => Ok(trimmed.to_owned()),
+        Transport::Insecure if insecure_allowed => Ok(trimmed.to_owned()),
+        Transport::Insecure => Err(DeviceError::InsecureServer),
+        Transport::Unsupported => Err(DeviceError::ServerUnreachable),
     }
 }
 

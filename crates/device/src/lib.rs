@@ -47,7 +47,7 @@ pub use error::{DeviceError, Entity, Result};
 pub use merges::{DuplicatePair, MergeEntry, MergePreview};
 pub use orders::OrderInput;
 pub use search::{ListQuery, MatchKind, Page, SearchHit};
-pub use settings::AddressDistance;
+pub use settings::{AddressDistance, UpdateFeed, UpdateFeedSource};
 pub use staff::{StaffMember, StaffSession, MAX_PIN_FAILURES, PIN_LOCKOUT};
 pub use store_key::{KeyPlace, KeyStorage};
 pub use sync::{ParkedOp, SyncStatus};

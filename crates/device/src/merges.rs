@@ -613,12 +613,7 @@ fn rebuild_candidates(tx: &Transaction<'_>) -> Result<()> {
     for (i, j, reason) in duplicates::all_pairs(&people) {
         note_pair(tx, people[i].id, people[j].id, reason)?;
     }
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, '1')
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [CANDIDATES_READY],
-    )?;
-    Ok(())
+    crate::settings::put_setting(tx, CANDIDATES_READY, "1")
 }
 
 /// Works out again the likely pairs of customer `id` after a write of it (its phone, its

@@ -84,10 +84,10 @@ impl Device {
                 &["orders", "loyaltyPoints"],
             )?;
             if own {
-                tx.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    params![NEXT_TICKET, (ticket_number(tx)? + 1).to_string()],
+                crate::settings::put_setting(
+                    tx,
+                    NEXT_TICKET,
+                    &(ticket_number(tx)? + 1).to_string(),
                 )?;
             }
             load_order(tx, order_id)

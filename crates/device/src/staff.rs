@@ -13,6 +13,7 @@
 //! enrollment and store settings) refuse a cashier.
 
 use crate::error::{DeviceError, Result};
+use crate::settings::{drop_setting, put_setting};
 use crate::Device;
 use argon2::password_hash::PasswordHash;
 use argon2::{Argon2, PasswordVerifier};
@@ -324,13 +325,8 @@ impl Device {
             unix_ms(std::time::SystemTime::now() + left)
         });
         self.write_quietly(|tx, _| {
-            let mut put = tx.prepare_cached(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?;
-            put.execute(params![PIN_FAILURES, failures.to_string()])?;
-            put.execute(params![PIN_LOCKED_UNTIL, until_ms.unwrap_or(0).to_string()])?;
-            Ok(())
+            put_setting(tx, PIN_FAILURES, &failures.to_string())?;
+            put_setting(tx, PIN_LOCKED_UNTIL, &until_ms.unwrap_or(0).to_string())
         })
     }
 
@@ -427,11 +423,7 @@ impl Device {
                     .as_deref()
                     .and_then(dukkan_core::time::time_zone)
                 {
-                    tx.execute(
-                        "INSERT INTO settings (key, value) VALUES ('time_zone', ?1)
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        [zone.name()],
-                    )?;
+                    put_setting(tx, crate::settings::TIME_ZONE, zone.name())?;
                 }
                 // So is its loyalty rule (points a till gives while offline, until the server's
                 // figures arrive).
@@ -439,24 +431,27 @@ impl Device {
                     .loyalty
                     .and_then(|r| dukkan_core::orders::LoyaltyRule::new(r.points_per_rial).ok())
                 {
-                    tx.execute(
-                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        params![
-                            crate::orders::LOYALTY_RULE,
-                            serde_json::to_string(&rule).unwrap_or_default()
-                        ],
+                    put_setting(
+                        tx,
+                        crate::orders::LOYALTY_RULE,
+                        &serde_json::to_string(&rule).unwrap_or_default(),
                     )?;
                 }
+                // And where its tills look for new versions of the app (an address a till may
+                // not fetch from is ignored; a roster without one withdraws the server's).
+                match roster.update_feed.as_deref().map(dukkan_core::net::update_feed) {
+                    Some(Ok(feed)) => {
+                        put_setting(tx, crate::settings::UPDATE_FEED_FROM_SERVER, &feed)?
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(code = e.code(), "the server's update feed was refused");
+                    }
+                    None => drop_setting(tx, crate::settings::UPDATE_FEED_FROM_SERVER)?,
+                }
                 match etag {
-                    Some(tag) => tx.execute(
-                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        params![ROSTER_ETAG, tag],
-                    )?,
-                    None => tx.execute("DELETE FROM settings WHERE key = ?1", [ROSTER_ETAG])?,
-                };
-                Ok(())
+                    Some(tag) => put_setting(tx, ROSTER_ETAG, tag),
+                    None => drop_setting(tx, ROSTER_ETAG),
+                }
             })?;
             let mut s = self.sign_in_state();
             s.staffed = !members.is_empty();

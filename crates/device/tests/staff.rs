@@ -596,6 +596,7 @@ fn the_shops_time_zone_and_loyalty_rule_come_with_the_roster_and_an_unknown_zone
             staff: vec![aisha.clone()],
             time_zone: Some("Asia/Dubai".into()),
             loyalty: Some(dukkan_core::orders::LoyaltyRule::new(5).unwrap()),
+            update_feed: None,
         },
         None,
     )
@@ -606,10 +607,96 @@ fn the_shops_time_zone_and_loyalty_rule_come_with_the_roster_and_an_unknown_zone
             staff: vec![aisha],
             time_zone: Some("Mars/Olympus".into()),
             loyalty: None,
+            update_feed: None,
         },
         None,
     )
     .unwrap();
     assert_eq!(d.time_zone().unwrap().name(), "Asia/Dubai", "kept");
     assert_eq!(d.loyalty_rule().unwrap().points_per_rial, 5, "kept too");
+}
+
+#[test]
+fn the_update_feed_comes_with_the_roster_a_managers_own_wins_and_a_roster_without_one_withdraws_it()
+{
+    use dukkan_device::{UpdateFeed, UpdateFeedSource};
+    let (_dir, d) = device();
+    assert_eq!(d.update_feed().unwrap(), None, "a new till does not look");
+    let aisha = member("Aisha", Role::Manager, "2468");
+    let with_feed = |feed: Option<&str>| Roster {
+        staff: vec![aisha.clone()],
+        update_feed: feed.map(str::to_owned),
+        ..Default::default()
+    };
+    let server = "https://updates.dukkan.om/desk/{{target}}/{{arch}}/{{current_version}}";
+    d.replace_roster(&with_feed(Some(server)), None).unwrap();
+    let from_server = UpdateFeed {
+        url: server.into(),
+        source: UpdateFeedSource::Server,
+    };
+    assert_eq!(d.update_feed().unwrap(), Some(from_server.clone()));
+
+    // A roster naming an address a till may not fetch from changes nothing.
+    d.replace_roster(&with_feed(Some("http://192.168.1.9/latest.json")), None)
+        .unwrap();
+    assert_eq!(d.update_feed().unwrap(), Some(from_server.clone()));
+
+    // The manager's own address wins while it is set.
+    d.sign_in(&aisha.id.to_string(), "2468").unwrap();
+    let own = d
+        .set_update_feed(" https://mirror.shop.om/latest.json ")
+        .unwrap();
+    assert_eq!(own.url, "https://mirror.shop.om/latest.json");
+    assert_eq!(d.update_feed().unwrap(), Some(own));
+    assert_eq!(d.clear_update_feed().unwrap(), Some(from_server));
+
+    // A server that stops announcing one withdraws it.
+    d.replace_roster(&with_feed(None), None).unwrap();
+    assert_eq!(d.update_feed().unwrap(), None);
+}
+
+#[test]
+fn only_a_manager_sets_the_update_feed_and_a_refused_address_writes_nothing() {
+    let (_dir, d) = device();
+    signed_in(&d, Role::Cashier);
+    assert_eq!(
+        d.set_update_feed("https://mirror.shop.om/latest.json")
+            .unwrap_err()
+            .code(),
+        "auth.forbidden"
+    );
+    assert_eq!(d.clear_update_feed().unwrap_err().code(), "auth.forbidden");
+    assert_eq!(d.update_feed().unwrap(), None);
+
+    let (_dir, d) = device();
+    signed_in(&d, Role::Manager);
+    d.set_update_feed("https://mirror.shop.om/latest.json")
+        .unwrap();
+    let long = format!("https://mirror.shop.om/{}", "x".repeat(10_000));
+    for (hostile, code) in [
+        ("", "validation.required"),
+        (long.as_str(), "validation.too-long"),
+        (
+            "https://mirror.shop.om/\u{202E}x",
+            "validation.bidi-control",
+        ),
+        (
+            "https://mirror.shop.om/\u{7}",
+            "validation.control-character",
+        ),
+        ("http://192.168.1.9/latest.json", "validation.insecure-url"),
+        ("file:///etc/passwd", "validation.invalid-url"),
+        ("{\"url\":1}", "validation.invalid-url"),
+    ] {
+        assert_eq!(
+            d.set_update_feed(hostile).unwrap_err().code(),
+            code,
+            "{hostile:?}"
+        );
+    }
+    assert_eq!(
+        d.update_feed().unwrap().unwrap().url,
+        "https://mirror.shop.om/latest.json",
+        "the last good address stays"
+    );
 }

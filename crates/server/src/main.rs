@@ -80,6 +80,11 @@ enum Command {
         /// instance sweeps at a time. 0 turns the schedule off.
         #[arg(long, env = "HOUSEKEEPING_INTERVAL_SECS", default_value_t = 60)]
         housekeeping_interval_secs: u64,
+        /// Where the shop's tills ask for new versions of the app (the updater's feed; https, may
+        /// hold `{{target}}`, `{{arch}}`, `{{current_version}}`), announced with every roster. A
+        /// manager can set another on a till. Unset: tills look only where their manager says.
+        #[arg(long, env = "UPDATE_FEED_URL")]
+        update_feed_url: Option<String>,
         #[command(flatten)]
         twilio: TwilioArgs,
         #[command(flatten)]
@@ -406,9 +411,17 @@ async fn main() -> anyhow::Result<()> {
             metrics_token,
             shutdown_grace_secs,
             housekeeping_interval_secs,
+            update_feed_url,
             twilio,
             limits,
         } => {
+            // Checked before anything starts: a feed no till may fetch from is a typo to fix now.
+            let update_feed = update_feed_url
+                .as_deref()
+                .filter(|f| !f.trim().is_empty())
+                .map(dukkan_core::net::update_feed)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("UPDATE_FEED_URL: {e}"))?;
             let otp = dukkan_server::otp::Otp::new(
                 otp_secret.as_bytes(),
                 twilio.sender()?,
@@ -431,6 +444,9 @@ async fn main() -> anyhow::Result<()> {
                 .with_change_listener(app_database_url)?;
             if let Some(token) = metrics_token.as_deref().filter(|t| !t.trim().is_empty()) {
                 state = state.with_metrics_token(token.trim());
+            }
+            if let Some(feed) = &update_feed {
+                state = state.with_update_feed(feed)?;
             }
             if *housekeeping_interval_secs > 0 {
                 dukkan_server::housekeeping::spawn(

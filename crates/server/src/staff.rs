@@ -360,5 +360,6 @@ pub async fn roster(pool: &Pool, tenant: TenantId) -> Result<dukkan_core::staff:
         staff,
         time_zone: Some(zone.name().to_owned()),
         loyalty: Some(loyalty),
+        update_feed: None,
     })
 }

@@ -3,4 +3,4 @@
 /**
  * The input field a validation error is about. Each has a Fluent label `field-<name>`.
  */
-export type Field = "first-name" | "last-name" | "name2" | "phone" | "email" | "label" | "building" | "floor" | "apartment" | "street" | "area" | "city" | "country" | "postal-code" | "latitude" | "longitude" | "delivery-notes" | "fragrance" | "customer-number" | "query" | "staff-name" | "ticket" | "amount" | "pieces" | "order-note" | "points" | "reason";
+export type Field = "first-name" | "last-name" | "name2" | "phone" | "email" | "label" | "building" | "floor" | "apartment" | "street" | "area" | "city" | "country" | "postal-code" | "latitude" | "longitude" | "delivery-notes" | "fragrance" | "customer-number" | "query" | "staff-name" | "ticket" | "amount" | "pieces" | "order-note" | "points" | "reason" | "update-feed";

@@ -28,6 +28,8 @@ import type { MergeId } from "../bindings/MergeId";
 import type { MergePreview } from "../bindings/MergePreview";
 import type { Page } from "../bindings/Page";
 import type { Preferences } from "../bindings/Preferences";
+import type { UpdateFeed } from "../bindings/UpdateFeed";
+import type { UpdateStatus } from "../bindings/UpdateStatus";
 import type { SearchHit } from "../bindings/SearchHit";
 import type { ServerHistory } from "../bindings/ServerHistory";
 import type { StaffMember } from "../bindings/StaffMember";
@@ -121,10 +123,22 @@ export interface Backend {
   /** A standalone till's first start: its owner's name and PIN; signs the owner in. */
   setOwnerPin(name: string, pin: string): Promise<StaffMember>;
   signOut(): Promise<StaffSession>;
+  /** This app's version and where it stands with updates. */
+  updateStatus(): Promise<UpdateStatus>;
+  /** Asks the update feed now; the outcome arrives through `onUpdateStatus`. */
+  checkForUpdates(): Promise<void>;
+  /** Calls `handler` on every `update-status` event; resolves to the unsubscribe function. */
+  onUpdateStatus(handler: (status: UpdateStatus) => void): Promise<() => void>;
+  /** A manager's own update feed for this till, as typed (the shell validates it); asks it at once. */
+  setUpdateFeed(url: string): Promise<UpdateFeed>;
+  /** Forgets this till's own update feed; the server's applies again (or none). */
+  clearUpdateFeed(): Promise<UpdateFeed | null>;
 }
 
 /** The event the shell emits on every sync engine status change. */
 export const SYNC_STATUS_EVENT = "sync-status";
+/** The event the shell emits on every change of the app's update state. */
+export const UPDATE_STATUS_EVENT = "update-status";
 /** The event the shell emits when the app is launched again on the same till. */
 export const SECOND_LAUNCH_EVENT = "second-launch";
 
@@ -199,6 +213,11 @@ export const tauriBackend: Backend = {
   syncStatus: () => call("sync_status"),
   onSyncStatus: (handler) => listen<EngineStatus>(SYNC_STATUS_EVENT, (e) => handler(e.payload)),
   onSecondLaunch: (handler) => listen(SECOND_LAUNCH_EVENT, () => handler()),
+  updateStatus: () => call("update_status"),
+  checkForUpdates: () => call("check_for_updates"),
+  onUpdateStatus: (handler) => listen<UpdateStatus>(UPDATE_STATUS_EVENT, (e) => handler(e.payload)),
+  setUpdateFeed: (url) => call("set_update_feed", { url }),
+  clearUpdateFeed: () => call("clear_update_feed"),
   enrollmentInfo: () => call("enrollment_info"),
   keyPlace: () => call("key_place"),
   startupProblem: () => call("startup_problem"),

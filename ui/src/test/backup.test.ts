@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { render, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
-import { mockIPC } from "@tauri-apps/api/mocks";
 import App from "../App.svelte";
 import type { BackupInfo } from "../bindings/BackupInfo";
 import type { StaffMember } from "../bindings/StaffMember";
 import { tauriBackend } from "../lib/backend";
+import { signedInShell, UNHANDLED } from "./fixtures";
 import { setLocale } from "../lib/i18n.svelte";
 
 const maryam: StaffMember = { id: "0190a0b0-0000-7000-8000-0000000000b1", name: "Maryam", role: "manager" };
@@ -25,7 +25,6 @@ const info = (over: Partial<BackupInfo> = {}): BackupInfo => ({
  * passphrase as the shell does (at least 10 characters, counted in characters).
  */
 function fakeShell(staff: StaffMember, opts: { pending?: number } = {}) {
-  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   const tooShort = (passphrase: unknown) => {
     if ([...String(passphrase)].length < 10) {
       throw {
@@ -34,30 +33,11 @@ function fakeShell(staff: StaffMember, opts: { pending?: number } = {}) {
       };
     }
   };
-  mockIPC(
-    (cmd, payload) => {
-      const args = (payload ?? {}) as Record<string, unknown>;
-      calls.push({ cmd, args });
+  return signedInShell(
+    staff,
+    [maryam, aisha],
+    (cmd, args) => {
       switch (cmd) {
-        case "staff_session":
-          return { ownerPinRequired: false, signInRequired: true, staff };
-        case "staff_roster":
-          return [maryam, aisha];
-        case "startup_problem":
-          return null;
-        case "time_zone":
-          return "Asia/Muscat";
-        case "sync_status":
-          return { online: true, pending: opts.pending ?? 0, parked: 0, lastSuccess: null, cursor: 0, lastError: null };
-        case "enrollment_info":
-          return { enrolled: true, serverUrl: "https://shop.example.om" };
-        case "parked_ops":
-        case "search_customers":
-          return [];
-        case "store_location":
-          return null;
-        case "key_place":
-          return { kind: "credentialStore" };
         case "backup_to":
           tooShort(args.passphrase);
           return info();
@@ -71,12 +51,11 @@ function fakeShell(staff: StaffMember, opts: { pending?: number } = {}) {
           }
           return info({ path: String(args.path), customers: 1, pendingOps: 0 });
         default:
-          throw new Error(`unexpected command ${cmd}`);
+          return UNHANDLED;
       }
     },
-    { shouldMockEvents: true },
+    opts,
   );
-  return { calls, called: (cmd: string) => calls.filter((c) => c.cmd === cmd) };
 }
 
 async function openSettings() {

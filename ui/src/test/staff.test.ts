@@ -143,10 +143,11 @@ describe("sign-in at a staffed till", () => {
     await user.keyboard("{F8}");
     expect(screen.queryByTestId("list-count")).toBeNull();
     await user.keyboard("{F9}");
-    // Enrollment, backup and restore, and the store location.
-    expect((await screen.findAllByText("Only a manager can change this. Ask one to sign in.")).length).toBe(3);
+    // Enrollment, backup and restore, the store location and the update address.
+    expect((await screen.findAllByText("Only a manager can change this. Ask one to sign in.")).length).toBe(4);
     expect(screen.queryByTestId("enroll-form")).toBeNull();
     expect(screen.queryByTestId("backup-form")).toBeNull();
+    expect(screen.queryByTestId("update-feed-form")).toBeNull();
   });
 
   it("a manager gets the list; signing out returns to the sign-in screen", async () => {

@@ -43,6 +43,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wake-ups of the long-poll pulls waiting on this instance.
     pub changes: Arc<crate::wakeups::ChangeSignals>,
+    /// Where the tills ask for new versions of the app, announced with every roster.
+    pub update_feed: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             limits: Arc::new(Limits::default()),
             metrics: Arc::new(Metrics::new()),
             changes: Arc::default(),
+            update_feed: None,
         }
     }
 
@@ -70,6 +73,13 @@ impl AppState {
     pub fn with_metrics_token(mut self, token: &str) -> Self {
         self.metrics = Arc::new(Metrics::new().requiring_token(token));
         self
+    }
+
+    /// The same state announcing `feed` to the tills as their update feed. Refused unless it
+    /// is an address a till may fetch from ([`dukkan_core::net::update_feed`]).
+    pub fn with_update_feed(mut self, feed: &str) -> Result<Self, dukkan_core::ValidationError> {
+        self.update_feed = Some(Arc::from(dukkan_core::net::update_feed(feed)?));
+        Ok(self)
     }
 
     /// The same state with other limits.

@@ -207,7 +207,8 @@ pub(crate) async fn staff_handler(
     device: DeviceActor,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    let roster = crate::staff::roster(&s.pool, device.tenant).await?;
+    let mut roster = crate::staff::roster(&s.pool, device.tenant).await?;
+    roster.update_feed = s.update_feed.as_deref().map(str::to_owned);
     let body = serde_json::to_vec(&roster).map_err(|e| Error::Internal(e.to_string()))?;
     let tag = etag(&body);
     let tag_value = HeaderValue::from_str(&tag).map_err(|e| Error::Internal(e.to_string()))?;

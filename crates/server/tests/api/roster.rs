@@ -232,3 +232,21 @@ async fn a_device_reads_one_customer_of_its_tenant_and_never_another_tenants() {
         "device token only"
     );
 }
+
+#[tokio::test]
+async fn the_roster_announces_the_servers_update_feed_only_when_one_is_configured() {
+    let app = TestApp::spawn().await;
+    app.tenant("shop").await;
+    let token = app.device_token("shop").await;
+    let a = roster_with(&app, &token, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    assert!(a.body.get("updateFeed").is_none(), "none configured: {a:?}");
+
+    let feed = "https://updates.dukkan.om/desk/{{target}}/{{arch}}/{{current_version}}";
+    let app = TestApp::spawn_with_state(|s| s.with_update_feed(feed).unwrap()).await;
+    app.tenant("shop").await;
+    let token = app.device_token("shop").await;
+    let a = roster_with(&app, &token, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    assert_eq!(a.body["updateFeed"], feed);
+}

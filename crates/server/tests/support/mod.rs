@@ -342,6 +342,26 @@ impl TestApp {
         sms: Option<Arc<dyn SmsSender>>,
         limits: LimitConfig,
     ) -> TestApp {
+        Self::spawn_configured(database, sms, limits, |state| state).await
+    }
+
+    /// A server on a fresh database whose state `configure` adjusts (e.g. an update feed).
+    pub async fn spawn_with_state(configure: impl FnOnce(AppState) -> AppState) -> TestApp {
+        Self::spawn_configured(
+            TestDb::create().await,
+            None,
+            LimitConfig::default(),
+            configure,
+        )
+        .await
+    }
+
+    async fn spawn_configured(
+        database: TestDb,
+        sms: Option<Arc<dyn SmsSender>>,
+        limits: LimitConfig,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> TestApp {
         let sink = DevSink::default();
         let clock = ManualClock::new(chrono::Utc::now());
         let sender: Arc<dyn SmsSender> = sms.unwrap_or_else(|| Arc::new(sink.clone()));
@@ -368,6 +388,7 @@ impl TestApp {
             .with_limits(limits)
             .with_change_listener(&app_url)
             .expect("change listener");
+        let state = configure(state);
         let changes = state.changes.clone();
         let server = tokio::spawn(async move {
             let _ = dukkan_server::serve(listener, state, std::future::pending()).await;
