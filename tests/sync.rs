@@ -647,6 +647,30 @@ async fn wait_for_roster(d: &Device, done: impl Fn(&[dukkan_device::StaffMember]
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_enrolled_till_learns_its_update_feed_from_the_server_with_its_roster() {
+    use dukkan_core::staff::Role;
+    let feed = "https://updates.dukkan.om/desk/{{target}}/{{arch}}/{{current_version}}";
+    let app = TestApp::spawn_with_state(|s| s.with_update_feed(feed).unwrap()).await;
+    app.tenant("muscat").await;
+    dukkan_server::staff::add(&app.owner, "muscat", "Aisha", Role::Manager, "246810")
+        .await
+        .unwrap();
+    let d = enrolled_device(&app, "muscat").await;
+    assert_eq!(d.device.update_feed().unwrap(), None, "not before it syncs");
+    let (url, token) = token(&d.device);
+    let online = engine::spawn(d.device.clone(), common::test_engine_config(&url, &token)).unwrap();
+    wait_for_roster(&d.device, |r| r.len() == 1).await;
+    online.stop().await;
+    assert_eq!(
+        d.device.update_feed().unwrap(),
+        Some(dukkan_device::UpdateFeed {
+            url: feed.into(),
+            source: dukkan_device::UpdateFeedSource::Server,
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_engine_brings_the_shops_staff_so_a_pin_signs_in_offline_and_deactivation_signs_out() {
     use dukkan_core::staff::Role;
     use dukkan_server::staff;
