@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { composePhone, groupPhone, looksLikePhone, maskedPhone, parseDecimal, pastedPhone, toAsciiDigits } from "../lib/digits";
 import { format, formatMessage, messageIds } from "../lib/i18n.svelte";
-import { needsMore, visibleRange } from "../lib/windowing";
+import { PageCache, visibleRange } from "../lib/windowing";
 import { toBackendError } from "../lib/backend";
 
 describe("digits", () => {
@@ -90,9 +90,73 @@ describe("windowing", () => {
     expect(visibleRange(0, 600, 44, 0)).toEqual({ start: 0, end: 0 });
   });
 
-  it("asks for the next page near the end of what is loaded", () => {
-    expect(needsMore({ start: 150, end: 170 }, 200)).toBe(true);
-    expect(needsMore({ start: 0, end: 20 }, 200)).toBe(false);
+  /** A keyset-paged list of `n` rows (`r0`, `r1`, …), 200 a page, as the shell pages it. */
+  function pager(n: number) {
+    const all = Array.from({ length: n }, (_, i) => ({ id: `r${i}` }));
+    const asked: (string | null)[] = [];
+    return {
+      asked,
+      page(after: string | null) {
+        asked.push(after);
+        const start = after === null ? 0 : all.findIndex((r) => r.id === after) + 1;
+        const items = all.slice(start, start + 200);
+        return { items, next: start + items.length < all.length ? items[items.length - 1].id : null };
+      },
+    };
+  }
+
+  /** Scrolls `cache` to show rows `start..end`, fetching what it asks for; returns the pages fetched. */
+  function scrollTo(cache: PageCache<{ id: string }>, shell: ReturnType<typeof pager>, start: number, end: number) {
+    let fetched = 0;
+    const range = { start, end };
+    for (;;) {
+      cache.release(range);
+      const want = cache.wanted(range);
+      if (!want) return fetched;
+      cache.put(want.page, shell.page(want.after));
+      fetched += 1;
+    }
+  }
+
+  it("fetches the next page near the end of what is known, and stops at the last page", () => {
+    const shell = pager(450);
+    const cache = new PageCache<{ id: string }>();
+    expect(scrollTo(cache, shell, 0, 20)).toBe(1);
+    expect(cache.known).toBe(200);
+    expect(scrollTo(cache, shell, 160, 180)).toBe(1);
+    expect(cache.known).toBe(400);
+    expect(scrollTo(cache, shell, 380, 400)).toBe(1);
+    expect([cache.known, cache.done]).toEqual([450, true]);
+    expect(cache.at(449)?.id).toBe("r449");
+    expect(scrollTo(cache, shell, 430, 450)).toBe(0);
+  });
+
+  it("holds only the pages near the viewport, and fetches a released page again with its cursor", () => {
+    const shell = pager(100_000);
+    const cache = new PageCache<{ id: string }>();
+    for (let top = 0; top < 100_000; top += 150) scrollTo(cache, shell, top, Math.min(top + 30, 100_000));
+    expect([cache.known, cache.done]).toEqual([100_000, true]);
+    expect(cache.held).toBeLessThanOrEqual(5);
+    expect(cache.at(0)).toBeUndefined();
+
+    const before = shell.asked.length;
+    expect(scrollTo(cache, shell, 210, 240)).toBe(1);
+    expect(shell.asked.slice(before)).toEqual(["r199"]);
+    expect(cache.at(210)?.id).toBe("r210");
+    expect(cache.at(99_999)).toBeUndefined();
+  });
+
+  it("takes a row out or puts a changed one in its place, and the rows after it move up", () => {
+    const shell = pager(450);
+    const cache = new PageCache<{ id: string; active?: boolean }>();
+    scrollTo(cache, shell, 180, 220);
+    cache.replace("r5", { id: "r5", active: false });
+    expect(cache.at(5)).toEqual({ id: "r5", active: false });
+    cache.replace("r10", null);
+    expect(cache.known).toBe(399);
+    expect(cache.at(10)?.id).toBe("r11");
+    expect(cache.at(198)?.id).toBe("r199");
+    expect(cache.at(199)?.id).toBe("r200");
   });
 });
 
