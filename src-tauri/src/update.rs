@@ -30,8 +30,11 @@ pub const UPDATE_STATUS_EVENT: &str = "update-status";
 const FIRST_CHECK_AFTER: Duration = Duration::from_secs(60);
 /// Then the feed is asked again this often.
 const CHECK_EVERY: Duration = Duration::from_secs(6 * 60 * 60);
-/// A check or download that takes longer than this is abandoned (and tried again later).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// A check or download that takes longer than this is abandoned (and tried again later): long
+/// enough for a 70 MB package on a slow shop line.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// A feed that does not answer the connection at all is given up on sooner.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where the app stands with updates, as Settings shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -246,6 +249,7 @@ async fn fetch_and_install<R: Runtime>(
         .updater_builder()
         .pubkey(key)
         .timeout(REQUEST_TIMEOUT)
+        .configure_client(|client| client.connect_timeout(CONNECT_TIMEOUT))
         .endpoints(vec![endpoint])
         .map_err(failed)?
         .build()
@@ -316,4 +320,94 @@ pub fn spawn_schedule<R: Runtime>(app: AppHandle<R>) {
             tokio::time::sleep(CHECK_EVERY).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tauri_plugin_updater::Error as E;
+
+    #[test]
+    fn a_bad_signature_or_package_is_refused_and_a_network_failure_is_tried_again_later() {
+        let refused_signature = [
+            E::SignedVersionMismatch {
+                signed: "0.1.1".into(),
+                announced: "0.1.2".into(),
+            },
+            E::MissingSignedVersion,
+        ];
+        for e in &refused_signature {
+            assert_eq!(
+                classify(e),
+                (UpdateState::Refused, "update.signature"),
+                "{e}"
+            );
+        }
+        assert_eq!(
+            classify(&E::InvalidUpdaterFormat),
+            (UpdateState::Refused, "update.format")
+        );
+        assert_eq!(
+            classify(&E::Network("503".into())),
+            (UpdateState::Failed, "update.unreachable")
+        );
+        assert_eq!(
+            classify(&E::ReleaseNotFound),
+            (UpdateState::Failed, "update.unreachable")
+        );
+        assert_eq!(
+            classify(&E::TargetsNotFound(vec!["linux-x86_64".into()])),
+            (UpdateState::Failed, "update.no-build")
+        );
+        assert_eq!(
+            classify(&E::InsecureTransportProtocol),
+            (UpdateState::Failed, "update.insecure-feed")
+        );
+        assert_eq!(
+            classify(&E::TempDirNotOnSameMountPoint),
+            (UpdateState::Failed, "update.install")
+        );
+        assert_eq!(
+            classify(&E::EmptyEndpoints),
+            (UpdateState::Failed, "update.failed")
+        );
+    }
+
+    #[test]
+    fn every_update_error_and_state_has_a_message_in_english_and_arabic() {
+        let states = [
+            UpdateState::NoKey,
+            UpdateState::NoFeed,
+            UpdateState::Idle,
+            UpdateState::Checking,
+            UpdateState::UpToDate,
+            UpdateState::Downloading,
+            UpdateState::Ready,
+            UpdateState::PackageManager,
+            UpdateState::Failed,
+            UpdateState::Refused,
+        ];
+        let codes = [
+            "signature",
+            "format",
+            "no-build",
+            "insecure-feed",
+            "unreachable",
+            "install",
+            "failed",
+        ];
+        for lang in ["en", "ar"] {
+            let path = format!("{}/i18n/{lang}/ui.ftl", env!("CARGO_MANIFEST_DIR"));
+            let ftl = std::fs::read_to_string(path).unwrap();
+            let has = |id: &str| ftl.lines().any(|l| l.starts_with(&format!("{id} = ")));
+            for state in states {
+                let name = serde_json::to_value(state).unwrap();
+                let id = format!("update-state-{}", name.as_str().unwrap());
+                assert!(has(&id), "{lang}: {id}");
+            }
+            for code in codes {
+                assert!(has(&format!("error-update-{code}")), "{lang}: {code}");
+            }
+        }
+    }
 }
