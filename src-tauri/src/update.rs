@@ -130,24 +130,31 @@ fn public_key<R: Runtime>(app: &AppHandle<R>) -> String {
         .unwrap_or_default()
 }
 
-/// Where the app stands now, with the feed as the store says it (a state before any check
-/// says why no check will happen: no key in this build, or no feed).
+/// Where the app looks now, as the till's store says.
+fn feed<R: Runtime>(app: &AppHandle<R>) -> Option<UpdateFeed> {
+    app.try_state::<Arc<Device>>()
+        .and_then(|device| device.update_feed().ok().flatten())
+}
+
+/// The state before any check: why no check can happen (no key in this build, no feed), or
+/// `Idle` when one can.
+fn resting_state(key: &str, feed: Option<&UpdateFeed>) -> UpdateState {
+    match (key.is_empty(), feed) {
+        (true, _) => UpdateState::NoKey,
+        (false, None) => UpdateState::NoFeed,
+        (false, Some(_)) => UpdateState::Idle,
+    }
+}
+
+/// Where the app stands now, with the feed as the store says it.
 pub fn current<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
     let mut status = app.state::<Updates>().status();
-    status.feed = app
-        .try_state::<Arc<Device>>()
-        .and_then(|device| device.update_feed().ok().flatten());
+    status.feed = feed(app);
     if matches!(
         status.state,
         UpdateState::Idle | UpdateState::NoFeed | UpdateState::NoKey
     ) {
-        status.state = if public_key(app).is_empty() {
-            UpdateState::NoKey
-        } else if status.feed.is_none() {
-            UpdateState::NoFeed
-        } else {
-            UpdateState::Idle
-        };
+        status.state = resting_state(&public_key(app), status.feed.as_ref());
     }
     status
 }
@@ -183,19 +190,16 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
     let Ok(_one) = updates.running.try_lock() else {
         return updates.status();
     };
-    let feed = app
-        .try_state::<Arc<Device>>()
-        .and_then(|device| device.update_feed().ok().flatten());
+    let feed = feed(app);
     let key = public_key(app);
     let ready = updates.status().state == UpdateState::Ready;
     updates.set(app, |s| {
         s.feed = feed.clone();
         if !ready {
             s.error = None;
-            s.state = match (&feed, key.is_empty()) {
-                (_, true) => UpdateState::NoKey,
-                (None, false) => UpdateState::NoFeed,
-                (Some(_), false) => UpdateState::Checking,
+            s.state = match resting_state(&key, feed.as_ref()) {
+                UpdateState::Idle => UpdateState::Checking,
+                why_not => why_not,
             };
         }
     });
