@@ -157,6 +157,26 @@ pub async fn set_tenant(tx: &Transaction<'_>, tenant: TenantId) -> Result<(), Er
     Ok(())
 }
 
+/// Like [`tenant_tx`], for a read whose only writes are bookkeeping a crash may lose (a pull's
+/// cursor, kept for the shop's sync lag on `/metrics`): its commit does not wait for the WAL
+/// to reach the disk (`synchronous_commit` off for this transaction only). Every pull answer
+/// moves a cursor, so with a thousand tills that wait was one disk flush per answer, each in
+/// the path of a change reaching a till. Customer data is never written in such a transaction.
+pub async fn bookkeeping_tx<'a>(
+    client: &'a mut deadpool_postgres::Object,
+    tenant: TenantId,
+) -> Result<Transaction<'a>, Error> {
+    let tx = client.transaction().await?;
+    let set = tx
+        .prepare_cached(
+            "SELECT set_config('app.tenant_id', $1, true),
+                    set_config('synchronous_commit', 'off', true)",
+        )
+        .await?;
+    tx.execute(&set, &[&tenant.to_string()]).await?;
+    Ok(tx)
+}
+
 /// True when the database answers.
 pub async fn ping(pool: &Pool) -> Result<(), Error> {
     let client = pool.get().await?;

@@ -219,26 +219,21 @@ pub struct DeviceActor {
 }
 
 /// The device behind a bearer token, if the token and the device are live.
+///
+/// One statement, outside any transaction: every sync request and every long-poll asks, so
+/// the check is the `live_device` function (V17), which sets the tenant for its own statement
+/// and looks under row-level security, instead of a transaction of four round trips.
 pub async fn authenticate_device(pool: &Pool, token: &str) -> Result<DeviceActor, Error> {
     let tenant = tokens::bearer_tenant(DEVICE_TOKEN_KIND, token).ok_or(Error::Unauthenticated)?;
-    let mut client = pool.get().await?;
-    let tx = db::tenant_tx(&mut client, tenant).await?;
-    // Prepared once per connection: every sync request (and each long-poll) asks it.
-    let find = tx
-        .prepare_cached(
-            "SELECT t.device_id FROM device_tokens t
-             JOIN devices d ON d.tenant_id = t.tenant_id AND d.id = t.device_id
-             WHERE t.tenant_id = $1 AND t.token_hash = $2
-               AND t.revoked_at IS NULL AND d.revoked_at IS NULL",
-        )
+    let client = pool.get().await?;
+    // Prepared once per connection.
+    let check = client.prepare_cached("SELECT live_device($1, $2)").await?;
+    let row = client
+        .query_one(&check, &[&tenant.0, &tokens::hash(token)])
         .await?;
-    let row = tx
-        .query_opt(&find, &[&tenant.0, &tokens::hash(token)])
-        .await?;
-    tx.commit().await?;
-    let row = row.ok_or(Error::Unauthenticated)?;
+    let device: Option<Uuid> = row.get(0);
     Ok(DeviceActor {
         tenant,
-        device: row.get(0),
+        device: device.ok_or(Error::Unauthenticated)?,
     })
 }

@@ -219,3 +219,50 @@ async fn a_malformed_device_id_is_a_400_and_nothing_changes() {
         .await;
     assert_eq!(with_body.status, StatusCode::CREATED);
 }
+
+/// The token check is one statement outside any transaction (`live_device`, V17): the tenant it
+/// sets must end with that statement, or the next request on the pooled connection would start
+/// out acting for the last device's shop.
+#[tokio::test]
+async fn the_device_token_check_leaves_no_tenant_behind_on_its_pooled_connection() {
+    let app = TestApp::spawn().await;
+    let shop = app.tenant("shop").await;
+    let other = app.tenant("other").await;
+    let token = app.device_token("shop").await;
+    // One connection, so every call below runs on the one the check used.
+    let pool = dukkan_server::db::pool(&app.app_url, 1).expect("pool");
+    let device = dukkan_server::devices::authenticate_device(&pool, &token)
+        .await
+        .expect("a live token");
+    assert_eq!(device.tenant, shop);
+    let client = pool.get().await.expect("the same connection");
+    let setting: Option<String> = client
+        .query_one(
+            "SELECT nullif(current_setting('app.tenant_id', true), '')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(setting, None, "no tenant is left set");
+    let visible: i64 = client
+        .query_one("SELECT count(*) FROM devices", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(visible, 0, "row-level security shows no shop's devices");
+    drop(client);
+
+    // The same secret under another shop's id, and a wrong secret under this one: refused.
+    let (shop_hex, other_hex) = (shop.0.simple().to_string(), other.0.simple().to_string());
+    let moved = token.replace(&shop_hex, &other_hex);
+    assert_ne!(moved, token);
+    let guessed = format!("{}{}", &token[..token.len() - 4], "AAAA");
+    for forged in [moved, guessed] {
+        let refused = dukkan_server::devices::authenticate_device(&pool, &forged).await;
+        assert!(
+            matches!(refused, Err(dukkan_server::error::Error::Unauthenticated)),
+            "{refused:?}"
+        );
+    }
+}

@@ -73,3 +73,57 @@ async fn a_waiting_pull_does_not_query_the_feed_over_and_over() {
     // server falls back to without notifications) would look about 16 times.
     assert!(looks <= 2, "{looks} looks at the feed during a 3 s wait");
 }
+
+/// A pull's transaction writes only the device's cursor (for /metrics), so its commit does not
+/// wait for the WAL flush; neither that nor its tenant may outlive it on the pooled connection,
+/// where the next transaction may write customers.
+#[tokio::test]
+async fn a_pulls_bookkeeping_transaction_skips_the_flush_wait_and_leaves_its_connection_as_it_was()
+{
+    let app = TestApp::spawn().await;
+    let shop = app.tenant("shop").await;
+    let pool = dukkan_server::db::pool(&app.app_url, 1).expect("pool");
+    let mut client = pool.get().await.expect("connection");
+    let setting = |name: &'static str| format!("SELECT current_setting('{name}', true)");
+    let before: String = client
+        .query_one(&setting("synchronous_commit"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    {
+        let tx = dukkan_server::db::bookkeeping_tx(&mut client, shop)
+            .await
+            .expect("transaction");
+        let inside: String = tx
+            .query_one(&setting("synchronous_commit"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(inside, "off");
+        let tenant: String = tx
+            .query_one(&setting("app.tenant_id"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(tenant, shop.to_string());
+        tx.commit().await.unwrap();
+    }
+    let after: String = client
+        .query_one(&setting("synchronous_commit"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        after, before,
+        "the next transaction waits for its flush as before"
+    );
+    let tenant: Option<String> = client
+        .query_one(
+            "SELECT nullif(current_setting('app.tenant_id', true), '')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tenant, None);
+}
