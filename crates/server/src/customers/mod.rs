@@ -32,7 +32,12 @@ pub const SEARCH_MAX_CHARS: usize = 100;
 pub const MAX_LIMIT: u32 = 100;
 pub const DEFAULT_LIMIT: u32 = 20;
 /// Matches counted for a list's total; past it the total says "at least this many".
-pub const COUNT_CAP: i64 = 10_000;
+///
+/// The page itself is found without counting (it walks down the customer numbers), so the count
+/// is what a broad search costs: in a shop of 5,000,000 customers, counting two common name
+/// words to 10,000 took 60-68 ms p95 (BENCHMARKS.md, "Server search at 5,000,000 customers").
+/// 1,000 is 50 pages of 20: past it a person narrows the search rather than pages on.
+pub const COUNT_CAP: i64 = 1_000;
 /// Shortest digit string searched through the phone tokens (V4__search_tokens.sql).
 const PHONE_TOKEN_MIN_DIGITS: usize = 3;
 

@@ -512,3 +512,61 @@ async fn a_cashier_finds_customers_by_search_but_cannot_page_through_the_list() 
         assert_eq!(m.status, StatusCode::OK, "manager {browse}: {m:?}");
     }
 }
+
+/// Past `COUNT_CAP` matches the total stops counting and says so, by name words, by phone
+/// digits and when browsing, and the pages past the cap still come, newest number first.
+#[tokio::test]
+async fn a_broad_search_counts_to_the_cap_says_there_are_more_and_still_pages_past_it() {
+    let app = TestApp::spawn().await;
+    let (tenant, token) = app.tenant_with("shop", Role::Manager).await;
+    let cap = dukkan_server::customers::COUNT_CAP;
+    let n = cap + 30;
+    // Seeded with SQL (the token trigger indexes them): every one is a "Salim", phone +9689…
+    app.owner
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "INSERT INTO customers (tenant_id, id, customer_number, kind, first_name, phone,
+                                    search_text)
+             SELECT $1, gen_random_uuid(), g, 'stub', 'Salim',
+                    '+9689' || lpad(g::text, 7, '0'), 'salim'
+             FROM generate_series(1::bigint, $2::bigint) g",
+            &[&tenant.0, &n],
+        )
+        .await
+        .unwrap();
+    let last_page = (n + 19) / 20;
+    for query in ["search=sal", "search=9689", "status=all"] {
+        let first = app
+            .get(&format!("/api/v1/customers?{query}&limit=20"), &token)
+            .await;
+        assert_eq!(first.status, StatusCode::OK, "{query}: {first:?}");
+        assert_eq!(
+            first.body["pagination"],
+            json!({"page": 1, "limit": 20, "total": cap, "totalExact": false,
+                   "totalPages": cap / 20}),
+            "{query}"
+        );
+        assert_eq!(
+            first.body["customers"][0]["customerNumber"],
+            format!("CUST-{n:05}"),
+            "{query}"
+        );
+        let beyond = app
+            .get(
+                &format!("/api/v1/customers?{query}&limit=20&page={last_page}"),
+                &token,
+            )
+            .await;
+        assert_eq!(beyond.status, StatusCode::OK, "{query}: {beyond:?}");
+        let numbers: Vec<&str> = beyond.body["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["customerNumber"].as_str().unwrap())
+            .collect();
+        assert_eq!(numbers.len(), usize::try_from(n % 20).unwrap(), "{query}");
+        assert_eq!(numbers.last(), Some(&"CUST-00001"), "{query}");
+    }
+}
