@@ -139,8 +139,20 @@ pub async fn tenant_tx<'a>(
     client: &'a mut deadpool_postgres::Object,
     tenant: TenantId,
 ) -> Result<Transaction<'a>, Error> {
+    begin_for(client, tenant, SET_TENANT).await
+}
+
+const SET_TENANT: &str = "SELECT set_config('app.tenant_id', $1, true)";
+
+/// Begins a transaction and runs `set` (a prepared statement whose `$1` is the tenant) in it.
+async fn begin_for<'a>(
+    client: &'a mut deadpool_postgres::Object,
+    tenant: TenantId,
+    set: &str,
+) -> Result<Transaction<'a>, Error> {
     let tx = client.transaction().await?;
-    set_tenant(&tx, tenant).await?;
+    let set = tx.prepare_cached(set).await?;
+    tx.execute(&set, &[&tenant.to_string()]).await?;
     Ok(tx)
 }
 
@@ -150,9 +162,7 @@ pub async fn tenant_tx<'a>(
 pub async fn set_tenant(tx: &Transaction<'_>, tenant: TenantId) -> Result<(), Error> {
     // Prepared once per connection: every request runs this (twice for a device's, with the
     // token check), and an unprepared statement costs a second round trip and a parse.
-    let set = tx
-        .prepare_cached("SELECT set_config('app.tenant_id', $1, true)")
-        .await?;
+    let set = tx.prepare_cached(SET_TENANT).await?;
     tx.execute(&set, &[&tenant.to_string()]).await?;
     Ok(())
 }
@@ -166,15 +176,13 @@ pub async fn bookkeeping_tx<'a>(
     client: &'a mut deadpool_postgres::Object,
     tenant: TenantId,
 ) -> Result<Transaction<'a>, Error> {
-    let tx = client.transaction().await?;
-    let set = tx
-        .prepare_cached(
-            "SELECT set_config('app.tenant_id', $1, true),
-                    set_config('synchronous_commit', 'off', true)",
-        )
-        .await?;
-    tx.execute(&set, &[&tenant.to_string()]).await?;
-    Ok(tx)
+    begin_for(
+        client,
+        tenant,
+        "SELECT set_config('app.tenant_id', $1, true),
+                set_config('synchronous_commit', 'off', true)",
+    )
+    .await
 }
 
 /// True when the database answers.

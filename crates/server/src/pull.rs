@@ -96,12 +96,7 @@ async fn pull_once(
         }
     }
     let ids: Vec<Uuid> = latest.iter().map(|(_, id)| *id).collect();
-    // A look that finds nothing (most looks of a waiting pull) asks for no customers.
-    let mut snapshots = if ids.is_empty() {
-        Default::default()
-    } else {
-        snapshots(&tx, tenant, &ids).await?
-    };
+    let mut snapshots = snapshots(&tx, tenant, &ids).await?;
     let mut changes = Vec::with_capacity(latest.len());
     for (seq, id) in latest {
         let customer = snapshots

@@ -236,14 +236,7 @@ async fn the_device_token_check_leaves_no_tenant_behind_on_its_pooled_connection
         .expect("a live token");
     assert_eq!(device.tenant, shop);
     let client = pool.get().await.expect("the same connection");
-    let setting: Option<String> = client
-        .query_one(
-            "SELECT nullif(current_setting('app.tenant_id', true), '')",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let setting = crate::support::tenant_left_on(&client).await;
     assert_eq!(setting, None, "no tenant is left set");
     let visible: i64 = client
         .query_one("SELECT count(*) FROM devices", &[])

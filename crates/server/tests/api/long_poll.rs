@@ -117,13 +117,6 @@ async fn a_pulls_bookkeeping_transaction_skips_the_flush_wait_and_leaves_its_con
         after, before,
         "the next transaction waits for its flush as before"
     );
-    let tenant: Option<String> = client
-        .query_one(
-            "SELECT nullif(current_setting('app.tenant_id', true), '')",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let tenant = crate::support::tenant_left_on(&client).await;
     assert_eq!(tenant, None);
 }

@@ -635,3 +635,16 @@ impl Drop for TestApp {
         self.server.abort();
     }
 }
+
+/// The tenant left set on `client`'s connection (`app.tenant_id`), if any: a transaction's
+/// tenant must not outlive it on a pooled connection.
+pub async fn tenant_left_on(client: &tokio_postgres::Client) -> Option<String> {
+    client
+        .query_one(
+            "SELECT nullif(current_setting('app.tenant_id', true), '')",
+            &[],
+        )
+        .await
+        .expect("read the setting")
+        .get(0)
+}
