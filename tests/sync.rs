@@ -870,3 +870,62 @@ async fn discarding_a_refused_change_brings_the_servers_customer_back_to_the_til
         "the till holds the server's customers again"
     );
 }
+
+/// The engine sends the next batch while it records the answers of the one before, when every
+/// op of that one was taken as sent; an answer that can change later ops (here a redirect) is
+/// recorded before the next batch is read. Either way each op is applied once and every answer
+/// is recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outbox_of_several_batches_with_a_merge_in_the_middle_is_pushed_once_and_fully_recorded()
+{
+    let app = TestApp::spawn().await;
+    app.tenant("muscat").await;
+    let a = enrolled_device(&app, "muscat").await;
+    let b = enrolled_device(&app, "muscat").await;
+    // On the server first: the customer that A's op 300 (in its second batch) duplicates.
+    let survivor = stub(&b.device, "Salim", "92999999");
+    sync(&app, &b.device).await;
+    let n = 2 * dukkan_core::sync::MAX_PUSH_BATCH + 50;
+    let inputs: Vec<dukkan_core::StubInput> = (0..n)
+        .map(|i| dukkan_core::StubInput {
+            first_name: format!("Customer{i}"),
+            last_name: None,
+            name2: None,
+            phone: if i == 299 {
+                "92999999".to_owned()
+            } else {
+                format!("91{i:06}")
+            },
+        })
+        .collect();
+    assert_eq!(a.device.import_stubs(&inputs).unwrap(), n);
+    let (url, token_a) = token(&a.device);
+    let engine_a = engine::spawn(a.device.clone(), ServerConfig::new(url, token_a)).unwrap();
+    let mut status = engine_a.status();
+    common::wait_until_synced(&mut status, Duration::from_secs(60)).await;
+    engine_a.stop().await;
+    let status = a.device.sync_status().unwrap();
+    assert_eq!((status.pending, status.parked), (0, 0), "{status:?}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM sync_ops").await,
+        i64::try_from(n + 1).unwrap(),
+        "every op answered once (B's one and A's)"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM customers WHERE active")
+            .await,
+        i64::try_from(n).unwrap(),
+        "A's duplicate merged into B's customer, no other lost or doubled"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM customer_merges").await, 1);
+    // On A the duplicate is now B's customer, and every customer is synced.
+    let found = a.device.search("92999999", 5).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].customer.id, survivor.id);
+    // The last op of the last batch, whose answer was recorded after the loop: synced and
+    // numbered.
+    let last = a.device.search(&format!("91{:06}", n - 1), 5).unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].customer.sync_state, SyncState::Synced);
+    assert!(last[0].customer.customer_number.is_some());
+}

@@ -8,8 +8,8 @@ use crate::sync::SyncStatus;
 use crate::Device;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use dukkan_core::sync::{
-    PullResponse, PushRequest, PushResponse, ServerHistory, MAX_PULL_WAIT_SECS, MAX_PUSH_BATCH,
-    PROTOCOL_VERSION,
+    OpOutcome, OpResult, PullResponse, PushRequest, PushResponse, ServerHistory,
+    MAX_PULL_WAIT_SECS, MAX_PUSH_BATCH, PROTOCOL_VERSION,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -361,30 +361,72 @@ async fn pull_all(device: &Arc<Device>, client: &Client) -> Result<(), RoundErro
 }
 
 /// Pushes the whole outbox in bounded batches, then pulls until no page is left.
+///
+/// When every op of a batch was taken as sent (applied, or applied before), the ops after it
+/// are pushed as they stand: the next batch is read at once and sent while this batch's
+/// answers are recorded. Any other answer (a redirect, a rejection, a sequence conflict) can
+/// change the ops after it, so it is recorded before the next batch is read.
 async fn round(device: &Arc<Device>, client: &Client) -> Result<(), RoundError> {
-    loop {
-        let ops = device.next_push_batch(MAX_PUSH_BATCH)?;
-        if ops.is_empty() {
-            break;
-        }
+    let mut ops = device.next_push_batch(MAX_PUSH_BATCH)?;
+    // Answers of the batch before, all plain, still to record.
+    let mut unrecorded: Option<Vec<OpResult>> = None;
+    while !ops.is_empty() {
         let sent = ops.len();
-        let answer = client
-            .push(&PushRequest {
-                protocol: PROTOCOL_VERSION,
-                ops,
-            })
-            .await?;
+        let last_sent = ops.last().map_or(0, |o| o.device_seq);
+        let request = PushRequest {
+            protocol: PROTOCOL_VERSION,
+            ops,
+        };
+        // Both run to the end: answers are recorded even when this push fails.
+        let (answer, recorded) = tokio::join!(
+            client.push(&request),
+            record_answers(device, unrecorded.take())
+        );
+        recorded?;
+        let answer = answer?;
         let progressed = answer
             .results
             .iter()
-            .any(|r| !matches!(r.outcome, dukkan_core::sync::OpOutcome::OutOfOrder { .. }));
-        device.apply_push_results(&answer.results)?;
+            .any(|r| !matches!(r.outcome, OpOutcome::OutOfOrder { .. }));
         if !progressed || answer.results.len() < sent {
             // The server did not take the batch (a gap it wants filled first): try again later
             // rather than spinning.
-            break;
+            device.apply_push_results(&answer.results)?;
+            return finish_round(device, client).await;
+        }
+        let plain = answer
+            .results
+            .iter()
+            .all(|r| matches!(r.outcome, OpOutcome::Applied | OpOutcome::Duplicate));
+        if plain {
+            ops = device.next_push_batch_after(last_sent, MAX_PUSH_BATCH)?;
+            unrecorded = Some(answer.results);
+        } else {
+            device.apply_push_results(&answer.results)?;
+            ops = device.next_push_batch(MAX_PUSH_BATCH)?;
         }
     }
+    record_answers(device, unrecorded).await?;
+    finish_round(device, client).await
+}
+
+/// Records a push's answers off the async threads (a store write).
+async fn record_answers(
+    device: &Arc<Device>,
+    answers: Option<Vec<OpResult>>,
+) -> Result<(), RoundError> {
+    let Some(answers) = answers else {
+        return Ok(());
+    };
+    let device = device.clone();
+    match tokio::task::spawn_blocking(move || device.apply_push_results(&answers)).await {
+        Ok(recorded) => Ok(recorded?),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// The rest of a round once the outbox is pushed: pulls, the roster, refetched customers.
+async fn finish_round(device: &Arc<Device>, client: &Client) -> Result<(), RoundError> {
     pull_all(device, client).await?;
     // The staff roster (a 304 while unchanged), so sign-in at this till works offline with
     // the shop's current staff and PINs.

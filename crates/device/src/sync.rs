@@ -99,12 +99,20 @@ impl Device {
     plumbing! {
         /// The next ops to push, oldest first (parked ops are not sent again).
         fn next_push_batch(&self, max: usize) -> Result<Vec<PushOp>> {
+            self.next_push_batch_after(0, max)
+        }
+    }
+
+    plumbing! {
+        /// The ops to push after `after` (a device sequence number), oldest first: the batch
+        /// that follows one already sent, read before that one's answers are recorded.
+        fn next_push_batch_after(&self, after: i64, max: usize) -> Result<Vec<PushOp>> {
             self.read(|conn| {
                 let mut stmt = conn.prepare_cached(
                     "SELECT op_id, device_seq, kind, payload, staff_id, at FROM outbox
-                     WHERE state = 'pending' ORDER BY device_seq LIMIT ?1",
+                     WHERE state = 'pending' AND device_seq > ?1 ORDER BY device_seq LIMIT ?2",
                 )?;
-                let rows = stmt.query_map([max as i64], |r| {
+                let rows = stmt.query_map(params![after, max as i64], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, i64>(1)?,
