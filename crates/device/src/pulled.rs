@@ -226,6 +226,18 @@ pub(crate) fn upsert_snapshot(
             return Ok(());
         }
     }
+    // The names this till indexed for the customer, if it holds it: a snapshot that leaves
+    // them as they were (most pulled changes: numbers, orders, points, sync) keeps its search
+    // entry rather than deleting and writing it again.
+    let indexed: Option<String> = if fresh {
+        None
+    } else {
+        tx.prepare_cached(
+            "SELECT concat_ws(' ', first_name, last_name, name2) FROM customers WHERE id = ?1",
+        )?
+        .query_row([&id], |r| r.get(0))
+        .optional()?
+    };
     let phone = c.phone.as_deref().and_then(Phone::from_e164);
     let prefs = c
         .preferences
@@ -341,14 +353,16 @@ pub(crate) fn upsert_snapshot(
             ],
         )?;
     }
+    // As `index_names` reads them: the names that are there, one space apart.
+    let all: Vec<&str> = [&c.first_name, &c.last_name, &c.name2]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let all = all.join(" ");
     if fresh {
-        let all: Vec<&str> = [&c.first_name, &c.last_name, &c.name2]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        names.added.push((seq, all.join(" ")));
-    } else {
+        names.added.push((seq, all));
+    } else if indexed.as_deref() != Some(all.as_str()) {
         names.changed.push(c.id);
     }
     Ok(())

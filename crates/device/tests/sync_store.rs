@@ -265,6 +265,46 @@ fn a_failed_page_leaves_the_cursor_where_it_was() {
         .is_empty());
 }
 
+/// The name index's own storage (FTS5's shadow table of segments), to tell whether anything
+/// was written to it.
+fn name_index_blocks(d: &Device) -> String {
+    let conn = dukkan_device::store::connect_existing(d.path()).unwrap();
+    conn.query_row(
+        "SELECT group_concat(id || ':' || hex(block), ',') FROM (SELECT * FROM customers_fts_data ORDER BY id)",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_pulled_snapshot_that_keeps_the_names_leaves_the_name_index_untouched_and_a_rename_replaces_the_entry(
+) {
+    let (_dir, d) = device();
+    let mine = stub(&d, "Ahmed", "92123456");
+    answer(&d, |_| OpOutcome::Applied);
+    let before = name_index_blocks(&d);
+    // The server numbered the customer and gave it points: the names are as they were.
+    let numbered = CustomerSnapshot {
+        loyalty_points: 15,
+        ..snapshot(mine.id, 1, "Ahmed", "+96892123456")
+    };
+    d.apply_pull(&page(1, numbered.clone())).unwrap();
+    assert_eq!(name_index_blocks(&d), before, "the name index was written");
+    assert_eq!(indexed(&d, "ahmed"), 1);
+    assert_eq!(d.search("ahm", 5).unwrap()[0].customer.id, mine.id);
+    // A rename on the server: the old entry goes, the new one is found.
+    let renamed = CustomerSnapshot {
+        first_name: Some("Zahir".into()),
+        ..numbered
+    };
+    d.apply_pull(&page(2, renamed)).unwrap();
+    assert_eq!(indexed(&d, "ahmed"), 0);
+    assert_eq!(indexed(&d, "zahir"), 1);
+    assert_eq!(d.search("zah", 5).unwrap()[0].customer.id, mine.id);
+    assert!(d.search("ahm", 5).unwrap().is_empty());
+}
+
 fn page(cursor: i64, customer: CustomerSnapshot) -> PullResponse {
     PullResponse {
         changes: vec![Change {
