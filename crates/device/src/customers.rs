@@ -235,13 +235,21 @@ fn active_with_phone(conn: &Connection, phone: &Phone) -> Result<Option<Customer
         .optional()?)
 }
 
-/// Rewrites the name index entry of a customer (rowid = customers.seq).
-pub(crate) fn index_names(conn: &Connection, id: CustomerId) -> Result<()> {
-    let (seq, names): (i64, String) = conn
+/// A customer's row (`seq`) and the names its name index entry is made of: first, last and
+/// second name, one space apart. `None` when this till does not hold the customer.
+pub(crate) fn indexed_names(conn: &Connection, id: &str) -> Result<Option<(i64, String)>> {
+    Ok(conn
         .prepare_cached(
             "SELECT seq, concat_ws(' ', first_name, last_name, name2) FROM customers WHERE id = ?1",
         )?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Rewrites the name index entry of a customer (rowid = customers.seq).
+pub(crate) fn index_names(conn: &Connection, id: CustomerId) -> Result<()> {
+    let (seq, names) =
+        indexed_names(conn, &id.to_string())?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     conn.prepare_cached("DELETE FROM customers_fts WHERE rowid = ?1")?
         .execute([seq])?;
     write_name_keys(conn, seq, &names)

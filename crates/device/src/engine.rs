@@ -391,7 +391,7 @@ async fn round(device: &Arc<Device>, client: &Client) -> Result<(), RoundError> 
         if !progressed || answer.results.len() < sent {
             // The server did not take the batch (a gap it wants filled first): try again later
             // rather than spinning.
-            device.apply_push_results(&answer.results)?;
+            record_answers(device, Some(answer.results)).await?;
             return finish_round(device, client).await;
         }
         let plain = answer
@@ -402,7 +402,7 @@ async fn round(device: &Arc<Device>, client: &Client) -> Result<(), RoundError> 
             ops = device.next_push_batch_after(last_sent, MAX_PUSH_BATCH)?;
             unrecorded = Some(answer.results);
         } else {
-            device.apply_push_results(&answer.results)?;
+            record_answers(device, Some(answer.results)).await?;
             ops = device.next_push_batch(MAX_PUSH_BATCH)?;
         }
     }

@@ -2,7 +2,7 @@
 //! merge into a survivor, or a customer the server never took. These are the server's truth;
 //! the till's own changes go through [`crate::apply`].
 
-use crate::customers::{add_name_entry, index_names, last4, NameTerms};
+use crate::customers::{add_name_entry, index_names, indexed_names, last4, NameTerms};
 use crate::error::Result;
 use crate::now_text;
 use dukkan_core::sync::CustomerSnapshot;
@@ -229,14 +229,10 @@ pub(crate) fn upsert_snapshot(
     // The names this till indexed for the customer, if it holds it: a snapshot that leaves
     // them as they were (most pulled changes: numbers, orders, points, sync) keeps its search
     // entry rather than deleting and writing it again.
-    let indexed: Option<String> = if fresh {
+    let indexed = if fresh {
         None
     } else {
-        tx.prepare_cached(
-            "SELECT concat_ws(' ', first_name, last_name, name2) FROM customers WHERE id = ?1",
-        )?
-        .query_row([&id], |r| r.get(0))
-        .optional()?
+        indexed_names(tx, &id)?.map(|(_, names)| names)
     };
     let phone = c.phone.as_deref().and_then(Phone::from_e164);
     let prefs = c
@@ -353,7 +349,7 @@ pub(crate) fn upsert_snapshot(
             ],
         )?;
     }
-    // As `index_names` reads them: the names that are there, one space apart.
+    // As `indexed_names` reads them: the names that are there, one space apart.
     let all: Vec<&str> = [&c.first_name, &c.last_name, &c.name2]
         .into_iter()
         .flatten()
