@@ -118,7 +118,8 @@ fn app_pid() -> u32 {
         .expect("the app is running")
 }
 
-/// (RSS of the app process, PSS of the app and every process below it), in MiB.
+/// (RSS of the app process, PSS of the app and every process below it), in MiB; each
+/// process's PSS goes to stdout by name, so a change shows where it moved memory.
 fn memory() -> (f64, f64) {
     let app = app_pid();
     let pids = all_pids();
@@ -134,10 +135,16 @@ fn memory() -> (f64, f64) {
         i += 1;
     }
     let rss = proc_field(app, "status", "VmRSS:").unwrap_or(0) as f64 / 1024.0;
-    let pss: u64 = family
-        .iter()
-        .filter_map(|p| proc_field(*p, "smaps_rollup", "Pss:"))
-        .sum();
+    let mut pss = 0;
+    let mut each = Vec::new();
+    for p in &family {
+        if let Some(kib) = proc_field(*p, "smaps_rollup", "Pss:") {
+            pss += kib;
+            let name = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            each.push(format!("{} {:.0}", name.trim(), kib as f64 / 1024.0));
+        }
+    }
+    println!("  PSS by process (MiB): {}", each.join(", "));
     (rss, pss as f64 / 1024.0)
 }
 
@@ -244,7 +251,7 @@ async fn main() {
     let mut cold = Vec::new();
     let mut after_start = (0.0, 0.0);
     for run in 0..starts {
-        let app = e2e::start_in(data_dir(&store)).await;
+        let app = e2e::start_as_shipped_in(data_dir(&store)).await;
         // Interactive: the owner's PIN field of the sign-in screen (the till's first screen).
         wait_for_focus(&app, "signin-pin").await;
         cold.push(app.launched.elapsed().as_secs_f64() * 1000.0);
@@ -257,7 +264,7 @@ async fn main() {
     }
     cold.sort_by(f64::total_cmp);
 
-    let app = e2e::start_in(data_dir(&store)).await;
+    let app = e2e::start_as_shipped_in(data_dir(&store)).await;
     app.sign_in_owner().await;
     wait_for_focus(&app, "search").await;
     app.client

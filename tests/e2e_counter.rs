@@ -84,6 +84,43 @@ async fn a_phone_not_found_becomes_a_stub_with_f2_and_appears_in_the_list() {
 
 #[tokio::test]
 #[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
+async fn the_app_as_shipped_starts_its_web_process_without_gpu_compositing() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // The driven app gives a display; a second till on its own data is started beside it as a
+    // person starts it (no driver, nothing set in its environment).
+    let app = start_bare().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut till = launch_again(&app, data.path());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let web = loop {
+        let web = e2e::web_process_environments(data.path());
+        if !web.is_empty() || Instant::now() > deadline {
+            break web;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &till.id().to_string()])
+        .status();
+    let _ = till.wait();
+    app.close().await;
+    // The app sets it for WebKit before the window opens (`dukkan_app::NO_COMPOSITING_ENV`):
+    // about 160 MiB less in the web process with a long list (BENCHMARKS.md).
+    assert!(
+        !web.is_empty(),
+        "the till's WebKit web process was not found"
+    );
+    for vars in &web {
+        assert!(
+            vars.iter()
+                .any(|v| v == "WEBKIT_DISABLE_COMPOSITING_MODE=1"),
+            "a web process of the shipped app draws with GPU compositing"
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs tauri-driver, WebKitWebDriver and a built UI: bash scripts/test-e2e.sh"]
 async fn the_stub_flow_works_in_arabic_right_to_left() {
     let _one = ONE_AT_A_TIME.lock().await;
     let app = start().await;
@@ -870,6 +907,7 @@ async fn a_manager_merges_a_likely_duplicate_with_a_reason_and_undoes_it_in_engl
 fn launch_again(app: &e2e::App, data: &std::path::Path) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_dukkan"))
         .env("DISPLAY", &app.display)
+        .env_remove(dukkan_app::NO_COMPOSITING_ENV)
         .env("DUKKAN_DATA_DIR", data)
         .env("XDG_DATA_HOME", data.join("xdg-data"))
         .env("XDG_CACHE_HOME", data.join("xdg-cache"))

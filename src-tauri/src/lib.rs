@@ -725,8 +725,29 @@ pub fn builder<R: Runtime>() -> tauri::Builder<R> {
         ])
 }
 
+/// The variable that has WebKitGTK draw pages without GPU compositing.
+pub const NO_COMPOSITING_ENV: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// Whether the app turns WebKitGTK's compositing off, given what the variable is set to at
+/// start: always, unless whoever started the app set it (`=0` gives a till its GPU back).
+///
+/// Why: measured with 100,000 customers scrolled end to end (BENCHMARKS.md, "Memory and Enter
+/// → row without GPU compositing"), the composited renderer holds about 160 MiB more in
+/// WebKit's web process (GL context, layer tiles and their pools) than drawing the page
+/// directly, and a till's screens (forms and one list, no animation or video) gain nothing from
+/// a GPU. It also keeps the app off the DMA-BUF renderer that leaves windows blank with some GPU
+/// drivers.
+/// Only Linux: Windows (WebView2) and macOS draw as they do.
+fn turns_compositing_off(set: Option<&std::ffi::OsStr>) -> bool {
+    cfg!(target_os = "linux") && set.is_none()
+}
+
 /// Runs the desktop app.
 pub fn run() -> Result<(), tauri::Error> {
+    // Before anything starts a thread or WebKit reads its environment: nothing else runs yet.
+    if turns_compositing_off(std::env::var_os(NO_COMPOSITING_ENV).as_deref()) {
+        std::env::set_var(NO_COMPOSITING_ENV, "1");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -798,8 +819,16 @@ mod bindings;
 
 #[cfg(test)]
 mod tests {
-    use super::instance_id;
+    use super::{instance_id, turns_compositing_off};
+    use std::ffi::OsStr;
     use std::path::Path;
+
+    #[test]
+    fn compositing_is_turned_off_on_linux_unless_whoever_started_the_app_chose() {
+        assert_eq!(turns_compositing_off(None), cfg!(target_os = "linux"));
+        assert!(!turns_compositing_off(Some(OsStr::new("0"))));
+        assert!(!turns_compositing_off(Some(OsStr::new("1"))));
+    }
 
     #[test]
     fn each_till_directory_has_its_own_stable_instance_name() {

@@ -118,10 +118,31 @@ pub async fn start_in(data: tempfile::TempDir) -> App {
 }
 
 /// The app at `binary` (a copy a test may let the app replace) on `data`.
+///
+/// Drawn *with* WebKit's GPU compositing, which the shipped app turns off on Linux
+/// (`dukkan_app::NO_COMPOSITING_ENV`): without it WebKitWebDriver's key simulation never
+/// returns from an Enter that submits a form (`send_keys` hangs; the same Enter typed through X
+/// works). `the_app_as_shipped_starts_its_web_process_without_gpu_compositing` checks the
+/// shipped setting, and the UI bench measures the app as shipped ([`start_as_shipped_in`]).
 pub async fn start_binary_in(binary: &Path, data: tempfile::TempDir) -> App {
+    start_with(binary, data, Some("0")).await
+}
+
+/// The app on `data` drawn as shipped (no compositing on Linux), for the UI bench, which
+/// submits forms from the page rather than through WebDriver's keys.
+pub async fn start_as_shipped_in(data: tempfile::TempDir) -> App {
+    start_with(Path::new(env!("CARGO_BIN_EXE_dukkan")), data, None).await
+}
+
+async fn start_with(binary: &Path, data: tempfile::TempDir, compositing_off: Option<&str>) -> App {
     let mut procs = Vec::new();
     let display = display(&mut procs);
-    let driver = Command::new(tauri_driver())
+    let mut driver = Command::new(tauri_driver());
+    match compositing_off {
+        Some(value) => driver.env("WEBKIT_DISABLE_COMPOSITING_MODE", value),
+        None => driver.env_remove("WEBKIT_DISABLE_COMPOSITING_MODE"),
+    };
+    let driver = driver
         .env("DISPLAY", &display)
         .env("DUKKAN_DATA_DIR", data.path())
         // A fresh WebKit profile too, so a language chosen in another run does not leak in.
@@ -324,4 +345,29 @@ impl App {
         drop(self._procs);
         self.data
     }
+}
+
+/// The environment each WebKit web process of the till on `data` was started with (found by
+/// the `DUKKAN_DATA_DIR` it inherited from the app), one `NAME=value` string per variable.
+pub fn web_process_environments(data: &Path) -> Vec<Vec<String>> {
+    let mine = format!("DUKKAN_DATA_DIR={}", data.display());
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let dir = entry.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !comm.starts_with("WebKitWebProces") {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(dir.join("environ")) else {
+            continue;
+        };
+        let vars: Vec<String> = environ
+            .split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        if vars.contains(&mine) {
+            out.push(vars);
+        }
+    }
+    out
 }
