@@ -134,13 +134,15 @@ pub async fn start_as_shipped_in(data: tempfile::TempDir) -> App {
     start_with(Path::new(env!("CARGO_BIN_EXE_dukkan")), data, None).await
 }
 
-async fn start_with(binary: &Path, data: tempfile::TempDir, compositing_off: Option<&str>) -> App {
+/// `no_compositing`: the value of `dukkan_app::NO_COMPOSITING_ENV` the app is started with
+/// (`None`: unset, so the app chooses as shipped).
+async fn start_with(binary: &Path, data: tempfile::TempDir, no_compositing: Option<&str>) -> App {
     let mut procs = Vec::new();
     let display = display(&mut procs);
     let mut driver = Command::new(tauri_driver());
-    match compositing_off {
-        Some(value) => driver.env("WEBKIT_DISABLE_COMPOSITING_MODE", value),
-        None => driver.env_remove("WEBKIT_DISABLE_COMPOSITING_MODE"),
+    match no_compositing {
+        Some(value) => driver.env(dukkan_app::NO_COMPOSITING_ENV, value),
+        None => driver.env_remove(dukkan_app::NO_COMPOSITING_ENV),
     };
     let driver = driver
         .env("DISPLAY", &display)
